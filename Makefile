@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: MIT
+#
+# Top-level build for ipcz for Linux.
+#
+# Every part of the tree describes itself in a build.mk fragment next to its
+# sources; this file only holds what they share. A fragment may append to:
+#
+#   ALL_TARGETS   files or phony targets that `make` (all) must produce
+#   SUITES        names of test suites; each has a target check-<name> that
+#                 writes $(RESULTS)/<name>.result as "<passed> <failed>"
+#   DEB_PACKAGES  Debian packages needed to build or test that part
+#
+# `make check` installs missing packages, builds everything, runs every
+# suite in turn and ends with one line "N passed, N failed".
+
+BUILD   ?= $(CURDIR)/build
+RESULTS := $(BUILD)/results
+CACHE   ?= $(HOME)/.cache/ipcz
+
+# The Debian kernel we build the module for and boot in the VM: the one that
+# the linux-headers-amd64 meta-package points at.
+KVER    ?= $(shell $(CURDIR)/tools/kver)
+
+CC      ?= gcc
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+BASE_CFLAGS := $(CSTD) $(WARN) -I$(CURDIR)/include -I$(CURDIR)
+
+ALL_TARGETS  :=
+SUITES       :=
+DEB_PACKAGES := build-essential make pkg-config python3
+
+export BUILD RESULTS CACHE KVER
+
+.PHONY: all check deps clean distclean help $(addprefix check-,$(SUITES))
+all:
+
+FRAGMENTS := $(sort $(wildcard */build.mk */*/build.mk))
+include $(FRAGMENTS)
+
+all: $(ALL_TARGETS)
+
+# Install whatever Debian packages the fragments ask for and are missing.
+deps:
+	@$(CURDIR)/tools/check/deps $(sort $(DEB_PACKAGES))
+
+# Suites run one after another (the VM and KUnit each want both cores); a
+# suite that cannot even run counts as one failure.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	@for s in $(SUITES); do \
+		echo "=== suite $$s ==="; \
+		$(MAKE) --no-print-directory check-$$s || \
+			echo "suite $$s exited with an error"; \
+	done; \
+	$(CURDIR)/tools/check/summarize $(RESULTS) $(SUITES)
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C kmod clean 2>/dev/null || true
+
+distclean: clean
+	rm -rf $(CACHE)
+
+help:
+	@echo "targets: all check deps clean distclean $(EXTRA_HELP)"
+	@echo "suites:  $(SUITES)"
