@@ -34,13 +34,41 @@ DEB_PACKAGES := build-essential make pkg-config python3
 
 export BUILD RESULTS CACHE KVER
 
-.PHONY: all check deps clean distclean help $(addprefix check-,$(SUITES))
+# Userspace objects are built in variants, each under $(BUILD)/<variant>/obj/
+# mirroring the source path:
+#   rel   the installed libraries and tools
+#   asan  AddressSanitizer + UndefinedBehaviorSanitizer, for the test builds
+#   tsan  ThreadSanitizer, for the tests where threads meet
+# $(call objs,<variant>,<sources>) names the objects of a source list.
+VARIANTS := rel asan tsan
+VARIANT_CFLAGS_rel  := $(CFLAGS) -fPIC -fvisibility=hidden
+VARIANT_CFLAGS_asan := -O1 -g -fPIC -fno-omit-frame-pointer \
+		       -fsanitize=address,undefined -fno-sanitize-recover=all
+VARIANT_CFLAGS_tsan := -O1 -g -fPIC -fsanitize=thread
+VARIANT_LDFLAGS_rel  :=
+VARIANT_LDFLAGS_asan := -fsanitize=address,undefined
+VARIANT_LDFLAGS_tsan := -fsanitize=thread
+
+objs = $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(filter %.c,$(2)))
+
+define variant_rule
+$(BUILD)/$(1)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $$(VARIANT_CFLAGS_$(1)) -MMD -MP -c $$< -o $$@
+endef
+$(foreach v,$(VARIANTS),$(eval $(call variant_rule,$(v))))
+
+.PHONY: all check deps clean distclean help
 all:
 
 FRAGMENTS := $(sort $(wildcard */build.mk */*/build.mk))
 include $(FRAGMENTS)
 
 all: $(ALL_TARGETS)
+
+.PHONY: $(addprefix check-,$(SUITES))
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Install whatever Debian packages the fragments ask for and are missing.
 deps:
