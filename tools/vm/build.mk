@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: MIT
+#
+# The test VM: Debian's kernel under QEMU (TCG) with a busybox initramfs
+# carrying ipcz.ko, every program in $(BUILD)/vm-tests (run in sorted
+# order, each printing TAP) and every program in $(BUILD)/vm-bin (installed
+# in /bin, not run). See Documentation/testing.rst.
+#
+#   make vm-test        run the suite (the same as check-vm)
+#   make vm-shell       a busybox shell in the VM, module loaded
+#   make vm-initramfs   build $(VM_INITRAMFS) for tools/vm/run and friends
+#
+# Other parts put their programs in $(BUILD)/vm-tests or $(BUILD)/vm-bin and
+# name them in ALL_TARGETS; the initramfs is built from whatever is there
+# once those targets are up to date.
+
+VM_DIR        := $(BUILD)/vm
+VM_INITRAMFS  := $(VM_DIR)/initramfs.cpio.gz
+VM_MODULE     := $(BUILD)/kmod/ipcz.ko
+VM_TESTS_DIR  := $(BUILD)/vm-tests
+VM_BIN_DIR    := $(BUILD)/vm-bin
+# The udev rule the project ships for /dev/ipcz, wherever it lives.
+VM_UDEV_RULES := $(firstword $(wildcard $(CURDIR)/*/*ipcz*.rules \
+				       $(CURDIR)/*/*/*ipcz*.rules))
+
+SUITES += vm
+DEB_PACKAGES += qemu-system-x86 busybox-static cpio gzip linux-image-amd64 \
+		$(if $(KVER),linux-image-$(KVER))
+EXTRA_HELP += vm-test vm-shell vm-initramfs
+
+.PHONY: vm-initramfs vm-test vm-shell vm-inputs-none
+
+# Always rebuilt (a second or two). Its inputs are brought up to date first
+# by a sub-make: only in a recipe is ALL_TARGETS complete (fragments that
+# sort after this one add to it), and building only these keeps the VM
+# usable while some unrelated part of the tree is broken.
+vm-initramfs:
+	@$(MAKE) --no-print-directory vm-inputs-none $(filter $(VM_MODULE) \
+		$(VM_TESTS_DIR)/% $(VM_BIN_DIR)/%,$(ALL_TARGETS))
+	@mkdir -p $(VM_DIR)
+	@if [ -f $(VM_MODULE) ]; then set -- -k $(VM_MODULE); \
+	else echo "vm: warning: $(VM_MODULE) not built" >&2; set --; fi; \
+	$(CURDIR)/tools/vm/mkinitramfs -o $(VM_INITRAMFS) "$$@" \
+		-t $(VM_TESTS_DIR) -b $(VM_BIN_DIR) \
+		$(if $(VM_UDEV_RULES),-u $(VM_UDEV_RULES))
+
+vm-inputs-none:
+	@:
+
+check-vm: vm-initramfs
+	@mkdir -p $(RESULTS)
+	@$(CURDIR)/tools/vm/test -i $(VM_INITRAMFS) -r $(RESULTS)/vm.result \
+		-d $(VM_DIR)
+
+vm-test: check-vm
+
+vm-shell: vm-initramfs
+	@$(CURDIR)/tools/vm/boot -m shell -i $(VM_INITRAMFS) -T 0 \
+		-c $(VM_DIR)/shell-console.log
