@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A shared memory region: a sealed memfd whose size can never change, so a
+ * mapping of it can never fault past its end.
+ */
+#ifndef IPCZ_DRIVERS_SOCKET_MEMORY_H
+#define IPCZ_DRIVERS_SOCKET_MEMORY_H
+
+#include <stddef.h>
+
+#include "drivers/socket/object.h"
+
+struct sockdrv_memory {
+	struct sockdrv_object base;
+	int fd;
+	size_t size;
+	bool read_only;
+};
+
+IpczResult sockdrv_memory_allocate(size_t size, IpczDriverHandle *handle);
+
+/*
+ * Adopts a region's fd received from elsewhere (owned from now on, closed
+ * on failure) after checking that it is a size-sealed memfd of exactly
+ * `size` bytes.
+ */
+IpczResult sockdrv_memory_adopt(int fd, size_t size, IpczDriverHandle *handle);
+
+IpczResult sockdrv_memory_duplicate(struct sockdrv_memory *memory,
+				    bool read_only, IpczDriverHandle *handle);
+
+IpczResult sockdrv_memory_map(struct sockdrv_memory *memory,
+			      volatile void **address,
+			      IpczDriverHandle *mapping);
+
+/* Moves the fd out of an object no longer reachable through a handle. */
+int sockdrv_memory_release_fd(struct sockdrv_memory *memory);
+
+#endif

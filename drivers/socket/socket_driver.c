@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The IpczDriver table of the socket driver and its public entry points
+ * (include/ipcz/socket_driver.h). Each table function checks its handles
+ * through the handle table and passes the work to the object concerned.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ipcz/socket_driver.h>
+
+#include "drivers/socket/descriptor.h"
+#include "drivers/socket/memory.h"
+#include "drivers/socket/transport.h"
+
+/*
+ * A serialized transport, memory region or descriptor: this header, and
+ * exactly one descriptor object carrying its fd.
+ */
+struct serialized_object {
+	uint32_t magic;
+	uint32_t type;		/* enum sockdrv_type */
+	uint64_t size;		/* memory regions: the region's size */
+};
+
+#define SERIALIZED_MAGIC 0x44534349u	/* "ICSD" little-endian */
+
+static void write_volatile(volatile void *to, const void *from, size_t size)
+{
+	volatile uint8_t *out = to;
+	const uint8_t *in = from;
+
+	for (size_t i = 0; i < size; i++)
+		out[i] = in[i];
+}
+
+static void read_volatile(void *to, const volatile void *from, size_t size)
+{
+	const volatile uint8_t *in = from;
+	uint8_t *out = to;
+
+	for (size_t i = 0; i < size; i++)
+		out[i] = in[i];
+}
+
+static IpczResult IPCZ_API driver_close(IpczDriverHandle handle,
+					uint32_t flags, const void *options)
+{
+	struct sockdrv_object *object = sockdrv_handle_take(handle,
+							    SOCKDRV_ANY);
+
+	if (!object)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (object->type == SOCKDRV_TRANSPORT)
+		sockdrv_transport_close((struct sockdrv_transport *)object);
+	else
+		sockdrv_object_unref(object);
+	return IPCZ_RESULT_OK;
+}
+
+/* Moves the fd out of the object behind `handle` (retired); -1 if gone. */
+static int take_object_fd(IpczDriverHandle handle, enum sockdrv_type type)
+{
+	struct sockdrv_object *object;
+	int fd = -1;
+
+	if (type == SOCKDRV_DESCRIPTOR)
+		return sockdrv_descriptor_take_fd(handle);
+	object = sockdrv_handle_take(handle, type);
+	if (!object)
+		return -1;
+	if (type == SOCKDRV_TRANSPORT)
+		fd = sockdrv_transport_release_fd(
+			(struct sockdrv_transport *)object);
+	else if (type == SOCKDRV_MEMORY)
+		fd = sockdrv_memory_release_fd((struct sockdrv_memory *)object);
+	sockdrv_object_unref(object);
+	return fd;
+}
+
+/*
+ * Checks whether `object` can be serialized now. Transports move as bare
+ * sockets, which is only possible before activation and with nothing
+ * queued for sending.
+ */
+static IpczResult check_serializable(struct sockdrv_object *object)
+{
+	switch (object->type) {
+	case SOCKDRV_TRANSPORT:
+		if (!sockdrv_transport_can_release_fd(
+			    (struct sockdrv_transport *)object))
+			return IPCZ_RESULT_FAILED_PRECONDITION;
+		return IPCZ_RESULT_OK;
+	case SOCKDRV_MEMORY:
+	case SOCKDRV_DESCRIPTOR:
+		return IPCZ_RESULT_OK;
+	default:
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+}
+
+static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
+					    IpczDriverHandle transport,
+					    uint32_t flags,
+					    const void *options,
+					    volatile void *data,
+					    size_t *num_bytes,
+					    IpczDriverHandle *handles,
+					    size_t *num_handles)
+{
+	struct serialized_object header = { .magic = SERIALIZED_MAGIC };
+	size_t byte_capacity = num_bytes ? *num_bytes : 0;
+	size_t handle_capacity = num_handles ? *num_handles : 0;
+	struct sockdrv_object *object;
+	IpczResult result;
+	int fd;
+
+	object = sockdrv_handle_get(handle, SOCKDRV_ANY);
+	if (!object)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = check_serializable(object);
+	header.type = object->type;
+	if (object->type == SOCKDRV_MEMORY)
+		header.size = ((struct sockdrv_memory *)object)->size;
+	sockdrv_object_unref(object);
+	if (result == IPCZ_RESULT_INVALID_ARGUMENT)
+		return result;
+
+	if (num_bytes)
+		*num_bytes = sizeof(header);
+	if (num_handles)
+		*num_handles = 1;
+	if (byte_capacity < sizeof(header) || handle_capacity < 1)
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	if (result != IPCZ_RESULT_OK)
+		return result;
+
+	fd = take_object_fd(handle, header.type);
+	if (fd < 0)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = sockdrv_descriptor_create(fd, &handles[0]);
+	if (result != IPCZ_RESULT_OK)
+		return result;
+	write_volatile(data, &header, sizeof(header));
+	return IPCZ_RESULT_OK;
+}
+
+/* Checks the fd of descriptor object `handle` before taking it. */
+static bool descriptor_fits(IpczDriverHandle handle,
+			    const struct serialized_object *header)
+{
+	struct sockdrv_descriptor *d;
+	bool ok = true;
+
+	d = (struct sockdrv_descriptor *)sockdrv_handle_get(handle,
+							    SOCKDRV_DESCRIPTOR);
+	if (!d)
+		return false;
+	if (header->type == SOCKDRV_TRANSPORT)
+		ok = sockdrv_is_transport_socket(d->fd);
+	sockdrv_object_unref(&d->base);
+	return ok;
+}
+
+static IpczResult IPCZ_API driver_deserialize(
+	const volatile void *data, size_t num_bytes,
+	const IpczDriverHandle *driver_handles, size_t num_driver_handles,
+	IpczDriverHandle transport, uint32_t flags, const void *options,
+	IpczDriverHandle *handle)
+{
+	struct serialized_object header;
+	int fd;
+
+	if (num_bytes != sizeof(header) || num_driver_handles != 1 || !data ||
+	    !driver_handles || !handle)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	read_volatile(&header, data, sizeof(header));
+	if (header.magic != SERIALIZED_MAGIC)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (header.type == SOCKDRV_MEMORY &&
+	    (!header.size || header.size > (uint64_t)INT64_MAX))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (header.type != SOCKDRV_TRANSPORT && header.type != SOCKDRV_MEMORY &&
+	    header.type != SOCKDRV_DESCRIPTOR)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (!descriptor_fits(driver_handles[0], &header))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+
+	if (header.type == SOCKDRV_DESCRIPTOR) {
+		/* The descriptor object is itself the result. */
+		*handle = driver_handles[0];
+		return IPCZ_RESULT_OK;
+	}
+	fd = sockdrv_descriptor_take_fd(driver_handles[0]);
+	if (fd < 0)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (header.type == SOCKDRV_TRANSPORT)
+		return sockdrv_transport_adopt(fd, handle);
+	return sockdrv_memory_adopt(fd, (size_t)header.size, handle);
+}
+
+static IpczResult IPCZ_API driver_create_transports(
+	IpczDriverHandle transport0, IpczDriverHandle transport1,
+	uint32_t flags, const void *options, IpczDriverHandle *new_transport0,
+	IpczDriverHandle *new_transport1)
+{
+	if (!new_transport0 || !new_transport1)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	return sockdrv_transport_create_pair(new_transport0, new_transport1);
+}
+
+static struct sockdrv_transport *get_transport(IpczDriverHandle handle)
+{
+	return (struct sockdrv_transport *)sockdrv_handle_get(
+		handle, SOCKDRV_TRANSPORT);
+}
+
+static IpczResult IPCZ_API driver_activate_transport(
+	IpczDriverHandle transport, IpczHandle listener,
+	IpczTransportActivityHandler activity_handler, uint32_t flags,
+	const void *options)
+{
+	struct sockdrv_transport *t = get_transport(transport);
+	IpczResult result;
+
+	if (!t)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (activity_handler)
+		result = sockdrv_transport_activate(t, listener,
+						    activity_handler);
+	else
+		result = IPCZ_RESULT_INVALID_ARGUMENT;
+	sockdrv_object_unref(&t->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_deactivate_transport(
+	IpczDriverHandle transport, uint32_t flags, const void *options)
+{
+	struct sockdrv_transport *t = get_transport(transport);
+	IpczResult result;
+
+	if (!t)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = sockdrv_transport_deactivate(t);
+	sockdrv_object_unref(&t->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_transmit(IpczDriverHandle transport,
+					   const void *data, size_t num_bytes,
+					   const IpczDriverHandle *handles,
+					   size_t num_handles, uint32_t flags,
+					   const void *options)
+{
+	struct sockdrv_transport *t = get_transport(transport);
+	IpczResult result;
+
+	if (!t)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = sockdrv_transport_transmit(t, data, num_bytes, handles,
+					    num_handles);
+	sockdrv_object_unref(&t->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_report_bad_transport_activity(
+	IpczDriverHandle transport, uintptr_t context, uint32_t flags,
+	const void *options)
+{
+	struct sockdrv_transport *t = get_transport(transport);
+
+	if (!t)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	sockdrv_transport_report_bad(t);
+	sockdrv_object_unref(&t->base);
+	return IPCZ_RESULT_OK;
+}
+
+static IpczResult IPCZ_API driver_allocate_shared_memory(
+	size_t num_bytes, uint32_t flags, const void *options,
+	IpczDriverHandle *driver_memory)
+{
+	if (!driver_memory)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	return sockdrv_memory_allocate(num_bytes, driver_memory);
+}
+
+static struct sockdrv_memory *get_memory(IpczDriverHandle handle)
+{
+	return (struct sockdrv_memory *)sockdrv_handle_get(handle,
+							   SOCKDRV_MEMORY);
+}
+
+static IpczResult IPCZ_API driver_get_shared_memory_info(
+	IpczDriverHandle driver_memory, uint32_t flags, const void *options,
+	struct IpczSharedMemoryInfo *info)
+{
+	struct sockdrv_memory *memory;
+
+	if (!info || info->size < sizeof(*info))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memory = get_memory(driver_memory);
+	if (!memory)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	info->region_num_bytes = memory->size;
+	sockdrv_object_unref(&memory->base);
+	return IPCZ_RESULT_OK;
+}
+
+static IpczResult IPCZ_API driver_duplicate_shared_memory(
+	IpczDriverHandle driver_memory, uint32_t flags, const void *options,
+	IpczDriverHandle *new_driver_memory)
+{
+	struct sockdrv_memory *memory;
+	IpczResult result;
+
+	if (!new_driver_memory || (flags & ~IPCZ_SOCKET_DUPLICATE_READ_ONLY))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memory = get_memory(driver_memory);
+	if (!memory)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = sockdrv_memory_duplicate(
+		memory, flags & IPCZ_SOCKET_DUPLICATE_READ_ONLY,
+		new_driver_memory);
+	sockdrv_object_unref(&memory->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_map_shared_memory(
+	IpczDriverHandle driver_memory, uint32_t flags, const void *options,
+	volatile void **address, IpczDriverHandle *driver_mapping)
+{
+	struct sockdrv_memory *memory;
+	IpczResult result;
+
+	if (!address || !driver_mapping)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memory = get_memory(driver_memory);
+	if (!memory)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = sockdrv_memory_map(memory, address, driver_mapping);
+	sockdrv_object_unref(&memory->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_generate_random_bytes(size_t num_bytes,
+							uint32_t flags,
+							const void *options,
+							void *buffer)
+{
+	uint8_t *out = buffer;
+
+	if (num_bytes && !buffer)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	while (num_bytes) {
+		ssize_t n = getrandom(out, num_bytes, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return IPCZ_RESULT_UNAVAILABLE;
+		}
+		out += n;
+		num_bytes -= (size_t)n;
+	}
+	return IPCZ_RESULT_OK;
+}
+
+static const struct IpczDriver socket_driver = {
+	.size = sizeof(struct IpczDriver),
+	.Close = driver_close,
+	.Serialize = driver_serialize,
+	.Deserialize = driver_deserialize,
+	.CreateTransports = driver_create_transports,
+	.ActivateTransport = driver_activate_transport,
+	.DeactivateTransport = driver_deactivate_transport,
+	.Transmit = driver_transmit,
+	.ReportBadTransportActivity = driver_report_bad_transport_activity,
+	.AllocateSharedMemory = driver_allocate_shared_memory,
+	.GetSharedMemoryInfo = driver_get_shared_memory_info,
+	.DuplicateSharedMemory = driver_duplicate_shared_memory,
+	.MapSharedMemory = driver_map_shared_memory,
+	.GenerateRandomBytes = driver_generate_random_bytes,
+};
+
+const struct IpczDriver *ipcz_socket_driver(void)
+{
+	return &socket_driver;
+}
+
+int ipcz_socket_pair(int fds[2])
+{
+	if (!fds)
+		return -EINVAL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return -errno;
+	return 0;
+}
+
+IpczResult ipcz_socket_transport_from_fd(int fd, IpczDriverHandle *transport)
+{
+	if (fd < 0 || !transport) {
+		if (fd >= 0)
+			close(fd);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	return sockdrv_transport_adopt(fd, transport);
+}
+
+IpczResult ipcz_socket_descriptor_wrap(int fd, IpczDriverHandle *object)
+{
+	if (fd < 0 || !object) {
+		if (fd >= 0)
+			close(fd);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	return sockdrv_descriptor_create(fd, object);
+}
+
+IpczResult ipcz_socket_descriptor_unwrap(IpczDriverHandle object, int *fd)
+{
+	int taken;
+
+	if (!fd)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	taken = sockdrv_descriptor_take_fd(object);
+	if (taken < 0)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	*fd = taken;
+	return IPCZ_RESULT_OK;
+}

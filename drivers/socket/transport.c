@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "drivers/socket/descriptor.h"
+#include "drivers/socket/io_thread.h"
+#include "drivers/socket/transport.h"
+
+/* Handles for descriptors of one delivery that fit on the stack. */
+#define STACK_HANDLES 16
+
+static void drop_queue(struct sockdrv_transport *t)
+{
+	while (t->queue_head) {
+		struct sockdrv_outgoing *m = t->queue_head;
+
+		t->queue_head = m->next;
+		sockdrv_outgoing_free(m);
+	}
+	t->queue_tail = NULL;
+	t->queued_bytes = 0;
+}
+
+static void destroy_transport(struct sockdrv_object *object)
+{
+	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
+
+	drop_queue(t);
+	sockdrv_incoming_reset(&t->incoming);
+	if (t->fd >= 0)
+		close(t->fd);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+bool sockdrv_is_transport_socket(int fd)
+{
+	int domain = 0, type = 0;
+	socklen_t len = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+		return false;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return false;
+	return domain == AF_UNIX && type == SOCK_SEQPACKET;
+}
+
+/* The largest packet payload the socket's send buffer accepts. */
+static size_t initial_max_payload(int fd)
+{
+	int sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
+	size_t payload = SOCKDRV_MAX_PAYLOAD;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == 0 &&
+	    sndbuf > 0 && (size_t)sndbuf / 2 < payload)
+		payload = (size_t)sndbuf / 2;
+	return payload < SOCKDRV_MIN_PAYLOAD ? SOCKDRV_MIN_PAYLOAD : payload;
+}
+
+IpczResult sockdrv_transport_adopt(int fd, IpczDriverHandle *handle)
+{
+	struct sockdrv_transport *t;
+	IpczResult result;
+
+	if (!sockdrv_is_transport_socket(fd) ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		close(fd);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		close(fd);
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	}
+	sockdrv_object_init(&t->base, SOCKDRV_TRANSPORT, destroy_transport);
+	pthread_mutex_init(&t->lock, NULL);
+	t->fd = fd;
+	t->state = SOCKDRV_TRANSPORT_IDLE;
+	t->max_payload = initial_max_payload(fd);
+	result = sockdrv_handle_add(&t->base, handle);
+	if (result != IPCZ_RESULT_OK)
+		sockdrv_object_unref(&t->base);
+	return result;
+}
+
+IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
+					 IpczDriverHandle *second)
+{
+	struct sockdrv_object *object;
+	IpczResult result;
+	int fds[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	result = sockdrv_transport_adopt(fds[0], first);
+	if (result != IPCZ_RESULT_OK) {
+		close(fds[1]);
+		return result;
+	}
+	result = sockdrv_transport_adopt(fds[1], second);
+	if (result != IPCZ_RESULT_OK) {
+		object = sockdrv_handle_take(*first, SOCKDRV_TRANSPORT);
+		if (object)
+			sockdrv_object_unref(object);
+	}
+	return result;
+}
+
+IpczResult sockdrv_transport_activate(struct sockdrv_transport *t,
+				      IpczHandle listener,
+				      IpczTransportActivityHandler handler)
+{
+	IpczResult result = sockdrv_io_start();
+
+	if (result != IPCZ_RESULT_OK)
+		return result;
+	pthread_mutex_lock(&t->lock);
+	if (t->state != SOCKDRV_TRANSPORT_IDLE || t->closed || t->fd < 0) {
+		pthread_mutex_unlock(&t->lock);
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	}
+	t->state = SOCKDRV_TRANSPORT_ACTIVE;
+	t->listener = listener;
+	t->handler = handler;
+	pthread_mutex_unlock(&t->lock);
+	sockdrv_io_kick(t);
+	return IPCZ_RESULT_OK;
+}
+
+IpczResult sockdrv_transport_deactivate(struct sockdrv_transport *t)
+{
+	pthread_mutex_lock(&t->lock);
+	if (t->state != SOCKDRV_TRANSPORT_ACTIVE) {
+		pthread_mutex_unlock(&t->lock);
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	}
+	t->state = SOCKDRV_TRANSPORT_DEACTIVATING;
+	pthread_mutex_unlock(&t->lock);
+	sockdrv_io_kick(t);
+	return IPCZ_RESULT_OK;
+}
+
+/* Output failed for good: forget it and owe the listener an error. */
+static void fail_output(struct sockdrv_transport *t)
+{
+	t->write_failed = true;
+	t->error_pending = true;
+	drop_queue(t);
+}
+
+/* Sends queued messages until the socket fills up; lock held. */
+static void flush_queue(struct sockdrv_transport *t)
+{
+	while (t->queue_head && !t->write_failed) {
+		struct sockdrv_outgoing *m = t->queue_head;
+		size_t before = m->bytes_sent;
+		int err = sockdrv_outgoing_send(t->fd, m, &t->max_payload);
+
+		t->queued_bytes -= m->bytes_sent - before;
+		if (err == -EAGAIN)
+			return;
+		if (err) {
+			fail_output(t);
+			return;
+		}
+		t->queue_head = m->next;
+		if (!t->queue_head)
+			t->queue_tail = NULL;
+		sockdrv_outgoing_free(m);
+	}
+}
+
+/* Queues what is left of `m`; lock held. False if that is impossible. */
+static bool queue_rest(struct sockdrv_transport *t, struct sockdrv_outgoing *m)
+{
+	size_t rest = m->num_bytes - m->bytes_sent;
+	struct sockdrv_outgoing *kept;
+
+	if (rest > SOCKDRV_MAX_QUEUED_BYTES - t->queued_bytes)
+		return false;
+	kept = sockdrv_outgoing_keep(m);
+	if (!kept)
+		return false;
+	if (t->queue_tail)
+		t->queue_tail->next = kept;
+	else
+		t->queue_head = kept;
+	t->queue_tail = kept;
+	t->queued_bytes += rest;
+	return true;
+}
+
+/*
+ * Takes the descriptors out of `handles` into `fds`. They are checked
+ * first, so a bad handle leaves every handle as it was.
+ */
+static IpczResult take_descriptors(const IpczDriverHandle *handles,
+				   size_t count, int *fds)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (!sockdrv_handle_is_live(handles[i], SOCKDRV_DESCRIPTOR))
+			return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	for (size_t i = 0; i < count; i++) {
+		fds[i] = sockdrv_descriptor_take_fd(handles[i]);
+		if (fds[i] < 0) {
+			/* Lost a race with another thread closing it. */
+			while (i--)
+				close(fds[i]);
+			return IPCZ_RESULT_INVALID_ARGUMENT;
+		}
+	}
+	return IPCZ_RESULT_OK;
+}
+
+static IpczResult send_or_queue(struct sockdrv_transport *t,
+				struct sockdrv_outgoing *m, bool *kick)
+{
+	int err = -EAGAIN;
+
+	if (t->write_failed) {
+		sockdrv_outgoing_free(m);
+		return IPCZ_RESULT_UNAVAILABLE;
+	}
+	/* Nothing may overtake what is already queued. */
+	if (!t->queue_head)
+		err = sockdrv_outgoing_send(t->fd, m, &t->max_payload);
+	if (!err)
+		return IPCZ_RESULT_OK;
+	if (err == -EAGAIN) {
+		*kick = !t->queue_head;
+		if (queue_rest(t, m))
+			return IPCZ_RESULT_OK;
+		sockdrv_outgoing_free(m);
+		fail_output(t);
+		*kick = true;
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	}
+	sockdrv_outgoing_free(m);
+	fail_output(t);
+	*kick = true;
+	return IPCZ_RESULT_UNAVAILABLE;
+}
+
+IpczResult sockdrv_transport_transmit(struct sockdrv_transport *t,
+				      const void *data, size_t num_bytes,
+				      const IpczDriverHandle *handles,
+				      size_t num_handles)
+{
+	int stack_fds[STACK_HANDLES], *fds = stack_fds;
+	struct sockdrv_outgoing m = { 0 };
+	IpczResult result;
+	bool kick = false;
+
+	if (num_bytes > SOCKDRV_MAX_MESSAGE_BYTES ||
+	    num_handles > SOCKDRV_MAX_MESSAGE_FDS ||
+	    (num_bytes && !data) || (num_handles && !handles))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (num_handles > STACK_HANDLES) {
+		fds = malloc(num_handles * sizeof(int));
+		if (!fds)
+			return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	}
+
+	pthread_mutex_lock(&t->lock);
+	if (t->write_failed || t->fd < 0) {
+		result = IPCZ_RESULT_UNAVAILABLE;
+		goto out;
+	}
+	result = take_descriptors(handles, num_handles, fds);
+	if (result != IPCZ_RESULT_OK)
+		goto out;
+	m.data = data;
+	m.num_bytes = num_bytes;
+	m.fds = fds;
+	m.num_fds = num_handles;
+	result = send_or_queue(t, &m, &kick);
+out:
+	pthread_mutex_unlock(&t->lock);
+	if (fds != stack_fds)
+		free(fds);
+	if (kick)
+		sockdrv_io_kick(t);
+	return result;
+}
+
+void sockdrv_transport_report_bad(struct sockdrv_transport *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->error_pending = true;
+	t->read_failed = true;
+	t->write_failed = true;
+	drop_queue(t);
+	/* The peer sees the connection end; so do we. */
+	if (t->fd >= 0)
+		shutdown(t->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&t->lock);
+	sockdrv_io_kick(t);
+}
+
+void sockdrv_transport_close(struct sockdrv_transport *t)
+{
+	bool kick;
+
+	pthread_mutex_lock(&t->lock);
+	t->closed = true;
+	if (t->state == SOCKDRV_TRANSPORT_ACTIVE)
+		t->state = SOCKDRV_TRANSPORT_DEACTIVATING;
+	kick = t->state == SOCKDRV_TRANSPORT_DEACTIVATING || t->queue_head ||
+	       t->watched_events;
+	pthread_mutex_unlock(&t->lock);
+	if (kick)
+		sockdrv_io_kick(t);
+	sockdrv_object_unref(&t->base);
+}
+
+bool sockdrv_transport_can_release_fd(struct sockdrv_transport *t)
+{
+	bool ok;
+
+	pthread_mutex_lock(&t->lock);
+	ok = t->state == SOCKDRV_TRANSPORT_IDLE && !t->queue_head &&
+	     !t->closed && t->fd >= 0 && !t->write_failed;
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+int sockdrv_transport_release_fd(struct sockdrv_transport *t)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->state == SOCKDRV_TRANSPORT_IDLE && !t->queue_head) {
+		fd = t->fd;
+		t->fd = -1;
+	}
+	t->closed = true;
+	pthread_mutex_unlock(&t->lock);
+	return fd;
+}
+
+/* Epoll interest matching the transport's state; lock held. */
+static void update_watch(struct sockdrv_transport *t)
+{
+	uint32_t want = 0;
+
+	if (t->fd >= 0 && t->state == SOCKDRV_TRANSPORT_ACTIVE &&
+	    !t->read_failed)
+		want |= EPOLLIN | EPOLLRDHUP;
+	if (t->fd >= 0 && t->queue_head && !t->write_failed)
+		want |= EPOLLOUT;
+	if (want == t->watched_events)
+		return;
+	if (sockdrv_io_watch(t, t->watched_events, want) < 0) {
+		/* Cannot watch it: the transport is unusable. */
+		t->read_failed = true;
+		fail_output(t);
+		want = 0;
+		if (t->watched_events)
+			sockdrv_io_watch(t, t->watched_events, 0);
+	}
+	t->watched_events = want;
+}
+
+static void call_handler(IpczTransportActivityHandler handler,
+			 IpczHandle listener, uint32_t flags)
+{
+	handler(listener, NULL, 0, NULL, 0, flags, NULL);
+}
+
+void sockdrv_transport_service(struct sockdrv_transport *t)
+{
+	IpczTransportActivityHandler handler;
+	bool error = false, deactivated = false;
+	IpczHandle listener;
+
+	pthread_mutex_lock(&t->lock);
+	update_watch(t);
+	if (t->state == SOCKDRV_TRANSPORT_ACTIVE && t->error_pending &&
+	    !t->error_reported) {
+		t->error_reported = true;
+		error = true;
+	}
+	if (t->state == SOCKDRV_TRANSPORT_DEACTIVATING) {
+		t->state = SOCKDRV_TRANSPORT_DEACTIVATED;
+		update_watch(t);
+		deactivated = true;
+		error = false;
+	}
+	handler = t->handler;
+	listener = t->listener;
+	pthread_mutex_unlock(&t->lock);
+
+	if (error)
+		call_handler(handler, listener, IPCZ_TRANSPORT_ACTIVITY_ERROR);
+	if (deactivated)
+		call_handler(handler, listener,
+			     IPCZ_TRANSPORT_ACTIVITY_DEACTIVATED);
+}
+
+static void close_handles(const IpczDriverHandle *handles, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct sockdrv_object *object;
+
+		object = sockdrv_handle_take(handles[i], SOCKDRV_ANY);
+		if (object)
+			sockdrv_object_unref(object);
+	}
+}
+
+/* Hands a complete message to the listener; false if it was refused. */
+static bool deliver(const struct sockdrv_message_view *view,
+		    IpczTransportActivityHandler handler, IpczHandle listener)
+{
+	IpczDriverHandle stack_handles[STACK_HANDLES];
+	IpczDriverHandle *handles = stack_handles;
+	IpczResult result = IPCZ_RESULT_OK;
+	size_t made = 0;
+
+	if (view->num_fds > STACK_HANDLES) {
+		handles = malloc(view->num_fds * sizeof(*handles));
+		if (!handles)
+			result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	}
+	for (; made < view->num_fds && result == IPCZ_RESULT_OK; made++)
+		result = sockdrv_descriptor_create(view->fds[made],
+						   &handles[made]);
+	if (result != IPCZ_RESULT_OK) {
+		/* create() closed the fd it failed on; close the rest. */
+		for (size_t i = made; i < view->num_fds; i++)
+			close(view->fds[i]);
+		if (made)
+			close_handles(handles, made - 1);
+	} else {
+		result = handler(listener, view->data, view->num_bytes, handles,
+				 view->num_fds, 0, NULL);
+		/* Whatever ipcz did not take from a refused message goes. */
+		if (result != IPCZ_RESULT_OK)
+			close_handles(handles, view->num_fds);
+	}
+	if (handles != stack_handles)
+		free(handles);
+	return result == IPCZ_RESULT_OK;
+}
+
+/* Which listener to deliver to now, or false to stop reading. */
+static bool may_deliver(struct sockdrv_transport *t,
+			IpczTransportActivityHandler *handler,
+			IpczHandle *listener)
+{
+	bool ok;
+
+	pthread_mutex_lock(&t->lock);
+	ok = t->state == SOCKDRV_TRANSPORT_ACTIVE && !t->read_failed;
+	*handler = t->handler;
+	*listener = t->listener;
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+static void fail_input(struct sockdrv_transport *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->read_failed = true;
+	t->error_pending = true;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Reads and delivers a bounded number of packets. */
+static void read_messages(struct sockdrv_transport *t, uint8_t *buffer)
+{
+	IpczTransportActivityHandler handler;
+	struct sockdrv_message_view view;
+	IpczHandle listener;
+
+	for (int budget = 64; budget > 0; budget--) {
+		if (!may_deliver(t, &handler, &listener))
+			return;
+		switch (sockdrv_incoming_receive(t->fd, &t->incoming, buffer,
+						 &view)) {
+		case SOCKDRV_RECEIVE_AGAIN:
+			return;
+		case SOCKDRV_RECEIVE_PARTIAL:
+			break;
+		case SOCKDRV_RECEIVE_MESSAGE:
+			if (!deliver(&view, handler, listener)) {
+				fail_input(t);
+				return;
+			}
+			break;
+		default:
+			fail_input(t);
+			return;
+		}
+	}
+}
+
+void sockdrv_transport_on_events(struct sockdrv_transport *t, uint32_t events,
+				 uint8_t *receive_buffer)
+{
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+		pthread_mutex_lock(&t->lock);
+		flush_queue(t);
+		pthread_mutex_unlock(&t->lock);
+	}
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		read_messages(t, receive_buffer);
+	sockdrv_transport_service(t);
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A transport: one end of an AF_UNIX SOCK_SEQPACKET socket pair.
+ *
+ * Any thread may Transmit(). A message goes straight to the socket when
+ * nothing is waiting before it; otherwise, or when the socket is full, the
+ * rest of it is queued (whole packets only, so the stream stays intact)
+ * and the I/O thread sends it when the socket drains. Sends never block.
+ *
+ * Only the I/O thread reads the socket and calls the activity handler, so
+ * calls for one transport never overlap, and the DEACTIVATED call it makes
+ * after DeactivateTransport() is the last one.
+ */
+#ifndef IPCZ_DRIVERS_SOCKET_TRANSPORT_H
+#define IPCZ_DRIVERS_SOCKET_TRANSPORT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "drivers/socket/object.h"
+#include "drivers/socket/packet.h"
+
+enum sockdrv_transport_state {
+	SOCKDRV_TRANSPORT_IDLE,		/* not yet activated */
+	SOCKDRV_TRANSPORT_ACTIVE,
+	SOCKDRV_TRANSPORT_DEACTIVATING,	/* DEACTIVATED call still owed */
+	SOCKDRV_TRANSPORT_DEACTIVATED,
+};
+
+/* Output waiting in the queue beyond this severs the transport. */
+#define SOCKDRV_MAX_QUEUED_BYTES (256u << 20)
+
+struct sockdrv_transport {
+	struct sockdrv_object base;
+	pthread_mutex_t lock;
+
+	/* Under `lock`. */
+	int fd;
+	enum sockdrv_transport_state state;
+	IpczHandle listener;
+	IpczTransportActivityHandler handler;
+	bool closed;		/* its handle was closed */
+	bool read_failed;	/* no more input will be read */
+	bool write_failed;	/* no more output can be sent */
+	bool error_pending;	/* the listener is owed an ERROR call */
+	bool error_reported;
+	struct sockdrv_outgoing *queue_head;
+	struct sockdrv_outgoing *queue_tail;
+	size_t queued_bytes;
+	size_t max_payload;
+	uint32_t watched_events;	/* epoll interest, 0 if not watched */
+
+	/* Used by the I/O thread only. */
+	struct sockdrv_incoming incoming;
+	struct sockdrv_transport *next_serviced;
+
+	/* Under the I/O thread's lock. */
+	struct sockdrv_transport *next_kicked;
+	bool kicked;
+};
+
+/* Adopts `fd`, an AF_UNIX SOCK_SEQPACKET socket (closed on failure). */
+IpczResult sockdrv_transport_adopt(int fd, IpczDriverHandle *handle);
+
+IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
+					 IpczDriverHandle *second);
+
+/* Whether `fd` is a socket the driver can use as a transport. */
+bool sockdrv_is_transport_socket(int fd);
+
+IpczResult sockdrv_transport_activate(struct sockdrv_transport *t,
+				      IpczHandle listener,
+				      IpczTransportActivityHandler handler);
+IpczResult sockdrv_transport_deactivate(struct sockdrv_transport *t);
+IpczResult sockdrv_transport_transmit(struct sockdrv_transport *t,
+				      const void *data, size_t num_bytes,
+				      const IpczDriverHandle *handles,
+				      size_t num_handles);
+void sockdrv_transport_report_bad(struct sockdrv_transport *t);
+
+/* After its handle was retired: stop it and drop the table's reference. */
+void sockdrv_transport_close(struct sockdrv_transport *t);
+
+/*
+ * Checks that the transport can move to another process as a bare socket:
+ * never activated and nothing queued.
+ */
+bool sockdrv_transport_can_release_fd(struct sockdrv_transport *t);
+
+/* Moves the socket out of a transport whose handle was retired. */
+int sockdrv_transport_release_fd(struct sockdrv_transport *t);
+
+/* I/O thread: epoll reported `events` for the transport. */
+void sockdrv_transport_on_events(struct sockdrv_transport *t, uint32_t events,
+				 uint8_t *receive_buffer);
+
+/* I/O thread: act on a state change (kick). */
+void sockdrv_transport_service(struct sockdrv_transport *t);
+
+#endif
