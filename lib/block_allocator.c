@@ -31,7 +31,8 @@ static uint32_t head_first(uint64_t head)
 static _Atomic uint32_t *link_word(const struct block_allocator *ba,
 				   uint32_t index)
 {
-	return (_Atomic uint32_t *)(ba->blocks + (size_t)index * ba->block_size);
+	return (_Atomic uint32_t *)(ba->blocks +
+				    (size_t)index * ba->block_size);
 }
 
 int block_allocator_init_view(struct block_allocator *ba, void *head,
@@ -65,7 +66,8 @@ void block_allocator_format(const struct block_allocator *ba)
 	 * a release store, which orders these writes before the peer's use.
 	 */
 	for (i = 0; i < ba->block_count; i++)
-		atomic_store_explicit(link_word(ba, i), 0, memory_order_relaxed);
+		atomic_store_explicit(link_word(ba, i), 0,
+				      memory_order_relaxed);
 	atomic_store_explicit(ba->head, make_head(0, 0), memory_order_relaxed);
 }
 
@@ -195,8 +197,8 @@ int64_t block_allocator_count_free(const struct block_allocator *ba)
 {
 	uint32_t index, steps;
 
-	index = head_first(atomic_load_explicit(ba->head,
-						memory_order_acquire));
+	index = head_first(
+		atomic_load_explicit(ba->head, memory_order_acquire));
 	for (steps = 0; steps <= ba->block_count; steps++) {
 		if (index == ba->block_count)
 			return steps;

@@ -253,11 +253,9 @@ void buffer_pool_growth_failed(struct buffer_pool *pool, uint32_t block_size)
 
 	if (cls < 0)
 		return;
-	atomic_compare_exchange_strong_explicit(&pool->classes[cls].growth,
-						&pending,
-						BUFFER_POOL_GROWTH_IDLE,
-						memory_order_relaxed,
-						memory_order_relaxed);
+	atomic_compare_exchange_strong_explicit(
+		&pool->classes[cls].growth, &pending, BUFFER_POOL_GROWTH_IDLE,
+		memory_order_relaxed, memory_order_relaxed);
 }
 
 uint64_t buffer_pool_class_bytes(struct buffer_pool *pool, unsigned int cls)

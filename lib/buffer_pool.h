@@ -62,23 +62,23 @@ enum buffer_pool_growth {
 
 struct buffer_pool_class {
 	struct buffer_pool_allocator allocators[BUFFER_POOL_MAX_ALLOCATORS];
-	_Atomic uint32_t count;		/* published entries */
-	_Atomic uint32_t hint;		/* where the last success was */
-	_Atomic uint32_t growth;	/* enum buffer_pool_growth */
-	_Atomic uint64_t bytes;		/* capacity of all regions */
+	_Atomic uint32_t count; /* published entries */
+	_Atomic uint32_t hint; /* where the last success was */
+	_Atomic uint32_t growth; /* enum buffer_pool_growth */
+	_Atomic uint64_t bytes; /* capacity of all regions */
 };
 
 struct buffer_pool {
 	struct buffer_pool_class classes[BUFFER_POOL_NUM_CLASSES];
 	bool fixed_capacity;
 	uint64_t class_byte_limit;
-	pthread_mutex_t append_lock;	/* serialises writers of the lists */
+	pthread_mutex_t append_lock; /* serialises writers of the lists */
 };
 
 /* A block handed out by buffer_pool_alloc(). */
 struct buffer_pool_block {
 	uint64_t buffer_id;
-	uint32_t offset;	/* of the block within its buffer */
+	uint32_t offset; /* of the block within its buffer */
 	uint32_t block_size;
 	void *data;
 };

@@ -34,8 +34,7 @@ int fragment_resolve(struct link_memory *lm, const struct fragment_desc *desc,
 	return 0;
 }
 
-int fragment_alloc(struct link_memory *lm, uint32_t size,
-		   struct fragment *out)
+int fragment_alloc(struct link_memory *lm, uint32_t size, struct fragment *out)
 {
 	struct buffer_pool_block block;
 	int err;
@@ -150,7 +149,8 @@ int data_fragment_commit(struct fragment *frag, uint32_t len)
 	    len > frag->desc.size - FRAGMENT_HEADER_SIZE)
 		return -EINVAL;
 	/* Release: the data is written before the length says it is there. */
-	atomic_store_explicit(committed_len_of(frag), len, memory_order_release);
+	atomic_store_explicit(committed_len_of(frag), len,
+			      memory_order_release);
 	return 0;
 }
 

@@ -71,8 +71,7 @@ int fragment_resolve(struct link_memory *lm, const struct fragment_desc *desc,
 		     struct fragment *out);
 
 /* Allocates a block for @size bytes. 0, -EINVAL, -ENOMEM, -EPROTO, -EBUSY. */
-int fragment_alloc(struct link_memory *lm, uint32_t size,
-		   struct fragment *out);
+int fragment_alloc(struct link_memory *lm, uint32_t size, struct fragment *out);
 
 /*
  * Frees the block named by @desc (typically received from the peer, which

@@ -26,7 +26,7 @@ struct primary_region {
 
 /* Block regions of the primary buffer, laid out in this order. */
 static const struct primary_region primary_regions[] = {
-	{ 64, 512 }, { 128, 128 }, { 256, 64 }, { 512, 32 },
+	{ 64, 512 },  { 128, 128 }, { 256, 64 },  { 512, 32 },
 	{ 1024, 16 }, { 2048, 16 }, { 4096, 23 },
 };
 
@@ -37,11 +37,12 @@ _Static_assert(HEADER_HEADS_OFFSET + 64 * NUM_PRIMARY_REGIONS <=
 		       HEADER_LINK_STATES_OFFSET,
 	       "allocator heads fit below the link states");
 _Static_assert(HEADER_LINK_STATES_OFFSET +
-		       LINK_STATE_SIZE * LINK_MEMORY_INITIAL_LINK_STATES <=
+			       LINK_STATE_SIZE *
+				       LINK_MEMORY_INITIAL_LINK_STATES <=
 		       HEADER_SIZE,
 	       "initial link states fit in the header page");
 _Static_assert(BLOCKS_OFFSET + 64 * 512 + 128 * 128 + 256 * 64 + 512 * 32 +
-		       1024 * 16 + 2048 * 16 + 4096 * 23 ==
+			       1024 * 16 + 2048 * 16 + 4096 * 23 ==
 		       LINK_MEMORY_PRIMARY_SIZE,
 	       "block regions fill the primary buffer exactly");
 
@@ -76,8 +77,8 @@ static int for_each_primary_region(unsigned char *primary,
 	return 0;
 }
 
-static int format_region(void *ctx, unsigned char *primary,
-			 unsigned int region, uint32_t offset)
+static int format_region(void *ctx, unsigned char *primary, unsigned int region,
+			 uint32_t offset)
 {
 	struct block_allocator ba;
 	int err;
@@ -106,8 +107,9 @@ int link_memory_format_primary(void *base, size_t size)
 	message_ring_format((void *)(primary + HEADER_RING_AB_OFFSET));
 	message_ring_format((void *)(primary + HEADER_RING_BA_OFFSET));
 	for (i = 0; i < LINK_MEMORY_INITIAL_LINK_STATES; i++)
-		link_state_init((void *)(primary + HEADER_LINK_STATES_OFFSET +
-					 LINK_STATE_SIZE * i));
+		shm_link_state_init((void *)(primary +
+					     HEADER_LINK_STATES_OFFSET +
+					     LINK_STATE_SIZE * i));
 	/*
 	 * Relaxed stores everywhere: the buffer reaches side B through a
 	 * driver message, which orders all of this before B's first access.
@@ -131,8 +133,8 @@ static int add_primary_region(void *ctx, unsigned char *primary,
 static int publish_buffer(struct link_memory *lm,
 			  const struct link_memory_buffer *entry)
 {
-	uint32_t n = atomic_load_explicit(&lm->buffer_count,
-					  memory_order_relaxed);
+	uint32_t n =
+		atomic_load_explicit(&lm->buffer_count, memory_order_relaxed);
 
 	if (n == LINK_MEMORY_MAX_BUFFERS)
 		return -ENOSPC;
@@ -149,30 +151,32 @@ static int open_rings(struct link_memory *lm)
 	struct message_ring_ctl *ba = (void *)(p + HEADER_RING_BA_OFFSET);
 	void *ab_data = p + RING_AB_DATA_OFFSET;
 	void *ba_data = p + RING_BA_DATA_OFFSET;
-	bool a = lm->side == LINK_SIDE_A;
+	bool a = lm->side == NODE_LINK_SIDE_A;
 	int err;
 
-	err = message_ring_open(&lm->outgoing, a ? ab : ba, a ? ab_data : ba_data,
-				LINK_MEMORY_RING_SIZE);
+	err = message_ring_open(&lm->outgoing, a ? ab : ba,
+				a ? ab_data : ba_data, LINK_MEMORY_RING_SIZE);
 	if (err)
 		return err;
-	return message_ring_open(&lm->incoming, a ? ba : ab, a ? ba_data : ab_data,
-				 LINK_MEMORY_RING_SIZE);
+	return message_ring_open(&lm->incoming, a ? ba : ab,
+				 a ? ba_data : ab_data, LINK_MEMORY_RING_SIZE);
 }
 
-int link_memory_open(struct link_memory *lm, enum link_side side,
+int link_memory_open(struct link_memory *lm, enum node_link_side side,
 		     void *primary, size_t size,
 		     const struct buffer_pool_config *config)
 {
 	struct link_memory_buffer entry = {
-		.id = LINK_MEMORY_PRIMARY_ID, .base = primary, .size = size,
+		.id = LINK_MEMORY_PRIMARY_ID,
+		.base = primary,
+		.size = size,
 	};
 	int err;
 
 	if (!lm || !primary || (uintptr_t)primary % 4096 ||
 	    size < LINK_MEMORY_PRIMARY_SIZE ||
 	    size > LINK_MEMORY_MAX_BUFFER_SIZE ||
-	    (side != LINK_SIDE_A && side != LINK_SIDE_B))
+	    (side != NODE_LINK_SIDE_A && side != NODE_LINK_SIDE_B))
 		return -EINVAL;
 	lm->side = side;
 	lm->primary = primary;
@@ -214,13 +218,14 @@ struct message_ring *link_memory_incoming_ring(struct link_memory *lm)
 	return &lm->incoming;
 }
 
-struct link_state *link_memory_initial_link_state(struct link_memory *lm,
-						  uint32_t index)
+struct shm_link_state *link_memory_initial_link_state(struct link_memory *lm,
+						      uint32_t index)
 {
 	if (index >= LINK_MEMORY_INITIAL_LINK_STATES)
 		return NULL;
-	return (struct link_state *)(lm->primary + HEADER_LINK_STATES_OFFSET +
-				     LINK_STATE_SIZE * index);
+	return (struct shm_link_state *)(lm->primary +
+					 HEADER_LINK_STATES_OFFSET +
+					 LINK_STATE_SIZE * index);
 }
 
 int link_memory_alloc_link_state(struct link_memory *lm, struct fragment *out)
@@ -229,13 +234,13 @@ int link_memory_alloc_link_state(struct link_memory *lm, struct fragment *out)
 
 	if (err)
 		return err;
-	link_state_init((struct link_state *)out->data);
+	shm_link_state_init((struct shm_link_state *)out->data);
 	return 0;
 }
 
 int link_memory_resolve_link_state(struct link_memory *lm,
 				   const struct fragment_desc *desc,
-				   struct link_state **state)
+				   struct shm_link_state **state)
 {
 	struct fragment_desc copy = *desc;
 	struct buffer_pool_block block;
@@ -252,7 +257,7 @@ int link_memory_resolve_link_state(struct link_memory *lm,
 			       copy.size, &block);
 	if (err || block.block_size != LINK_STATE_SIZE)
 		return -EINVAL;
-	*state = (struct link_state *)frag.data;
+	*state = (struct shm_link_state *)frag.data;
 	return 0;
 }
 
@@ -280,7 +285,7 @@ uint64_t link_memory_new_buffer_id(struct link_memory *lm)
 	uint64_t n = atomic_fetch_add_explicit(&lm->next_buffer_id, 1,
 					       memory_order_relaxed);
 
-	return lm->side == LINK_SIDE_B ? n | LINK_MEMORY_SIDE_B_ID_BIT : n;
+	return lm->side == NODE_LINK_SIDE_B ? n | LINK_MEMORY_SIDE_B_ID_BIT : n;
 }
 
 static uint32_t block_buffer_data_offset(uint32_t block_size)
@@ -294,8 +299,8 @@ static bool supported_block_size(uint32_t block_size)
 {
 	int cls = buffer_pool_class_of(block_size);
 
-	return cls >= 0 && buffer_pool_class_size((unsigned int)cls) ==
-				   block_size;
+	return cls >= 0 &&
+	       buffer_pool_class_size((unsigned int)cls) == block_size;
 }
 
 size_t link_memory_block_buffer_size(uint32_t block_size)
@@ -317,7 +322,8 @@ static uint32_t block_buffer_count(const void *base, size_t size,
 	uint32_t data_offset;
 	uint64_t count;
 
-	if (!base || (uintptr_t)base % 4096 || !supported_block_size(block_size))
+	if (!base || (uintptr_t)base % 4096 ||
+	    !supported_block_size(block_size))
 		return 0;
 	if (size % 8 || size > LINK_MEMORY_MAX_BUFFER_SIZE)
 		return 0;
@@ -340,9 +346,9 @@ int link_memory_format_block_buffer(void *base, size_t size,
 
 	if (!count)
 		return -EINVAL;
-	err = block_allocator_init_view(&ba, p + BLOCK_BUFFER_HEAD_OFFSET,
-					p + block_buffer_data_offset(block_size),
-					block_size, count);
+	err = block_allocator_init_view(
+		&ba, p + BLOCK_BUFFER_HEAD_OFFSET,
+		p + block_buffer_data_offset(block_size), block_size, count);
 	if (err)
 		return err;
 	block_allocator_format(&ba);
@@ -353,13 +359,13 @@ static bool id_acceptable(const struct link_memory *lm, uint64_t id,
 			  enum link_memory_origin origin)
 {
 	bool side_b_id = id & LINK_MEMORY_SIDE_B_ID_BIT;
-	enum link_side creator;
+	enum node_link_side creator;
 
 	if (id == LINK_MEMORY_PRIMARY_ID || id == FRAGMENT_INVALID_BUFFER)
 		return false;
 	creator = origin == LINK_MEMORY_LOCAL ? lm->side :
-						link_side_other(lm->side);
-	return side_b_id == (creator == LINK_SIDE_B);
+						node_link_side_other(lm->side);
+	return side_b_id == (creator == NODE_LINK_SIDE_B);
 }
 
 static bool registered(struct link_memory *lm, uint64_t id)
@@ -374,7 +380,10 @@ int link_memory_add_block_buffer(struct link_memory *lm, uint64_t id,
 				 enum link_memory_origin origin)
 {
 	struct link_memory_buffer entry = {
-		.id = id, .base = base, .size = size, .block_size = block_size,
+		.id = id,
+		.base = base,
+		.size = size,
+		.block_size = block_size,
 	};
 	uint32_t count = block_buffer_count(base, size, block_size);
 	unsigned char *p = base;
@@ -426,8 +435,8 @@ void link_memory_growth_failed(struct link_memory *lm, uint32_t block_size)
 int link_memory_find_buffer(struct link_memory *lm, uint64_t id,
 			    struct link_memory_buffer *out)
 {
-	uint32_t n = atomic_load_explicit(&lm->buffer_count,
-					  memory_order_acquire);
+	uint32_t n =
+		atomic_load_explicit(&lm->buffer_count, memory_order_acquire);
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {

@@ -81,15 +81,15 @@ struct link_memory_buffer {
 	uint64_t id;
 	unsigned char *base;
 	size_t size;
-	uint32_t block_size;	/* 0 for the primary buffer */
+	uint32_t block_size; /* 0 for the primary buffer */
 };
 
 struct link_memory {
-	enum link_side side;
+	enum node_link_side side;
 	unsigned char *primary;
 	struct buffer_pool pool;
-	struct message_ring outgoing;	/* we produce */
-	struct message_ring incoming;	/* we consume */
+	struct message_ring outgoing; /* we produce */
+	struct message_ring incoming; /* we consume */
 	_Atomic uint64_t next_buffer_id;
 	/* Registry: entries below count are immutable once published. */
 	struct link_memory_buffer buffers[LINK_MEMORY_MAX_BUFFERS];
@@ -109,7 +109,7 @@ int link_memory_format_primary(void *base, size_t size);
  * contents are untrusted and validated on every use). Returns 0, -EINVAL
  * (a buffer too small or misaligned) or -ENOMEM.
  */
-int link_memory_open(struct link_memory *lm, enum link_side side,
+int link_memory_open(struct link_memory *lm, enum node_link_side side,
 		     void *primary, size_t size,
 		     const struct buffer_pool_config *config);
 
@@ -121,15 +121,14 @@ struct message_ring *link_memory_outgoing_ring(struct link_memory *lm);
 struct message_ring *link_memory_incoming_ring(struct link_memory *lm);
 
 /* Initial RouterLinkState @index (< 12) in the primary buffer, or NULL. */
-struct link_state *link_memory_initial_link_state(struct link_memory *lm,
-						  uint32_t index);
+struct shm_link_state *link_memory_initial_link_state(struct link_memory *lm,
+						      uint32_t index);
 
 /*
  * A new zeroed RouterLinkState in a 64-byte block; @out names it for the
  * peer. Returns 0 or an allocation error (see fragment_alloc).
  */
-int link_memory_alloc_link_state(struct link_memory *lm,
-				 struct fragment *out);
+int link_memory_alloc_link_state(struct link_memory *lm, struct fragment *out);
 
 /*
  * Resolves a RouterLinkState named by the peer: the descriptor must name
@@ -137,7 +136,7 @@ int link_memory_alloc_link_state(struct link_memory *lm,
  */
 int link_memory_resolve_link_state(struct link_memory *lm,
 				   const struct fragment_desc *desc,
-				   struct link_state **state);
+				   struct shm_link_state **state);
 
 /*
  * Reserves @count consecutive sublink ids from the shared counter. The

@@ -7,25 +7,27 @@
 #include <errno.h>
 #include <string.h>
 
-#define ALL_BITS (LINK_STATE_STABLE_A | LINK_STATE_STABLE_B | \
-		  LINK_STATE_WAITING_A | LINK_STATE_WAITING_B | \
-		  LINK_STATE_LOCKED_A | LINK_STATE_LOCKED_B)
+#define ALL_BITS                                                            \
+	(LINK_STATE_STABLE_A | LINK_STATE_STABLE_B | LINK_STATE_WAITING_A | \
+	 LINK_STATE_WAITING_B | LINK_STATE_LOCKED_A | LINK_STATE_LOCKED_B)
 #define LOCK_BITS (LINK_STATE_LOCKED_A | LINK_STATE_LOCKED_B)
 
-static uint32_t stable_bit(enum link_side side)
+static uint32_t stable_bit(enum node_link_side side)
 {
-	return side == LINK_SIDE_A ? LINK_STATE_STABLE_A : LINK_STATE_STABLE_B;
+	return side == NODE_LINK_SIDE_A ? LINK_STATE_STABLE_A :
+					  LINK_STATE_STABLE_B;
 }
 
-static uint32_t waiting_bit(enum link_side side)
+static uint32_t waiting_bit(enum node_link_side side)
 {
-	return side == LINK_SIDE_A ? LINK_STATE_WAITING_A :
-				     LINK_STATE_WAITING_B;
+	return side == NODE_LINK_SIDE_A ? LINK_STATE_WAITING_A :
+					  LINK_STATE_WAITING_B;
 }
 
-static uint32_t locked_bit(enum link_side side)
+static uint32_t locked_bit(enum node_link_side side)
 {
-	return side == LINK_SIDE_A ? LINK_STATE_LOCKED_A : LINK_STATE_LOCKED_B;
+	return side == NODE_LINK_SIDE_A ? LINK_STATE_LOCKED_A :
+					  LINK_STATE_LOCKED_B;
 }
 
 /* A status no honest pair of routers can produce. */
@@ -34,7 +36,7 @@ static bool corrupt(uint32_t status)
 	return (status & ~ALL_BITS) || (status & LOCK_BITS) == LOCK_BITS;
 }
 
-void link_state_init(struct link_state *state)
+void shm_link_state_init(struct shm_link_state *state)
 {
 	memset(state->reserved, 0, sizeof(state->reserved));
 	atomic_store_explicit(&state->allowed_source[0], 0,
@@ -51,19 +53,20 @@ void link_state_init(struct link_state *state)
  * (e.g. the allowed source before the lock became visible), release for
  * the converse. Failed CASes reload with acquire for the same reason.
  */
-static bool cas_status(struct link_state *state, uint32_t *expected,
+static bool cas_status(struct shm_link_state *state, uint32_t *expected,
 		       uint32_t desired)
 {
-	return atomic_compare_exchange_weak_explicit(
-		&state->status, expected, desired, memory_order_acq_rel,
-		memory_order_acquire);
+	return atomic_compare_exchange_weak_explicit(&state->status, expected,
+						     desired,
+						     memory_order_acq_rel,
+						     memory_order_acquire);
 }
 
-int link_state_set_stable(struct link_state *state, enum link_side side,
-			  bool *flush_other)
+int shm_link_state_set_stable(struct shm_link_state *state,
+			      enum node_link_side side, bool *flush_other)
 {
 	uint32_t status, desired, tries;
-	uint32_t other_waiting = waiting_bit(link_side_other(side));
+	uint32_t other_waiting = waiting_bit(node_link_side_other(side));
 
 	*flush_other = false;
 	status = atomic_load_explicit(&state->status, memory_order_acquire);
@@ -79,7 +82,8 @@ int link_state_set_stable(struct link_state *state, enum link_side side,
 	return -EPROTO;
 }
 
-int link_state_try_lock(struct link_state *state, enum link_side side)
+int shm_link_state_try_lock(struct shm_link_state *state,
+			    enum node_link_side side)
 {
 	uint32_t both = LINK_STATE_STABLE_A | LINK_STATE_STABLE_B;
 	uint32_t status, desired, tries;
@@ -108,7 +112,8 @@ int link_state_try_lock(struct link_state *state, enum link_side side)
 	return -EPROTO;
 }
 
-int link_state_unlock(struct link_state *state, enum link_side side)
+int shm_link_state_unlock(struct shm_link_state *state,
+			  enum node_link_side side)
 {
 	uint32_t status, tries;
 
@@ -122,21 +127,21 @@ int link_state_unlock(struct link_state *state, enum link_side side)
 	return -EPROTO;
 }
 
-bool link_state_is_locked_by(const struct link_state *state,
-			     enum link_side side)
+bool shm_link_state_is_locked_by(const struct shm_link_state *state,
+				 enum node_link_side side)
 {
-	uint32_t status = link_state_status(state);
+	uint32_t status = shm_link_state_status(state);
 
 	return !corrupt(status) && (status & locked_bit(side));
 }
 
-uint32_t link_state_status(const struct link_state *state)
+uint32_t shm_link_state_status(const struct shm_link_state *state)
 {
 	return atomic_load_explicit(&state->status, memory_order_acquire);
 }
 
-void link_state_set_allowed_source(struct link_state *state,
-				   const uint64_t name[2])
+void shm_link_state_set_allowed_source(struct shm_link_state *state,
+				       const uint64_t name[2])
 {
 	/*
 	 * Relaxed: the node that checks the name learns about the bypass
@@ -149,8 +154,8 @@ void link_state_set_allowed_source(struct link_state *state,
 			      memory_order_relaxed);
 }
 
-bool link_state_is_allowed_source(const struct link_state *state,
-				  const uint64_t name[2])
+bool shm_link_state_is_allowed_source(const struct shm_link_state *state,
+				      const uint64_t name[2])
 {
 	uint64_t word0, word1;
 

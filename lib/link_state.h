@@ -34,46 +34,46 @@
 
 #define LINK_STATE_SIZE 64u
 
-#define LINK_STATE_STABLE_A	(1u << 0)
-#define LINK_STATE_STABLE_B	(1u << 1)
-#define LINK_STATE_WAITING_A	(1u << 2)
-#define LINK_STATE_WAITING_B	(1u << 3)
-#define LINK_STATE_LOCKED_A	(1u << 4)
-#define LINK_STATE_LOCKED_B	(1u << 5)
+#define LINK_STATE_STABLE_A (1u << 0)
+#define LINK_STATE_STABLE_B (1u << 1)
+#define LINK_STATE_WAITING_A (1u << 2)
+#define LINK_STATE_WAITING_B (1u << 3)
+#define LINK_STATE_LOCKED_A (1u << 4)
+#define LINK_STATE_LOCKED_B (1u << 5)
 
 /* Bounded retries of a CAS on the status word. */
 #define LINK_STATE_MAX_RETRIES 10000u
 
-enum link_side {
-	LINK_SIDE_A = 0,
-	LINK_SIDE_B = 1,
+enum node_link_side {
+	NODE_LINK_SIDE_A = 0,
+	NODE_LINK_SIDE_B = 1,
 };
 
-struct link_state {
+struct shm_link_state {
 	_Atomic int32_t ref_count;
 	_Atomic uint32_t status;
 	_Atomic uint64_t allowed_source[2];
 	uint8_t reserved[40];
 };
 
-_Static_assert(sizeof(struct link_state) == LINK_STATE_SIZE,
+_Static_assert(sizeof(struct shm_link_state) == LINK_STATE_SIZE,
 	       "RouterLinkState is 64 bytes");
 
-static inline enum link_side link_side_other(enum link_side side)
+static inline enum node_link_side node_link_side_other(enum node_link_side side)
 {
-	return side == LINK_SIDE_A ? LINK_SIDE_B : LINK_SIDE_A;
+	return side == NODE_LINK_SIDE_A ? NODE_LINK_SIDE_B : NODE_LINK_SIDE_A;
 }
 
 /* Zeroes a state before it is shared (or reused for a new link). */
-void link_state_init(struct link_state *state);
+void shm_link_state_init(struct shm_link_state *state);
 
 /*
  * Marks @side stable. If the other side was waiting for that, clears its
  * waiting bit and sets *@flush_other: the caller must then tell the other
  * side to retry its lock (FlushRouter). Returns 0 or -EPROTO.
  */
-int link_state_set_stable(struct link_state *state, enum link_side side,
-			  bool *flush_other);
+int shm_link_state_set_stable(struct shm_link_state *state,
+			      enum node_link_side side, bool *flush_other);
 
 /*
  * Tries to lock the link for bypass or closure on behalf of @side.
@@ -82,33 +82,35 @@ int link_state_set_stable(struct link_state *state, enum link_side side,
  * our waiting bit is now set and the other side will ask us to retry);
  * -EPROTO on a corrupt or contended word.
  */
-int link_state_try_lock(struct link_state *state, enum link_side side);
+int shm_link_state_try_lock(struct shm_link_state *state,
+			    enum node_link_side side);
 
 /*
  * Releases @side's lock. Returns 0, or -EPROTO if @side did not hold it
  * (only a peer writing our bit away can cause that).
  */
-int link_state_unlock(struct link_state *state, enum link_side side);
+int shm_link_state_unlock(struct shm_link_state *state,
+			  enum node_link_side side);
 
 /* Whether @side holds the lock (one snapshot of the status). */
-bool link_state_is_locked_by(const struct link_state *state,
-			     enum link_side side);
+bool shm_link_state_is_locked_by(const struct shm_link_state *state,
+				 enum node_link_side side);
 
 /* Status snapshot, for tests and introspection. */
-uint32_t link_state_status(const struct link_state *state);
+uint32_t shm_link_state_status(const struct shm_link_state *state);
 
 /*
  * Records the node allowed to request a bypass of the lock holder's link
  * (written by the lock holder after locking, before telling that node).
  */
-void link_state_set_allowed_source(struct link_state *state,
-				   const uint64_t name[2]);
+void shm_link_state_set_allowed_source(struct shm_link_state *state,
+				       const uint64_t name[2]);
 
 /*
  * Whether @name is the recorded allowed source. The name is copied once;
  * a zero name never matches (names are never zero).
  */
-bool link_state_is_allowed_source(const struct link_state *state,
-				  const uint64_t name[2]);
+bool shm_link_state_is_allowed_source(const struct shm_link_state *state,
+				      const uint64_t name[2]);
 
 #endif /* IPCZ_LIB_LINK_STATE_H */

@@ -52,8 +52,7 @@ int message_ring_open(struct message_ring *ring, struct message_ring_ctl *ctl,
 	if ((uintptr_t)ctl % 64 || (uintptr_t)data % MESSAGE_RING_ALIGN)
 		return -EINVAL;
 	if (capacity < MESSAGE_RING_MIN_CAPACITY ||
-	    capacity > MESSAGE_RING_MAX_CAPACITY ||
-	    (capacity & (capacity - 1)))
+	    capacity > MESSAGE_RING_MAX_CAPACITY || (capacity & (capacity - 1)))
 		return -EINVAL;
 	memset(ring, 0, sizeof(*ring));
 	ring->ctl = ctl;
@@ -119,7 +118,8 @@ int message_ring_write(struct message_ring *ring, uint64_t seq,
 			return -EAGAIN;
 	}
 	if (to_end < total) {
-		write_header(ring->data + off, to_end - MESSAGE_RING_HEADER_SIZE,
+		write_header(ring->data + off,
+			     to_end - MESSAGE_RING_HEADER_SIZE,
 			     MESSAGE_RING_PAD, 0);
 		ring->pos += to_end;
 		off = 0;
@@ -137,7 +137,8 @@ int message_ring_write(struct message_ring *ring, uint64_t seq,
 	 * Release: the record's bytes are written before the consumer can
 	 * see the new tail (it loads tail with acquire).
 	 */
-	atomic_store_explicit(&ring->ctl->tail, ring->pos, memory_order_release);
+	atomic_store_explicit(&ring->ctl->tail, ring->pos,
+			      memory_order_release);
 	return 0;
 }
 
@@ -259,7 +260,8 @@ int message_ring_consume(struct message_ring *ring)
 	 * Release: our copy of the payload is complete before the producer
 	 * can reuse the space (it loads head with acquire).
 	 */
-	atomic_store_explicit(&ring->ctl->head, ring->pos, memory_order_release);
+	atomic_store_explicit(&ring->ctl->head, ring->pos,
+			      memory_order_release);
 	return 0;
 }
 
@@ -326,7 +328,8 @@ void spin_policy_init(struct spin_policy *policy, uint32_t max_ns)
 	memset(policy, 0, sizeof(*policy));
 	policy->max_ns = max_ns ? max_ns : SPIN_POLICY_MAX_NS;
 	policy->budget_ns = SPIN_POLICY_INITIAL_NS < policy->max_ns ?
-				    SPIN_POLICY_INITIAL_NS : policy->max_ns;
+				    SPIN_POLICY_INITIAL_NS :
+				    policy->max_ns;
 }
 
 uint32_t spin_policy_budget(struct spin_policy *policy,

@@ -60,11 +60,11 @@ enum message_ring_consumer_state {
 struct message_ring_ctl {
 	/* Written by the producer only. */
 	_Atomic uint64_t tail;
-	_Atomic uint32_t producer_cpu;	/* last CPU + 1, 0 if unknown: a hint */
+	_Atomic uint32_t producer_cpu; /* last CPU + 1, 0 if unknown: a hint */
 	uint8_t producer_pad[52];
 	/* Written by the consumer only. */
 	_Atomic uint64_t head;
-	_Atomic uint32_t consumer_state;	/* enum message_ring_consumer_state */
+	_Atomic uint32_t consumer_state; /* enum message_ring_consumer_state */
 	uint8_t consumer_pad[52];
 };
 
@@ -77,12 +77,12 @@ struct message_ring {
 	unsigned char *data;
 	uint32_t capacity;
 	uint32_t max_payload;
-	uint64_t pos;		/* producer: our tail; consumer: our head */
-	uint64_t other;		/* last validated position of the other side */
-	uint64_t last_seq;	/* last sequence number written or consumed */
+	uint64_t pos; /* producer: our tail; consumer: our head */
+	uint64_t other; /* last validated position of the other side */
+	uint64_t last_seq; /* last sequence number written or consumed */
 	bool have_seq;
-	bool broken;		/* a protocol violation was seen */
-	uint32_t peeked;	/* consumer: bytes of the record peeked */
+	bool broken; /* a protocol violation was seen */
+	uint32_t peeked; /* consumer: bytes of the record peeked */
 	uint64_t peeked_seq;
 };
 
@@ -176,10 +176,10 @@ _Atomic uint32_t *message_ring_state_word(struct message_ring *ring);
 struct spin_policy {
 	uint32_t budget_ns;
 	uint32_t max_ns;
-	uint64_t spins_won;	/* data arrived while spinning */
-	uint64_t spins_lost;	/* spun, then had to sleep anyway */
-	uint64_t spins_skipped;	/* would have spun, but shared a CPU */
-	uint32_t cpus;		/* CPUs we may run on, refreshed now and then */
+	uint64_t spins_won; /* data arrived while spinning */
+	uint64_t spins_lost; /* spun, then had to sleep anyway */
+	uint64_t spins_skipped; /* would have spun, but shared a CPU */
+	uint32_t cpus; /* CPUs we may run on, refreshed now and then */
 	uint32_t waits;
 };
 
