@@ -116,8 +116,11 @@ struct sockdrv_outgoing *sockdrv_outgoing_keep(struct sockdrv_outgoing *m)
 		.started = m->started,
 		.owns_buffers = true,
 	};
-	memcpy((uint8_t *)(kept + 1), m->data + m->bytes_sent, bytes);
-	memcpy(kept->fds, m->fds + m->fds_sent, fd_count * sizeof(int));
+	if (bytes)
+		memcpy((uint8_t *)(kept + 1), m->data + m->bytes_sent, bytes);
+	if (fd_count)
+		memcpy(kept->fds, m->fds + m->fds_sent,
+		       fd_count * sizeof(int));
 
 	/* The descriptors moved to the kept copy. */
 	m->num_fds = m->fds_sent;
@@ -226,8 +229,11 @@ static bool append_packet(struct sockdrv_incoming *in, const uint8_t *payload,
 		return false;
 	if (!reserve_bytes(in, in->bytes_received + bytes))
 		return false;
-	memcpy(in->data + in->bytes_received, payload, bytes);
-	memcpy(in->fds + in->fds_received, fds, fd_count * sizeof(int));
+	if (bytes)
+		memcpy(in->data + in->bytes_received, payload, bytes);
+	if (fd_count)
+		memcpy(in->fds + in->fds_received, fds,
+		       fd_count * sizeof(int));
 	in->bytes_received += bytes;
 	in->fds_received += fd_count;
 	return true;
