@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Descriptor cycles: transports sent over themselves, over their peers,
+ * and around rings of other transports. Once userspace closes every
+ * descriptor, the module must free them all (the fixture's teardown checks
+ * that the live-object count returns to where it started), and must never
+ * free a transport that userspace can still reach. Also: processes killed
+ * with descriptors in flight.
+ */
+#include "kselftest_harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+#define PAIR(fds) ASSERT_EQ(0, dev_pair(self->node, fds))
+
+/* Sends descriptor fd over transport t, with one byte of data. */
+static int send_fd(int t, int fd)
+{
+	return dev_send(t, "d", 1, &fd, 1);
+}
+
+/* Receives one message carrying one descriptor; returns it or -errno. */
+static int recv_fd(int t)
+{
+	uint32_t len = 8, nfds = 1;
+	char buf[8];
+	int fd, ret;
+
+	ret = dev_recv(t, buf, &len, &fd, &nfds, NULL);
+	if (ret)
+		return ret;
+	return nfds == 1 ? fd : -EPROTO;
+}
+
+/* Waits for the live-object count to settle back to the baseline. */
+#define ASSERT_SETTLED() \
+	ASSERT_EQ(self->live_before, \
+		  ipcz_wait_live_objects(self->live_before, IPCZ_SETTLE_MS))
+
+TEST_F(ipcz, end_in_its_own_queue)
+{
+	int t[2];
+
+	/* Sent over its peer, t[0] lands in its own queue. */
+	PAIR(t);
+	ASSERT_EQ(0, send_fd(t[1], t[0]));
+	close(t[0]);
+	close(t[1]);
+	close(self->node);
+	ASSERT_SETTLED();
+}
+
+TEST_F(ipcz, both_ends_over_themselves)
+{
+	int t[2];
+
+	/* Each end waits in the other's queue. */
+	PAIR(t);
+	ASSERT_EQ(0, send_fd(t[0], t[0]));
+	ASSERT_EQ(0, send_fd(t[1], t[1]));
+	close(t[0]);
+	close(t[1]);
+	close(self->node);
+	ASSERT_SETTLED();
+}
+
+TEST_F(ipcz, both_ends_over_their_peers)
+{
+	int t[2];
+
+	PAIR(t);
+	ASSERT_EQ(0, send_fd(t[0], t[1]));
+	ASSERT_EQ(0, send_fd(t[1], t[0]));
+	/* Several copies of each, for good measure. */
+	ASSERT_EQ(0, send_fd(t[0], t[1]));
+	ASSERT_EQ(0, send_fd(t[1], t[0]));
+	close(t[1]);
+	close(t[0]);
+	close(self->node);
+	ASSERT_SETTLED();
+}
+
+TEST_F(ipcz, two_pairs_cross)
+{
+	int a[2], b[2];
+
+	PAIR(a);
+	PAIR(b);
+	/* b[1] waits in a[1]'s queue, a[1] in b[1]'s. */
+	ASSERT_EQ(0, send_fd(a[0], b[1]));
+	ASSERT_EQ(0, send_fd(b[0], a[1]));
+	close(a[1]);
+	close(b[1]);
+	/* Still reachable: a[0] and b[0] are open and their peers live. */
+	EXPECT_EQ(0, poll_events(a[0], POLLHUP, 200) & POLLHUP);
+	close(a[0]);
+	close(b[0]);
+	close(self->node);
+	ASSERT_SETTLED();
+}
+
+TEST_F(ipcz, ring_of_transports)
+{
+	enum { N = 16 };
+	int p[N][2], i;
+
+	for (i = 0; i < N; i++)
+		PAIR(p[i]);
+	/* p[i][1]'s queue holds p[i + 1][1], and the last holds the first. */
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, send_fd(p[i][0], p[(i + 1) % N][1]));
+	for (i = 0; i < N; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	close(self->node);
+	ASSERT_SETTLED();
+}
+
+TEST_F(ipcz, cycle_carrying_other_descriptors)
+{
+	uint64_t len = 4096;
+	int t[2], pipefd[2], region, fds[3];
+	char c;
+
+	PAIR(t);
+	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	region = dev_region_create(self->node, &len);
+	ASSERT_LE(0, region);
+	fds[0] = t[0];
+	fds[1] = pipefd[1];
+	fds[2] = region;
+	ASSERT_EQ(0, dev_send(t[1], "x", 1, fds, 3));
+	close(pipefd[1]);
+	close(region);
+	close(t[0]);
+	close(t[1]);
+	/* Collecting the cycle drops the pipe's write end: EOF. */
+	ASSERT_NE(0, poll_events(pipefd[0], POLLIN, IPCZ_SETTLE_MS) &
+		  (POLLIN | POLLHUP));
+	EXPECT_EQ(0, read(pipefd[0], &c, 1));
+	close(self->node);
+	ASSERT_SETTLED();
+}
+
+TEST_F(ipcz, unreachable_end_is_collected)
+{
+	int t[2];
+
+	/*
+	 * t[0] sits only in its own queue, which nobody but t[0] can read:
+	 * once its fd is closed it is garbage, though t[1] stays open, and
+	 * t[1] then sees its peer gone.
+	 */
+	PAIR(t);
+	ASSERT_EQ(0, send_fd(t[1], t[0]));
+	close(t[0]);
+	EXPECT_NE(0, poll_events(t[1], POLLHUP, IPCZ_SETTLE_MS) & POLLHUP);
+	EXPECT_EQ(-EPIPE, dev_send_str(t[1], "x"));
+}
+
+TEST_F(ipcz, reachable_is_never_collected)
+{
+	int a[2], b[2], got;
+	char buf[8];
+
+	PAIR(a);
+	PAIR(b);
+	/* a[0] waits in b[1]'s queue; b[1] is still open. */
+	ASSERT_EQ(0, send_fd(b[0], a[0]));
+	close(a[0]);
+	close(b[0]);
+	/* Closing other transports runs the collector; a[0] must survive. */
+	{
+		int junk[2];
+
+		PAIR(junk);
+		ASSERT_EQ(0, send_fd(junk[1], junk[0]));
+		close(junk[0]);
+		close(junk[1]);
+	}
+	sleep_ms(100);
+	got = recv_fd(b[1]);
+	ASSERT_LE(0, got);
+	ASSERT_EQ(0, dev_send_str(got, "alive"));
+	ASSERT_EQ(5, dev_recv_bytes(a[1], buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "alive", 5));
+	EXPECT_EQ(0, poll_events(a[1], POLLHUP, 0) & POLLHUP);
+}
+
+TEST_F(ipcz, received_self_is_usable)
+{
+	int t[2], again;
+	char buf[8];
+
+	/* Receiving an end from its own queue gives a usable copy. */
+	PAIR(t);
+	ASSERT_EQ(0, send_fd(t[1], t[0]));
+	again = recv_fd(t[0]);
+	ASSERT_LE(0, again);
+	close(t[0]);
+	ASSERT_EQ(0, dev_send_str(again, "self"));
+	ASSERT_EQ(4, dev_recv_bytes(t[1], buf, sizeof(buf)));
+	EXPECT_EQ(0, poll_events(t[1], POLLHUP, 0) & POLLHUP);
+}
+
+TEST_F(ipcz, cycle_inside_cycle)
+{
+	int a[2], b[2], c[2];
+
+	/* a's queue holds b, whose queue holds c, whose queue holds a and b. */
+	PAIR(a);
+	PAIR(b);
+	PAIR(c);
+	ASSERT_EQ(0, send_fd(a[1], b[0]));
+	ASSERT_EQ(0, send_fd(a[1], b[1]));
+	ASSERT_EQ(0, send_fd(b[1], c[0]));
+	ASSERT_EQ(0, send_fd(b[0], c[1]));
+	ASSERT_EQ(0, send_fd(c[1], a[0]));
+	ASSERT_EQ(0, send_fd(c[0], a[1]));
+	ASSERT_EQ(0, send_fd(c[0], b[1]));
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+	close(c[0]);
+	close(c[1]);
+	close(self->node);
+	ASSERT_SETTLED();
+}
+
+TEST_F(ipcz, many_cycles)
+{
+	int t[2], i;
+
+	for (i = 0; i < 300; i++) {
+		PAIR(t);
+		ASSERT_EQ(0, send_fd(t[0], t[0]));
+		ASSERT_EQ(0, send_fd(t[1], t[1]));
+		close(t[0]);
+		close(t[1]);
+	}
+	close(self->node);
+	ASSERT_SETTLED();
+}
+
+/*
+ * A child builds cycles and queues descriptors to the parent, then is
+ * killed while they are all in flight.
+ */
+TEST_F(ipcz, killed_with_descriptors_in_flight)
+{
+	int to_child[2], status, i;
+	pid_t pid;
+
+	PAIR(to_child);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int t[2], pipefd[2];
+		uint64_t len = 8192;
+		int region;
+
+		for (i = 0; i < 20; i++) {
+			if (dev_pair(self->node, t))
+				_exit(1);
+			send_fd(t[0], t[0]);
+			send_fd(t[1], t[1]);
+			/* The parent gets one end; the other stays here. */
+			send_fd(to_child[1], t[0]);
+		}
+		region = dev_region_create(self->node, &len);
+		if (region < 0 || pipe2(pipefd, 0))
+			_exit(2);
+		send_fd(to_child[1], region);
+		send_fd(to_child[1], pipefd[1]);
+		send_fd(to_child[1], to_child[1]);
+		/* Told the parent it is ready, then waits to be killed. */
+		dev_ring(to_child[1]);
+		for (;;)
+			pause();
+	}
+	close(to_child[1]);
+	ASSERT_NE(0, poll_events(to_child[0], POLLPRI, 20000) & POLLPRI);
+	kill(pid, SIGKILL);
+	status = wait_child(pid);
+	EXPECT_EQ(128 + SIGKILL, status);
+	/* Receive a few of the child's descriptors, leave the rest queued. */
+	for (i = 0; i < 5; i++)
+		ASSERT_LE(0, recv_fd(to_child[0]));
+	close(to_child[0]);
+	close_all_fds();
+	ASSERT_SETTLED();
+}
+
+TEST_F(ipcz, killed_while_receiving)
+{
+	int t[2], status, i;
+	pid_t pid;
+
+	PAIR(t);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Keeps receiving (and so installing) descriptors until killed. */
+		for (;;) {
+			int fd;
+
+			poll_events(t[1], POLLIN, 1000);
+			fd = recv_fd(t[1]);
+			if (fd == -EPIPE)
+				_exit(0);
+		}
+	}
+	close(t[1]);
+	for (i = 0; i < 200; i++) {
+		int p[2];
+
+		ASSERT_EQ(0, dev_pair(self->node, p));
+		if (send_fd(t[0], p[0]) == -EAGAIN)
+			sleep_ms(1);
+		send_fd(p[1], p[1]);
+		close(p[0]);
+		close(p[1]);
+		if (i == 100)
+			kill(pid, SIGKILL);
+	}
+	status = wait_child(pid);
+	EXPECT_EQ(128 + SIGKILL, status);
+	close(t[0]);
+	close(self->node);
+	ASSERT_SETTLED();
+}
+
+TEST_HARNESS_MAIN
