@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A box wraps something that is not an ipcz object so that it can travel
+ * in parcels: a driver object (closed through the driver), an application
+ * object (with its serializer and destructor) or a subparcel (a parcel
+ * handle). Within a node a box travels by reference.
+ */
+#ifndef IPCZ_LIB_BOX_H
+#define IPCZ_LIB_BOX_H
+
+#include <stdbool.h>
+
+#include "lib/api_object.h"
+#include "lib/lock.h"
+
+struct node;
+struct parcel_wrapper;
+
+struct box {
+	struct api_object object;
+	struct ipcz_lock lock;
+	IpczBoxType type;
+	bool empty;		/* the contents were taken or released */
+	union {
+		struct {
+			struct node *node;	/* whose driver owns it */
+			IpczDriverHandle handle;
+		} driver_object;
+		struct {
+			uintptr_t value;
+			IpczApplicationObjectSerializer serializer;
+			IpczApplicationObjectDestructor destructor;
+		} application_object;
+		struct {
+			struct parcel_wrapper *wrapper;
+			IpczHandle peek_handle;	/* handed out by a peek */
+		} subparcel;
+	} u;
+};
+
+/*
+ * Boxes `contents` for `node`. A subparcel's handle is taken over by the
+ * box. Returns INVALID_ARGUMENT for malformed contents.
+ */
+IpczResult box_create(struct node *node, const struct IpczBoxContents *contents,
+		      struct box **out);
+
+void box_destroy(struct box *box);
+
+/* Releases the contents (driver Close(), the application's destructor). */
+IpczResult box_close(struct box *box);
+
+bool box_can_send_from(struct box *box, struct router *sender);
+
+/*
+ * Describes the contents in `contents`; unless `peek`, they now belong to
+ * the caller and the box is empty.
+ */
+IpczResult box_extract(struct box *box, bool peek,
+		       struct IpczBoxContents *contents);
+
+#endif

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A node: the scope of portals, boxes and (with the multi-node work) links
+ * to other nodes. It keeps its own copy of the driver table and options.
+ */
+#ifndef IPCZ_LIB_NODE_H
+#define IPCZ_LIB_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/api_object.h"
+#include "lib/lock.h"
+
+struct node {
+	struct api_object object;
+	struct ipcz_lock lock;
+	bool is_broker;
+	bool closed;
+	IpczMemoryFlags memory_flags;
+	struct IpczDriver driver;
+	uint8_t name[16];	/* random; brokers name themselves */
+};
+
+/*
+ * Creates a node. `options` (may be NULL) is read up to its size field;
+ * fields beyond it take their defaults.
+ */
+struct node *node_create(const struct IpczDriver *driver, bool is_broker,
+			 const struct IpczCreateNodeOptions *options);
+
+void node_destroy(struct node *node);
+
+/* Close(): the node stops taking part in connections. */
+IpczResult node_close(struct node *node);
+
+/*
+ * ConnectNode() after the API-level checks: validates the flags for this
+ * node as upstream does, then connects.
+ */
+IpczResult node_connect(struct node *node, IpczDriverHandle transport,
+			size_t num_initial_portals, IpczConnectNodeFlags flags,
+			IpczHandle *initial_portals);
+
+static inline void node_ref(struct node *node)
+{
+	api_object_ref(&node->object);
+}
+
+static inline void node_unref(struct node *node)
+{
+	api_object_unref(&node->object);
+}
+
+#endif

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A parcel: one unit put into a portal, with its data bytes, attached
+ * objects (portals, boxes, parcels) and its sequence number on the route.
+ * Within a node, objects travel by reference; nothing is serialized.
+ */
+#ifndef IPCZ_LIB_PARCEL_H
+#define IPCZ_LIB_PARCEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/api_object.h"
+
+struct parcel {
+	uint64_t seq;
+	size_t data_size;	/* committed bytes */
+	size_t capacity;	/* bytes writable at `data` */
+	uint8_t *data;
+	struct api_object **objects;	/* references owned by the parcel */
+	uint32_t num_objects;		/* remaining, from objects[first] */
+	uint32_t first_object;
+	uint8_t inline_data[];
+};
+
+/* A parcel with room for `capacity` bytes of data; NULL without memory. */
+struct parcel *parcel_create(size_t capacity);
+
+/* Frees the parcel, closing every object still attached to it. */
+void parcel_destroy(struct parcel *parcel);
+
+/* The same, with the signature a sequenced queue's drop callback needs. */
+void parcel_drop(void *parcel);
+
+/* Sets the committed data length (at most the capacity). */
+void parcel_commit(struct parcel *parcel, size_t num_bytes);
+
+/* Attaches `count` objects, adopting one reference to each. */
+void parcel_set_objects(struct parcel *parcel, struct api_object **objects,
+			uint32_t count);
+
+/* The objects not yet consumed. */
+static inline struct api_object **parcel_objects(const struct parcel *parcel)
+{
+	return parcel->objects ? parcel->objects + parcel->first_object : NULL;
+}
+
+/*
+ * Moves the first `count` remaining objects out as new handles in `out`;
+ * they no longer belong to the parcel.
+ */
+void parcel_consume_handles(struct parcel *parcel, IpczHandle *out,
+			    size_t count);
+
+#endif

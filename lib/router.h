@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A router is one hop of a route. A portal is a terminal router: it has an
+ * outward edge towards its peer and, once merged, a bridge edge to the
+ * router it merged with. Routers queue inbound parcels for the application
+ * and outbound parcels that cannot go out yet.
+ *
+ * Locking: each router has its own lock. No lock is held while calling a
+ * link, the driver or a trap handler: work is collected under the lock
+ * and done after it is released. Several routers are locked in address
+ * order.
+ */
+#ifndef IPCZ_LIB_ROUTER_H
+#define IPCZ_LIB_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/api_object.h"
+#include "lib/lock.h"
+#include "lib/parcel.h"
+#include "lib/route_edge.h"
+#include "lib/router_link.h"
+#include "lib/sequenced_queue.h"
+#include "lib/trap_set.h"
+
+struct transaction_set;
+
+struct router {
+	struct api_object object;
+	struct ipcz_lock lock;
+	IpczPortalStatusFlags status_flags;
+	uint8_t peer_closed;	/* the peer closed; parcels may be in flight */
+	uint8_t disconnected;	/* the route broke */
+	uint8_t exclusive_get;	/* a non-overlapped BeginGet is open */
+	struct route_edge outward;
+	struct route_edge *bridge;	/* set only after MergePortals */
+	struct sequenced_queue inbound;
+	struct sequenced_queue outbound;
+	struct trap_set traps;
+	struct transaction_set *puts;
+	struct transaction_set *gets;
+};
+
+struct router *router_create(void);
+
+static inline void router_ref(struct router *router)
+{
+	api_object_ref(&router->object);
+}
+
+static inline void router_unref(struct router *router)
+{
+	if (router)
+		api_object_unref(&router->object);
+}
+
+/* Called by api_object_unref() with the last reference. */
+void router_destroy(struct router *router);
+
+/* Two new portals, each other's peer, over a stable local central link. */
+bool router_create_pair(struct router **first, struct router **second);
+
+/* Closes the portal: its sequence ends and its traps see REMOVED. */
+IpczResult router_close(struct router *router);
+
+/* A portal cannot travel through itself nor through its local peer. */
+bool router_can_send_from(struct router *router, struct router *sender);
+
+void router_query_status(struct router *router,
+			 struct IpczPortalStatus *status);
+
+IpczResult router_put(struct router *router, const void *data,
+		      size_t num_bytes, const IpczHandle *handles,
+		      size_t num_handles);
+
+IpczResult router_begin_put(struct router *router, IpczBeginPutFlags flags,
+			    volatile void **data, size_t *num_bytes,
+			    IpczTransaction *transaction);
+
+IpczResult router_end_put(struct router *router, IpczTransaction transaction,
+			  size_t num_bytes_produced, const IpczHandle *handles,
+			  size_t num_handles, IpczEndPutFlags flags);
+
+IpczResult router_get(struct router *router, IpczGetFlags flags, void *data,
+		      size_t *num_bytes, IpczHandle *handles,
+		      size_t *num_handles, IpczHandle *parcel);
+
+IpczResult router_begin_get(struct router *router, IpczBeginGetFlags flags,
+			    const volatile void **data, size_t *num_bytes,
+			    IpczHandle *handles, size_t *num_handles,
+			    IpczTransaction *transaction);
+
+IpczResult router_end_get(struct router *router, IpczTransaction transaction,
+			  IpczEndGetFlags flags, IpczHandle *parcel);
+
+IpczResult router_trap(struct router *router,
+		       const struct IpczTrapConditions *conditions,
+		       IpczTrapEventHandler handler, uintptr_t context,
+		       IpczTrapConditionFlags *satisfied,
+		       struct IpczPortalStatus *status);
+
+/* Joins the routes of two unused portals with a bridge link. */
+IpczResult router_merge(struct router *router, struct router *other);
+
+/* Link entry points: a parcel or closure arriving from a link. */
+void router_accept_inbound_parcel(struct router *router, enum op_context ctx,
+				  struct parcel *parcel);
+void router_accept_outbound_parcel(struct router *router, enum op_context ctx,
+				   struct parcel *parcel);
+void router_accept_route_closure(struct router *router, enum op_context ctx,
+				 enum link_type from, uint64_t length);
+void router_accept_route_disconnected(struct router *router,
+				      enum op_context ctx,
+				      enum link_type from);
+
+/*
+ * Sends whatever can be sent, drops links that finished decaying, passes
+ * closure on and starts bypasses that became possible. `force_bypass`
+ * retries a bypass even when no link changed (after a waiting bit).
+ */
+void router_flush(struct router *router, enum op_context ctx,
+		  bool force_bypass);
+
+#endif

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The queue is a ring indexed by offset from the current sequence number.
+ * It grows by doubling when an element lands beyond its capacity, and gives
+ * large storage back once empty so that idle portals stay small.
+ */
+#include "lib/sequenced_queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_CAPACITY 4u
+#define KEEP_CAPACITY 16u
+
+void seq_queue_init(struct sequenced_queue *q, uint64_t base)
+{
+	memset(q, 0, sizeof(*q));
+	q->base = base;
+	q->final_length = SEQ_NONE;
+}
+
+static struct seq_entry *entry_at(const struct sequenced_queue *q,
+				  uint32_t offset)
+{
+	return &q->ring[(q->head + offset) & (q->capacity - 1)];
+}
+
+void seq_queue_destroy(struct sequenced_queue *q, void (*drop)(void *))
+{
+	uint32_t i;
+
+	for (i = 0; i < q->extent; i++) {
+		struct seq_entry *entry = entry_at(q, i);
+
+		if (entry->element && drop)
+			drop(entry->element);
+	}
+	free(q->ring);
+	q->ring = NULL;
+	q->capacity = q->head = q->avail = q->extent = 0;
+	q->avail_bytes = 0;
+}
+
+static bool ensure_capacity(struct sequenced_queue *q, uint64_t needed)
+{
+	struct seq_entry *ring;
+	uint32_t capacity = q->capacity ? q->capacity : MIN_CAPACITY;
+	uint32_t i;
+
+	if (needed <= q->capacity)
+		return true;
+	while (capacity < needed)
+		capacity *= 2;
+	ring = calloc(capacity, sizeof(*ring));
+	if (!ring)
+		return false;
+	for (i = 0; i < q->extent; i++)
+		ring[i] = *entry_at(q, i);
+	free(q->ring);
+	q->ring = ring;
+	q->capacity = capacity;
+	q->head = 0;
+	return true;
+}
+
+/* Extends the contiguous run over elements that are now adjacent to it. */
+static void extend_run(struct sequenced_queue *q)
+{
+	while (q->avail < q->extent) {
+		struct seq_entry *entry = entry_at(q, q->avail);
+
+		if (!entry->element)
+			break;
+		q->avail++;
+		q->avail_bytes += entry->size;
+	}
+}
+
+bool seq_queue_push(struct sequenced_queue *q, uint64_t n, void *element,
+		    size_t size)
+{
+	uint64_t gap;
+	struct seq_entry *entry;
+
+	if (!element || n < q->base)
+		return false;
+	if (q->final_length != SEQ_NONE && n >= q->final_length)
+		return false;
+	gap = n - q->base;
+	if (gap > SEQ_MAX_GAP)
+		return false;
+	if (!ensure_capacity(q, gap + 1))
+		return false;
+	entry = entry_at(q, (uint32_t)gap);
+	if (gap < q->extent && entry->element)
+		return false;
+	entry->element = element;
+	entry->size = size;
+	if (gap >= q->extent)
+		q->extent = (uint32_t)gap + 1;
+	if (gap == q->avail)
+		extend_run(q);
+	return true;
+}
+
+static void release_if_idle(struct sequenced_queue *q)
+{
+	if (q->extent == 0 && q->capacity > KEEP_CAPACITY) {
+		free(q->ring);
+		q->ring = NULL;
+		q->capacity = 0;
+		q->head = 0;
+	}
+}
+
+void *seq_queue_peek(const struct sequenced_queue *q)
+{
+	return q->avail ? entry_at(q, 0)->element : NULL;
+}
+
+void *seq_queue_pop(struct sequenced_queue *q)
+{
+	struct seq_entry *entry;
+	void *element;
+
+	if (!q->avail)
+		return NULL;
+	entry = entry_at(q, 0);
+	element = entry->element;
+	q->avail--;
+	q->avail_bytes -= entry->size;
+	entry->element = NULL;
+	entry->size = 0;
+	q->head = (q->head + 1) & (q->capacity - 1);
+	q->extent--;
+	q->base++;
+	release_if_idle(q);
+	return element;
+}
+
+bool seq_queue_skip(struct sequenced_queue *q, uint64_t n)
+{
+	if (n != q->base || q->avail)
+		return false;
+	if (q->final_length != SEQ_NONE && n >= q->final_length)
+		return false;
+	if (q->extent) {
+		/* The slot for `n` is empty; everything behind it shifts. */
+		q->head = (q->head + 1) & (q->capacity - 1);
+		q->extent--;
+	}
+	q->base++;
+	extend_run(q);
+	return true;
+}
+
+bool seq_queue_set_final_length(struct sequenced_queue *q, uint64_t length)
+{
+	if (q->final_length != SEQ_NONE || length < q->base)
+		return false;
+	if (length - q->base < q->extent || length - q->base > SEQ_MAX_GAP)
+		return false;
+	q->final_length = length;
+	return true;
+}
+
+void seq_queue_force_terminate(struct sequenced_queue *q, void (*drop)(void *))
+{
+	uint32_t i;
+
+	for (i = q->avail; i < q->extent; i++) {
+		struct seq_entry *entry = entry_at(q, i);
+
+		if (entry->element && drop)
+			drop(entry->element);
+		entry->element = NULL;
+		entry->size = 0;
+	}
+	q->extent = q->avail;
+	q->final_length = seq_queue_length(q);
+	release_if_idle(q);
+}
