@@ -12,7 +12,7 @@
 SELFTESTS_SRC := selftests/ipcz
 
 # program name in vm-tests/ -> main source file
-SELFTESTS_PROGRAMS := node transport region cycle
+SELFTESTS_PROGRAMS := node transport region rendezvous cycle stress ipczctl
 SELFTESTS_MAIN_node       := node_test.c
 SELFTESTS_MAIN_transport  := transport_test.c
 SELFTESTS_MAIN_region     := region_test.c
