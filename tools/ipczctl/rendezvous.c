@@ -8,6 +8,7 @@
 #include <linux/ipcz.h>
 
 static const struct column rendezvous_columns[] = {
+	{ "id", COLUMN_U64, IPCZ_RENDEZVOUS_ATTR_ID, false },
 	{ "name", COLUMN_STRING, IPCZ_RENDEZVOUS_ATTR_NAME, false },
 	{ "node", COLUMN_U64, IPCZ_RENDEZVOUS_ATTR_NODE_ID, false },
 	{ "uid", COLUMN_U64, IPCZ_RENDEZVOUS_ATTR_UID, false },
