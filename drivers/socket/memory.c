@@ -73,20 +73,26 @@ static bool is_read_only(int fd, int seals)
 	return (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0;
 }
 
-IpczResult sockdrv_memory_adopt(int fd, size_t size, IpczDriverHandle *handle)
+bool sockdrv_memory_fd_fits(int fd, size_t size)
 {
 	struct stat st;
 	int seals;
 
 	/* Only memfd (shmem) files carry seals; anything else is refused. */
 	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0 || (seals & SIZE_SEALS) != SIZE_SEALS ||
-	    fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !size ||
-	    (uint64_t)st.st_size != (uint64_t)size) {
+	return seals >= 0 && (seals & SIZE_SEALS) == SIZE_SEALS &&
+	       fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && size &&
+	       (uint64_t)st.st_size == (uint64_t)size;
+}
+
+IpczResult sockdrv_memory_adopt(int fd, size_t size, IpczDriverHandle *handle)
+{
+	if (!sockdrv_memory_fd_fits(fd, size)) {
 		close(fd);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
-	return wrap_memory(fd, size, is_read_only(fd, seals), handle);
+	return wrap_memory(fd, size, is_read_only(fd, fcntl(fd, F_GET_SEALS)),
+			   handle);
 }
 
 /*

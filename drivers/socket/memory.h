@@ -24,6 +24,7 @@ IpczResult sockdrv_memory_allocate(size_t size, IpczDriverHandle *handle);
  * on failure) after checking that it is a size-sealed memfd of exactly
  * `size` bytes.
  */
+bool sockdrv_memory_fd_fits(int fd, size_t size);
 IpczResult sockdrv_memory_adopt(int fd, size_t size, IpczDriverHandle *handle);
 
 IpczResult sockdrv_memory_duplicate(struct sockdrv_memory *memory,

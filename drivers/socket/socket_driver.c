@@ -148,7 +148,10 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 	return IPCZ_RESULT_OK;
 }
 
-/* Checks the fd of descriptor object `handle` before taking it. */
+/*
+ * Checks the fd of descriptor object `handle` before taking it, so that a
+ * refused object leaves the caller's handle as it was.
+ */
 static bool descriptor_fits(IpczDriverHandle handle,
 			    const struct serialized_object *header)
 {
@@ -161,6 +164,8 @@ static bool descriptor_fits(IpczDriverHandle handle,
 		return false;
 	if (header->type == SOCKDRV_TRANSPORT)
 		ok = sockdrv_is_transport_socket(d->fd);
+	else if (header->type == SOCKDRV_MEMORY)
+		ok = sockdrv_memory_fd_fits(d->fd, (size_t)header->size);
 	sockdrv_object_unref(&d->base);
 	return ok;
 }

@@ -335,7 +335,7 @@ TEST(tiny_socket_buffers_lose_nothing)
 		ASSERT_EQ(size, rb.calls[i].num_bytes);
 		ASSERT_TRUE(check_pattern(rb.calls[i].data, size, i));
 	}
-	ASSERT_EQ(0, rb.errors);
+	ASSERT_EQ(0, recorder_get(&rb, &rb.errors));
 	TH_LOG("%zu messages, %zu bytes through 4 KiB buffers", count, total);
 	driver()->Close(a, 0, NULL);
 	ASSERT_EQ(IPCZ_RESULT_OK, driver()->DeactivateTransport(b, 0, NULL));
