@@ -222,6 +222,12 @@ static IpczResult IPCZ_API api_end_put(IpczHandle portal,
 
 	if (!router)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
+	/* An abort ignores everything but the transaction. */
+	if (flags & IPCZ_END_PUT_ABORT) {
+		num_bytes_produced = 0;
+		handles = NULL;
+		num_handles = 0;
+	}
 	if (!transaction || (num_handles && !handles))
 		result = IPCZ_RESULT_INVALID_ARGUMENT;
 	else

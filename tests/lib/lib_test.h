@@ -12,6 +12,24 @@
 #include "ipcz/inprocess_driver.h"
 #include "ipcz/ipcz.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+
+/*
+ * Whether LeakSanitizer finds unreachable memory now. The harness ends each
+ * test with _exit(), which skips the check LSan makes at exit.
+ */
+static inline int leaks_found(void)
+{
+	return __lsan_do_recoverable_leak_check();
+}
+#else
+static inline int leaks_found(void)
+{
+	return 0;
+}
+#endif
+
 static struct IpczAPI ipcz = { .size = sizeof(ipcz) };
 
 static inline IpczHandle test_node(void)
