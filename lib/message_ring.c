@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint32_t align_record(uint32_t len)
 {
@@ -314,13 +315,11 @@ _Atomic uint32_t *message_ring_state_word(struct message_ring *ring)
 
 /* Spin policy. */
 
-static uint32_t allowed_cpus(void)
+static uint32_t online_cpus(void)
 {
-	cpu_set_t set;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 1;
-	return (uint32_t)CPU_COUNT(&set);
+	return n < 1 ? 1 : (uint32_t)n;
 }
 
 void spin_policy_init(struct spin_policy *policy, uint32_t max_ns)
@@ -336,12 +335,14 @@ uint32_t spin_policy_budget(struct spin_policy *policy,
 			    uint32_t producer_cpu_hint)
 {
 	/*
-	 * The affinity mask can change at run time (pinning both processes
-	 * to one CPU changes it), so it is re-read every
-	 * SPIN_POLICY_AFFINITY_REFRESH waits rather than once.
+	 * CPUs can go on and offline, so the count is refreshed every
+	 * SPIN_POLICY_CPU_REFRESH waits. The producer's CPU is only a hint
+	 * (it may have moved since its last write, and the peer may lie):
+	 * a wrong hint costs one badly chosen spin, which the budget's
+	 * adaptation then accounts for.
 	 */
-	if (policy->waits++ % SPIN_POLICY_AFFINITY_REFRESH == 0)
-		policy->cpus = allowed_cpus();
+	if (policy->waits++ % SPIN_POLICY_CPU_REFRESH == 0)
+		policy->cpus = online_cpus();
 	if (policy->cpus < 2 ||
 	    (producer_cpu_hint && producer_cpu_hint == cpu_hint())) {
 		policy->spins_skipped++;

@@ -165,13 +165,13 @@ _Atomic uint32_t *message_ring_state_word(struct message_ring *ring);
  * twice the time it took; a sleep that ended within SPIN_POLICY_MAX_NS of
  * the spin's start grows it to cover that wait; a sleep that lasted longer
  * halves it (down to SPIN_POLICY_MIN_NS). The budget is zero, always, when
- * this thread may use only one CPU or the producer last ran on our CPU:
- * spinning would then only delay the producer.
+ * the machine has a single online CPU or the producer last ran on the CPU
+ * we are running on: spinning would then only delay the producer.
  */
 #define SPIN_POLICY_MIN_NS 500u
 #define SPIN_POLICY_MAX_NS 50000u
 #define SPIN_POLICY_INITIAL_NS 5000u
-#define SPIN_POLICY_AFFINITY_REFRESH 256u
+#define SPIN_POLICY_CPU_REFRESH 256u
 
 struct spin_policy {
 	uint32_t budget_ns;
@@ -179,7 +179,7 @@ struct spin_policy {
 	uint64_t spins_won; /* data arrived while spinning */
 	uint64_t spins_lost; /* spun, then had to sleep anyway */
 	uint64_t spins_skipped; /* would have spun, but shared a CPU */
-	uint32_t cpus; /* CPUs we may run on, refreshed now and then */
+	uint32_t cpus; /* online CPUs, refreshed now and then */
 	uint32_t waits;
 };
 

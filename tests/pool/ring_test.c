@@ -360,18 +360,22 @@ TEST(spin_policy_rules)
 	EXPECT_EQ(22, p.spins_lost);
 	EXPECT_EQ(2, p.spins_won);
 
-	/* Pinned to one CPU: never spin, whatever the budget. */
+	/*
+	 * Pinned to CPU 0 with the producer last seen on CPU 0 (hint 1):
+	 * never spin, whatever the budget. A producer elsewhere: spin.
+	 */
 	ASSERT_EQ(0, sched_getaffinity(0, sizeof(saved), &saved));
 	spin_policy_init(&p, 0);
 	ASSERT_EQ(0, pin_to_cpu(0));
-	EXPECT_EQ(0, spin_policy_budget(&p, 0));
-	EXPECT_EQ(0, spin_policy_budget(&p, 5));
-	EXPECT_EQ(2, p.spins_skipped);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(saved), &saved));
-	if (CPU_COUNT(&saved) >= 2) {
-		spin_policy_init(&p, 0);
+	EXPECT_EQ(0, spin_policy_budget(&p, 1));
+	EXPECT_EQ(1, p.spins_skipped);
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+		EXPECT_EQ(SPIN_POLICY_INITIAL_NS, spin_policy_budget(&p, 2));
 		EXPECT_EQ(SPIN_POLICY_INITIAL_NS, spin_policy_budget(&p, 0));
+	} else {
+		EXPECT_EQ(0, spin_policy_budget(&p, 2));
 	}
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(saved), &saved));
 }
 
 /* Producer side of the stress tests: @n messages, signalling as needed. */
@@ -485,8 +489,12 @@ static void stress_processes(struct __test_metadata *_metadata,
 	       (unsigned long long)policy.spins_won,
 	       (unsigned long long)policy.spins_lost,
 	       (unsigned long long)policy.spins_skipped);
+	/*
+	 * On one CPU the consumer never spins, except possibly once before
+	 * the producer's first write tells it where the producer runs.
+	 */
 	if (cpu >= 0) {
-		EXPECT_EQ(0, policy.spins_won + policy.spins_lost);
+		EXPECT_LE(policy.spins_won + policy.spins_lost, 1);
 	}
 }
 
