@@ -5,6 +5,8 @@
 # The UML build directory lives in $(CACHE)/kunit-build, outside the repo.
 
 KUNIT_OUT := $(BUILD)/kunit
+# The directory grafted into the kernel tree as drivers/misc/ipcz.
+KUNIT_MODULE ?= $(CURDIR)/kmod
 
 SUITES += kunit
 DEB_PACKAGES += bc bison flex libelf-dev python3 rsync xz-utils linux-source
@@ -18,7 +20,7 @@ EXTRA_HELP += kunit-test
 check-kunit:
 	@mkdir -p $(RESULTS) $(KUNIT_OUT)
 	@rm -f $(RESULTS)/kunit.result $(KUNIT_OUT)/results.json
-	@$(CURDIR)/tools/kunit/run -j $(KUNIT_OUT)/results.json \
+	@$(CURDIR)/tools/kunit/run -m $(KUNIT_MODULE) -j $(KUNIT_OUT)/results.json \
 		-l $(KUNIT_OUT)/kunit.log < /dev/null || true
 	@$(CURDIR)/tools/kunit/count $(KUNIT_OUT)/results.json \
 		$(RESULTS)/kunit.result | tee $(KUNIT_OUT)/kunit.tap

@@ -54,5 +54,5 @@ check-vm: vm-initramfs
 vm-test: check-vm
 
 vm-shell: vm-initramfs
-	@$(CURDIR)/tools/vm/boot -m shell -i $(VM_INITRAMFS) -T 0 \
+	@$(CURDIR)/tools/vm/run -s -i $(VM_INITRAMFS) \
 		-c $(VM_DIR)/shell-console.log
