@@ -36,7 +36,7 @@ SELFTESTS_CFLAGS = -std=gnu11 -D_GNU_SOURCE \
 		   $(filter-out -Wmissing-prototypes,$(WARN)) \
 		   -I$(CURDIR)/uapi -I$(CURDIR)/$(SELFTESTS_SRC) \
 		   -isystem $(SELFTESTS_KSFT) $(VARIANT_CFLAGS_asan)
-SELFTESTS_LDFLAGS = $(VARIANT_LDFLAGS_asan)
+SELFTESTS_LDFLAGS = $(VARIANT_LDFLAGS_asan) -pthread
 
 ALL_TARGETS += $(SELFTESTS_BINS)
 DEB_PACKAGES += linux-source

@@ -508,6 +508,25 @@ TEST_F(ipcz, show_everything)
 	run_free(&r);
 }
 
+TEST_F(ipcz, long_dump)
+{
+	enum { PAIRS = 400 };
+	long long id = node_id_of(self->node);
+	struct run_result r;
+	int t[2], i;
+
+	/* Hundreds of transports take a dump of many netlink messages. */
+	for (i = 0; i < PAIRS; i++)
+		ASSERT_EQ(0, dev_pair(self->node, t));
+	RUN_OK(r, "-j", "transport");
+	ASSERT_TRUE(json_valid(r.out));
+	EXPECT_EQ(2 * PAIRS, json_count(r.out, "node", id));
+	run_free(&r);
+	RUN_OK(r, "-j", "node");
+	EXPECT_EQ(1, json_count(r.out, "transports", 2 * PAIRS));
+	run_free(&r);
+}
+
 TEST_F(ipcz, text_tables)
 {
 	struct run_result r;

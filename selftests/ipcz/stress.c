@@ -8,6 +8,9 @@
  * descriptor is closed and the module's live-object count must return to
  * where it started. A second run kills one process half-way.
  *
+ * Queues are kept small (8 messages, 32 KiB) and messages are sent in
+ * bursts, so that full queues are part of the exercise.
+ *
  * IPCZ_STRESS_SECONDS sets the duration (default 3 s: under software
  * emulation a round trip takes 100-300 us, so that is thousands of
  * messages).
@@ -261,8 +264,13 @@ static void poll_links(struct worker *w, bool sending, int timeout_ms)
 				continue;
 			}
 		}
-		if (sending && (p[i].revents & POLLOUT))
-			send_one(w, l);
+		/* Bursts, so that queues do fill up now and then. */
+		if (sending && (p[i].revents & POLLOUT)) {
+			int burst = 1 + (int)(next_random(&w->rng) % 4);
+
+			while (burst-- && !l->dead)
+				send_one(w, l);
+		}
 	}
 }
 
@@ -290,6 +298,18 @@ static int stress_seconds(void)
 	return n > 0 && n <= 600 ? n : 3;
 }
 
+static int set_small_queues(int node)
+{
+	struct ipcz_limits l;
+	int ret = dev_get_limits(node, &l, 0);
+
+	if (ret)
+		return ret;
+	l.queue_messages = 8;
+	l.queue_bytes = 32 * 1024;
+	return dev_set_limits(node, &l);
+}
+
 /* Runs the ring; kills worker @victim (if >= 0) half-way through. */
 static void run_ring(struct __test_metadata *_metadata, int node, int victim)
 {
@@ -300,6 +320,8 @@ static void run_ring(struct __test_metadata *_metadata, int node, int victim)
 	uint64_t sent = 0, received = 0, fds = 0, full = 0;
 	int64_t deadline;
 
+	/* Small queues: full-queue refusals are part of the exercise. */
+	ASSERT_EQ(0, set_small_queues(node));
 	stats = mmap(NULL, sizeof(*stats) * WORKERS, PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, stats);
