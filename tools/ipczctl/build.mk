@@ -29,3 +29,25 @@ $(BUILD)/vm-bin/ipczctl: $(BUILD)/ipczctl
 
 .PHONY: ipczctl
 ipczctl: $(BUILD)/ipczctl $(BUILD)/vm-bin/ipczctl
+
+# Host suite "ipczctl": the table and JSON writers, and the command line
+# without the module. (ipczctl against the module runs in the VM, from
+# selftests/ipcz/ipczctl_test.c.) The harness path, SELFTESTS_KSFT, comes
+# from selftests/build.mk.
+IPCZCTL_TEST := $(BUILD)/ipczctl-obj/ipczctl_host_test
+SUITES += ipczctl
+ALL_TARGETS += $(IPCZCTL_TEST)
+
+$(IPCZCTL_TEST): tools/ipczctl/test/ipczctl_host_test.c tools/ipczctl/output.c \
+		tools/ipczctl/output.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(filter-out -Wmissing-prototypes,$(WARN)) \
+		-isystem $(SELFTESTS_KSFT) $(VARIANT_CFLAGS_asan) \
+		$(filter %.c,$^) -o $@ $(VARIANT_LDFLAGS_asan)
+
+check-ipczctl: $(IPCZCTL_TEST) $(BUILD)/ipczctl
+	@mkdir -p $(RESULTS)
+	@IPCZCTL=$(BUILD)/ipczctl $(IPCZCTL_TEST) > $(BUILD)/ipczctl-obj/host.tap \
+		2>&1; cat $(BUILD)/ipczctl-obj/host.tap
+	@$(CURDIR)/tools/check/tap-count $(RESULTS)/ipczctl.result \
+		$(BUILD)/ipczctl-obj/host.tap
