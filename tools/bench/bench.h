@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipcz-bench: message latency and throughput between two processes over
+ * several transports, side by side.
+ *
+ * A transport is a message channel between a measuring process (side 0)
+ * and an echoing process (side 1). Every transport implements the same
+ * small interface, so adding one (libipcz over a given driver, say) means
+ * writing one file with a `struct bench_transport` and listing it in
+ * bench.c's table; the measurements and the printed table do the rest.
+ */
+#ifndef IPCZ_TOOLS_BENCH_BENCH_H
+#define IPCZ_TOOLS_BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct bench_channel;
+
+struct bench_transport {
+	const char *name;
+
+	/* In the parent, before the two processes fork: shared setup. */
+	struct bench_channel *(*create)(void);
+
+	/* In each process after fork: take up side 0 or side 1. */
+	int (*attach)(struct bench_channel *channel, int side);
+
+	/* Sends one message; blocks until it is handed over. */
+	int (*send)(struct bench_channel *channel, const void *data,
+		    size_t size);
+
+	/*
+	 * Receives one message into `buffer` (at least `capacity` bytes);
+	 * returns its size, or -1 on failure.
+	 */
+	ssize_t (*receive)(struct bench_channel *channel, void *buffer,
+			   size_t capacity);
+
+	/*
+	 * Releases resources: in each process with its side, and in the
+	 * parent with side -1 once both processes are gone.
+	 */
+	void (*detach)(struct bench_channel *channel, int side);
+};
+
+/* Tunables shared with the transports. */
+struct bench_options {
+	int spin_us;		/* busy-wait this long before sleeping */
+};
+
+extern struct bench_options bench_options;
+
+/*
+ * Whether a waiter may spin: only if this process may run on more than one
+ * CPU, since spinning on the CPU the peer needs only delays the peer.
+ */
+bool bench_may_spin(void);
+
+/* Monotonic time in nanoseconds. */
+long long bench_now_ns(void);
+
+extern const struct bench_transport bench_unix_stream;
+extern const struct bench_transport bench_shm_futex;
+extern const struct bench_transport bench_socket_driver;
+
+#endif

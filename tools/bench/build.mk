@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+#
+# tools/bench: ipcz-bench, round-trip latency (64 B, 4 KiB) and 1 MiB
+# throughput between two processes over several transports, on two CPUs
+# and on one. Not part of `make check`: `make bench` builds and runs it
+# (BENCH_ARGS passes options, e.g. BENCH_ARGS="-n 5000 -m 128").
+# Documentation/bench.rst has the results.
+
+BENCH_SRCS := \
+	tools/bench/bench.c \
+	tools/bench/unix_stream.c \
+	tools/bench/shm_futex.c \
+	tools/bench/driver_transmit.c
+BENCH_BIN := $(BUILD)/bench/ipcz-bench
+BENCH_ARGS ?=
+
+ALL_TARGETS += $(BENCH_BIN)
+
+$(BENCH_BIN): $(call objs,rel,$(BENCH_SRCS) $(SOCKET_DRIVER_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(VARIANT_LDFLAGS_rel) $^ -lpthread -o $@
+
+.PHONY: bench
+bench: $(BENCH_BIN)
+	$(BENCH_BIN) $(BENCH_ARGS)
