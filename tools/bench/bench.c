@@ -135,7 +135,6 @@ static int measure_latency(const struct bench_transport *t,
 	*median_us = samples[round_trips / 2] / 1000.0;
 	*p99_us = samples[(size_t)round_trips * 99 / 100] / 1000.0;
 	free(samples);
-	print_load("after");
 	return 0;
 }
 
