@@ -153,7 +153,6 @@ static int measure_throughput(const struct bench_transport *t,
 	if (t->receive(c, buffer, BULK_SIZE) != 1)
 		return -1;
 	*mib_per_s = bulk_messages / ((bench_now_ns() - start) / 1e9);
-	print_load("after");
 	return 0;
 }
 
