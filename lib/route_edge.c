@@ -1,21 +1,30 @@
 // SPDX-License-Identifier: MIT
 #include "lib/route_edge.h"
 
-#include <stddef.h>
+#include <stdlib.h>
 
 void route_edge_init(struct route_edge *edge)
 {
 	edge->primary = NULL;
-	edge->decaying = NULL;
-	edge->length_to_decaying = SEQ_NONE;
-	edge->length_from_decaying = SEQ_NONE;
-	edge->decaying_active = false;
+	edge->decay = NULL;
+}
+
+struct route_edge_decay *route_edge_decay_alloc(void)
+{
+	struct route_edge_decay *decay = malloc(sizeof(*decay));
+
+	if (decay) {
+		decay->link = NULL;
+		decay->length_to = SEQ_NONE;
+		decay->length_from = SEQ_NONE;
+	}
+	return decay;
 }
 
 void route_edge_set_primary(struct route_edge *edge, struct router_link *link)
 {
-	if (edge->decaying_active && !edge->decaying)
-		edge->decaying = link;
+	if (edge->decay && !edge->decay->link)
+		edge->decay->link = link;
 	else
 		edge->primary = link;
 }
@@ -30,44 +39,54 @@ struct router_link *route_edge_release_primary(struct route_edge *edge)
 
 struct router_link *route_edge_release_decaying(struct route_edge *edge)
 {
-	struct router_link *link = edge->decaying;
+	struct router_link *link = route_edge_decaying_link(edge);
 
-	edge->decaying = NULL;
-	edge->decaying_active = false;
-	edge->length_to_decaying = SEQ_NONE;
-	edge->length_from_decaying = SEQ_NONE;
+	free(edge->decay);
+	edge->decay = NULL;
 	return link;
 }
 
-bool route_edge_begin_decay(struct route_edge *edge)
+bool route_edge_begin_decay(struct route_edge *edge,
+			    struct route_edge_decay *decay)
 {
-	if (edge->decaying_active)
+	if (edge->decay) {
+		free(decay);
 		return false;
-	edge->decaying_active = true;
-	edge->decaying = edge->primary;
+	}
+	decay->link = edge->primary;
+	decay->length_to = SEQ_NONE;
+	decay->length_from = SEQ_NONE;
+	edge->decay = decay;
 	edge->primary = NULL;
-	edge->length_to_decaying = SEQ_NONE;
-	edge->length_from_decaying = SEQ_NONE;
 	return true;
+}
+
+void route_edge_set_cuts(struct route_edge *edge, uint64_t length_to,
+			 uint64_t length_from)
+{
+	if (edge->decay) {
+		edge->decay->length_to = length_to;
+		edge->decay->length_from = length_from;
+	}
 }
 
 bool route_edge_use_decaying(const struct route_edge *edge, uint64_t n)
 {
-	return edge->decaying_active && (edge->length_to_decaying == SEQ_NONE ||
-					 n < edge->length_to_decaying);
+	return edge->decay && (edge->decay->length_to == SEQ_NONE ||
+			       n < edge->decay->length_to);
 }
 
 bool route_edge_maybe_finish_decay(struct route_edge *edge, uint64_t sent,
 				   uint64_t received,
 				   struct router_link **dropped)
 {
-	if (!edge->decaying_active || !edge->decaying)
+	const struct route_edge_decay *decay = edge->decay;
+
+	if (!decay || !decay->link)
 		return false;
-	if (edge->length_to_decaying == SEQ_NONE ||
-	    edge->length_from_decaying == SEQ_NONE)
+	if (decay->length_to == SEQ_NONE || decay->length_from == SEQ_NONE)
 		return false;
-	if (sent < edge->length_to_decaying ||
-	    received < edge->length_from_decaying)
+	if (sent < decay->length_to || received < decay->length_from)
 		return false;
 	*dropped = route_edge_release_decaying(edge);
 	return true;

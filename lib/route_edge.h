@@ -1,33 +1,43 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One side of a router (outward, inward or bridge): a primary link plus at
- * most one decaying link being phased out. Parcels numbered below the
- * outgoing cut (`length_to_decaying`) still go over the decaying link, and
- * the decaying link may still deliver parcels numbered below the incoming
- * cut (`length_from_decaying`). The edge is stable once no link decays.
+ * One side of a router (outward, or bridge after a merge): a primary link
+ * plus at most one decaying link being phased out. Parcels numbered below
+ * the outgoing cut (`length_to`) still go over the decaying link, and the
+ * decaying link may still deliver parcels numbered below the incoming cut
+ * (`length_from`). The edge is stable once no link decays.
+ *
+ * Decay is rare and brief, so its state lives in a separate allocation and
+ * a stable edge costs two pointers.
  */
 #ifndef IPCZ_LIB_ROUTE_EDGE_H
 #define IPCZ_LIB_ROUTE_EDGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/router_link.h"
 #include "lib/sequenced_queue.h"
 
+struct route_edge_decay {
+	/*
+	 * NULL while decay is deferred: decay began before the link to decay
+	 * was set, and the next link set on the edge becomes this one.
+	 */
+	struct router_link *link;
+	uint64_t length_to;	/* SEQ_NONE while unknown */
+	uint64_t length_from;	/* SEQ_NONE while unknown */
+};
+
 struct route_edge {
 	struct router_link *primary;
-	struct router_link *decaying;
-	uint64_t length_to_decaying;	/* SEQ_NONE while unknown */
-	uint64_t length_from_decaying;	/* SEQ_NONE while unknown */
-	/*
-	 * Decay began before the link to decay was set ("deferred decay"):
-	 * the next link set on this edge becomes the decaying link.
-	 */
-	bool decaying_active;
+	struct route_edge_decay *decay;
 };
 
 void route_edge_init(struct route_edge *edge);
+
+/* Memory for one decay, allocated before any lock is taken. */
+struct route_edge_decay *route_edge_decay_alloc(void);
 
 /* Adopts a reference to `link` as primary (or as decaying, if deferred). */
 void route_edge_set_primary(struct route_edge *edge, struct router_link *link);
@@ -38,12 +48,27 @@ struct router_link *route_edge_release_primary(struct route_edge *edge);
 /* Gives up the decaying link's reference and ends the decay. */
 struct router_link *route_edge_release_decaying(struct route_edge *edge);
 
-/* Starts decaying the primary link; false if a link already decays. */
-bool route_edge_begin_decay(struct route_edge *edge);
+/*
+ * Starts decaying the primary link, using `decay` (from
+ * route_edge_decay_alloc(), taken in all cases); false if a link already
+ * decays.
+ */
+bool route_edge_begin_decay(struct route_edge *edge,
+			    struct route_edge_decay *decay);
+
+/* Sets the cuts of the current decay. */
+void route_edge_set_cuts(struct route_edge *edge, uint64_t length_to,
+			 uint64_t length_from);
 
 static inline bool route_edge_is_stable(const struct route_edge *edge)
 {
-	return !edge->decaying_active;
+	return !edge->decay;
+}
+
+static inline struct router_link *
+route_edge_decaying_link(const struct route_edge *edge)
+{
+	return edge->decay ? edge->decay->link : NULL;
 }
 
 /* Whether parcel `n` must go over the decaying link. */

@@ -53,9 +53,8 @@ void router_destroy(struct router *router)
 	}
 	seq_queue_destroy(&router->inbound, parcel_drop);
 	seq_queue_destroy(&router->outbound, parcel_drop);
-	transaction_set_destroy(router->puts);
-	transaction_set_destroy(router->gets);
-	free(router->traps.traps);
+	transaction_set_destroy(router->transactions);
+	trap_set_destroy(&router->traps);
 	free(router);
 }
 
@@ -115,22 +114,20 @@ static struct parcel *take_next_inbound_locked(struct router *router,
 IpczResult router_close(struct router *router)
 {
 	struct trap_events events;
-	struct transaction_set *puts, *gets;
+	struct transaction_set *transactions;
 
 	trap_events_init(&events);
 	ipcz_lock(&router->lock);
 	seq_queue_set_final_length(&router->outbound,
 				   seq_queue_length(&router->outbound));
 	trap_set_remove_all(&router->traps, true, &events);
-	puts = router->puts;
-	gets = router->gets;
-	router->puts = router->gets = NULL;
+	transactions = router->transactions;
+	router->transactions = NULL;
 	router->exclusive_get = 0;
 	ipcz_unlock(&router->lock);
 
 	/* Open transactions are aborted by closing the portal. */
-	transaction_set_destroy(puts);
-	transaction_set_destroy(gets);
+	transaction_set_destroy(transactions);
 	trap_events_dispatch(&events);
 	router_flush(router, OP_API_CALL, false);
 	return IPCZ_RESULT_OK;
@@ -338,7 +335,8 @@ IpczResult router_begin_put(struct router *router, IpczBeginPutFlags flags,
 	if (!parcel)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	ipcz_lock(&router->lock);
-	added = transaction_set_add(&router->puts, parcel);
+	added = transaction_set_add(&router->transactions, parcel,
+				    TRANSACTION_PUT);
 	ipcz_unlock(&router->lock);
 	if (!added) {
 		parcel_destroy(parcel);
@@ -364,9 +362,11 @@ IpczResult router_end_put(struct router *router, IpczTransaction transaction,
 	    !acquire_objects(router, handles, num_handles, &objects))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	ipcz_lock(&router->lock);
-	parcel = transaction_set_find(router->puts, transaction);
+	parcel = transaction_set_find(router->transactions, transaction,
+				      TRANSACTION_PUT);
 	if (parcel && (abort_put || num_bytes_produced <= parcel->capacity))
-		transaction_set_remove(router->puts, transaction);
+		transaction_set_remove(router->transactions, transaction,
+				       TRANSACTION_PUT);
 	else
 		parcel = NULL;
 	ipcz_unlock(&router->lock);
@@ -462,7 +462,8 @@ IpczResult router_begin_get(struct router *router, IpczBeginGetFlags flags,
 	trap_events_init(&events);
 	ipcz_lock(&router->lock);
 	if (router->exclusive_get ||
-	    (!overlapped && !transaction_set_empty(router->gets))) {
+	    (!overlapped &&
+	     transaction_set_count(router->transactions, TRANSACTION_GET))) {
 		result = IPCZ_RESULT_ALREADY_EXISTS;
 		goto out;
 	}
@@ -484,7 +485,8 @@ IpczResult router_begin_get(struct router *router, IpczBeginGetFlags flags,
 		handle_count = handle_capacity;
 	}
 	if (overlapped) {
-		*transaction = transaction_set_add(&router->gets, parcel);
+		*transaction = transaction_set_add(&router->transactions,
+						   parcel, TRANSACTION_GET);
 		if (!*transaction) {
 			result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
 			goto out;
@@ -534,7 +536,8 @@ IpczResult router_end_get(struct router *router, IpczTransaction transaction,
 		}
 		parcel = take_next_inbound_locked(router, &events);
 	} else {
-		parcel = transaction_set_remove(router->gets, transaction);
+		parcel = transaction_set_remove(router->transactions,
+						transaction, TRANSACTION_GET);
 		if (!parcel) {
 			ipcz_unlock(&router->lock);
 			return IPCZ_RESULT_INVALID_ARGUMENT;
@@ -795,7 +798,7 @@ static void collect_parcels(struct sequenced_queue *queue,
 		struct router_link *link;
 
 		if (route_edge_use_decaying(edge, n))
-			link = edge->decaying;
+			link = route_edge_decaying_link(edge);
 		else
 			link = edge->primary;
 		if (!link || !flush_list_add(list, link, seq_queue_peek(queue)))
@@ -839,12 +842,13 @@ void router_flush(struct router *router, enum op_context ctx,
 	flush_list_init(&list);
 	ipcz_lock(&router->lock);
 	outward_link = ref_link(router->outward.primary);
-	decaying_outward = ref_link(router->outward.decaying);
+	decaying_outward = ref_link(route_edge_decaying_link(&router->outward));
 	on_central = outward_link && router_link_is_central(outward_link);
 	if (router->bridge)
-		bridge_link = ref_link(router->bridge->primary ?
-					       router->bridge->primary :
-					       router->bridge->decaying);
+		bridge_link = ref_link(
+			router->bridge->primary ?
+				router->bridge->primary :
+				route_edge_decaying_link(router->bridge));
 
 	collect_parcels(&router->outbound, &router->outward, &list);
 	outward_decayed = route_edge_maybe_finish_decay(
@@ -973,11 +977,11 @@ static void unlock_routers(struct router **routers, int count)
 	}
 }
 
-static void set_cuts(struct route_edge *edge, uint64_t to, uint64_t from)
+static void set_cuts(struct route_edge *edge, struct route_edge_decay *decay,
+		     uint64_t to, uint64_t from)
 {
-	route_edge_begin_decay(edge);
-	edge->length_to_decaying = to;
-	edge->length_from_decaying = from;
+	route_edge_begin_decay(edge, decay);
+	route_edge_set_cuts(edge, to, from);
 }
 
 /*
@@ -996,8 +1000,10 @@ static void maybe_start_bridge_bypass(struct router *router,
 	struct router_link *to_first_peer, *to_second_peer;
 	struct router_link *new_first, *new_second;
 	struct router *all[4];
+	struct route_edge_decay *decays[6] = { NULL };
 	uint64_t from_first, from_second;
 	bool done = false;
+	int i;
 
 	ipcz_lock(&router->lock);
 	if (router->bridge && route_edge_is_stable(router->bridge))
@@ -1023,11 +1029,21 @@ static void maybe_start_bridge_bypass(struct router *router,
 		}
 	}
 	ipcz_unlock_pair(&first->lock, &second->lock);
-	if (!done ||
-	    !local_router_link_create_pair(LINK_CENTRAL, first_peer,
-					   second_peer, false, &new_first,
-					   &new_second)) {
-		/* A bypass needs two local, stable, lockable outward links. */
+	for (i = 0; done && i < 6; i++) {
+		decays[i] = route_edge_decay_alloc();
+		done = decays[i] != NULL;
+	}
+	if (done && !local_router_link_create_pair(LINK_CENTRAL, first_peer,
+						   second_peer, false,
+						   &new_first, &new_second))
+		done = false;
+	if (!done) {
+		/*
+		 * A bypass needs two local, stable, lockable outward links
+		 * (and memory); without them the bridge simply stays.
+		 */
+		for (i = 0; i < 6; i++)
+			free(decays[i]);
 		router_unref(first_peer);
 		router_unref(second_peer);
 		router_unref(second);
@@ -1044,15 +1060,19 @@ static void maybe_start_bridge_bypass(struct router *router,
 		unlock_routers(all, 4);
 		router_link_unref(new_first);
 		router_link_unref(new_second);
+		for (i = 0; i < 6; i++)
+			free(decays[i]);
 	} else {
 		from_first = seq_queue_current(&first_peer->outbound);
 		from_second = seq_queue_current(&second_peer->outbound);
-		set_cuts(&first_peer->outward, from_first, from_second);
-		set_cuts(&second_peer->outward, from_second, from_first);
-		set_cuts(&first->outward, from_second, from_first);
-		set_cuts(&second->outward, from_first, from_second);
-		set_cuts(first->bridge, from_first, from_second);
-		set_cuts(second->bridge, from_second, from_first);
+		set_cuts(&first_peer->outward, decays[0], from_first,
+			 from_second);
+		set_cuts(&second_peer->outward, decays[1], from_second,
+			 from_first);
+		set_cuts(&first->outward, decays[2], from_second, from_first);
+		set_cuts(&second->outward, decays[3], from_first, from_second);
+		set_cuts(first->bridge, decays[4], from_first, from_second);
+		set_cuts(second->bridge, decays[5], from_second, from_first);
 		route_edge_set_primary(&first_peer->outward, new_first);
 		route_edge_set_primary(&second_peer->outward, new_second);
 		unlock_routers(all, 4);

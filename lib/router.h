@@ -30,7 +30,7 @@ struct transaction_set;
 struct router {
 	struct api_object object;
 	struct ipcz_lock lock;
-	IpczPortalStatusFlags status_flags;
+	uint8_t status_flags;	/* IPCZ_PORTAL_STATUS_* */
 	uint8_t peer_closed;	/* the peer closed; parcels may be in flight */
 	uint8_t disconnected;	/* the route broke */
 	uint8_t exclusive_get;	/* a non-overlapped BeginGet is open */
@@ -39,8 +39,7 @@ struct router {
 	struct sequenced_queue inbound;
 	struct sequenced_queue outbound;
 	struct trap_set traps;
-	struct transaction_set *puts;
-	struct transaction_set *gets;
+	struct transaction_set *transactions;	/* NULL until the first */
 };
 
 struct router *router_create(void);

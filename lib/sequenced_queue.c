@@ -2,7 +2,9 @@
 /*
  * The queue is a ring indexed by offset from the current sequence number.
  * It grows by doubling when an element lands beyond its capacity, and gives
- * large storage back once empty so that idle portals stay small.
+ * its storage back whenever it empties, so that an idle portal (the common
+ * case among a million) holds no ring at all; the allocator's fast path
+ * makes the churn cheap next to the parcel's own allocation.
  */
 #include "lib/sequenced_queue.h"
 
@@ -10,7 +12,6 @@
 #include <string.h>
 
 #define MIN_CAPACITY 4u
-#define KEEP_CAPACITY 16u
 
 void seq_queue_init(struct sequenced_queue *q, uint64_t base)
 {
@@ -105,7 +106,7 @@ bool seq_queue_push(struct sequenced_queue *q, uint64_t n, void *element,
 
 static void release_if_idle(struct sequenced_queue *q)
 {
-	if (q->extent == 0 && q->capacity > KEEP_CAPACITY) {
+	if (q->extent == 0 && q->ring) {
 		free(q->ring);
 		q->ring = NULL;
 		q->capacity = 0;

@@ -114,17 +114,20 @@ IpczResult trap_set_add(struct trap_set *set,
 		}
 		return IPCZ_RESULT_FAILED_PRECONDITION;
 	}
-	if (set->count == set->capacity) {
-		uint32_t capacity = set->capacity ? set->capacity * 2 : 1;
-		struct trap *grown = realloc(set->traps,
-					     capacity * sizeof(*grown));
+	if (trap_set_count(set) == (set->list ? set->list->capacity : 0)) {
+		uint32_t capacity = set->list ? set->list->capacity * 2 : 1;
+		struct trap_list *grown;
 
+		grown = realloc(set->list, sizeof(*grown) +
+						   capacity * sizeof(*trap));
 		if (!grown)
 			return IPCZ_RESULT_RESOURCE_EXHAUSTED;
-		set->traps = grown;
-		set->capacity = capacity;
+		if (!set->list)
+			grown->count = 0;
+		grown->capacity = capacity;
+		set->list = grown;
 	}
-	trap = &set->traps[set->count++];
+	trap = &set->list->traps[set->list->count++];
 	trap->flags = conditions->flags;
 	trap->min_local_parcels = conditions->min_local_parcels;
 	trap->min_local_bytes = conditions->min_local_bytes;
@@ -133,11 +136,10 @@ IpczResult trap_set_add(struct trap_set *set,
 	return IPCZ_RESULT_OK;
 }
 
-static void release_storage(struct trap_set *set)
+void trap_set_destroy(struct trap_set *set)
 {
-	free(set->traps);
-	set->traps = NULL;
-	set->capacity = 0;
+	free(set->list);
+	set->list = NULL;
 }
 
 void trap_set_update(struct trap_set *set, enum trap_reason reason,
@@ -146,8 +148,8 @@ void trap_set_update(struct trap_set *set, enum trap_reason reason,
 {
 	uint32_t i = 0;
 
-	while (i < set->count) {
-		struct trap *trap = &set->traps[i];
+	while (i < trap_set_count(set)) {
+		struct trap *trap = &set->list->traps[i];
 		struct trap_event event;
 
 		event.flags = satisfied_flags(trap->flags,
@@ -165,11 +167,12 @@ void trap_set_update(struct trap_set *set, enum trap_reason reason,
 		event.state = *state;
 		defer_event(events, &event);
 		/* Keep installation order for the traps that remain. */
-		memmove(trap, trap + 1, (set->count - i - 1) * sizeof(*trap));
-		set->count--;
+		memmove(trap, trap + 1,
+			(set->list->count - i - 1) * sizeof(*trap));
+		set->list->count--;
 	}
-	if (set->count == 0)
-		release_storage(set);
+	if (set->list && set->list->count == 0)
+		trap_set_destroy(set);
 }
 
 void trap_set_remove_all(struct trap_set *set, bool within_api_call,
@@ -177,10 +180,10 @@ void trap_set_remove_all(struct trap_set *set, bool within_api_call,
 {
 	uint32_t i;
 
-	for (i = 0; i < set->count; i++) {
+	for (i = 0; i < trap_set_count(set); i++) {
 		struct trap_event event = {
-			.handler = set->traps[i].handler,
-			.context = set->traps[i].context,
+			.handler = set->list->traps[i].handler,
+			.context = set->list->traps[i].context,
 			.flags = IPCZ_TRAP_REMOVED,
 		};
 
@@ -188,6 +191,5 @@ void trap_set_remove_all(struct trap_set *set, bool within_api_call,
 			event.flags |= IPCZ_TRAP_WITHIN_API_CALL;
 		defer_event(events, &event);
 	}
-	set->count = 0;
-	release_storage(set);
+	trap_set_destroy(set);
 }

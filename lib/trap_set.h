@@ -21,10 +21,15 @@ struct trap {
 	uintptr_t context;
 };
 
-struct trap_set {
-	struct trap *traps;
+/* Most portals have no trap installed: an empty set is one NULL pointer. */
+struct trap_list {
 	uint32_t count;
 	uint32_t capacity;
+	struct trap traps[];
+};
+
+struct trap_set {
+	struct trap_list *list;
 };
 
 /* The portal state that trap conditions are tested against. */
@@ -85,9 +90,17 @@ void trap_set_update(struct trap_set *set, enum trap_reason reason,
 void trap_set_remove_all(struct trap_set *set, bool within_api_call,
 			 struct trap_events *events);
 
+static inline uint32_t trap_set_count(const struct trap_set *set)
+{
+	return set->list ? set->list->count : 0;
+}
+
 static inline bool trap_set_empty(const struct trap_set *set)
 {
-	return set->count == 0;
+	return trap_set_count(set) == 0;
 }
+
+/* Frees the set's storage; traps still installed are dropped silently. */
+void trap_set_destroy(struct trap_set *set);
 
 #endif

@@ -11,8 +11,11 @@ LIBTEST_ASAN     := handle_table_test sequenced_queue_test trap_set_test \
 		    portal_test transaction_test merge_test box_test \
 		    threads_test
 LIBTEST_TSAN     := handle_table_test threads_test merge_test
+# Measured on the release build, where malloc is the real one.
+LIBTEST_REL      := portal_memory
 LIBTEST_BINS     := $(addprefix $(LIBTEST_OUT)/asan/,$(LIBTEST_ASAN)) \
-		    $(addprefix $(LIBTEST_OUT)/tsan/,$(LIBTEST_TSAN))
+		    $(addprefix $(LIBTEST_OUT)/tsan/,$(LIBTEST_TSAN)) \
+		    $(addprefix $(LIBTEST_OUT)/rel/,$(LIBTEST_REL))
 # The harness wants GNU C, defines test functions without prototypes and
 # compares plain integer literals with unsigned values;
 # its directory is looked up when a recipe runs.
@@ -32,6 +35,12 @@ $(LIBTEST_OUT)/$(1)/%: tests/lib/%.c tests/lib/lib_test.h \
 		$$(VARIANT_LDFLAGS_$(1)) -lpthread
 endef
 $(foreach v,asan tsan,$(eval $(call libtest_variant_rule,$(v))))
+
+$(LIBTEST_OUT)/rel/%: tests/lib/%.c $(BUILD)/lib/libipcz.a \
+		$(BUILD)/lib/libipcz-drivers.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/lib/libipcz.a \
+		$(BUILD)/lib/libipcz-drivers.a -lpthread
 
 .PHONY: check-lib
 check-lib: $(LIBTEST_BINS)

@@ -151,7 +151,7 @@ TEST_F(traps, only_matching_traps_fire)
 	ASSERT_EQ(1, fired);
 	ASSERT_EQ(2, last_context);
 	ASSERT_EQ(IPCZ_TRAP_PEER_CLOSED, last_flags);
-	ASSERT_EQ(2, self->set.count);
+	ASSERT_EQ(2, trap_set_count(&self->set));
 	state.flags |= IPCZ_PORTAL_STATUS_DEAD;
 	state.num_local_bytes = 101;
 	trap_set_update(&self->set, TRAP_REASON_LOCAL_PARCEL_CONSUMED, &state,
