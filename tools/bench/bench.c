@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #define BULK_SIZE (1u << 20)
 #define WARMUP 500
+#define RUN_TIMEOUT_S 300
 
 struct bench_options bench_options = { .spin_us = 50 };
 
@@ -34,6 +36,7 @@ static const struct bench_transport *const transports[] = {
 	&bench_unix_stream,
 	&bench_shm_futex,
 	&bench_socket_driver,
+	&bench_ipcz_socket,
 };
 #define TRANSPORT_COUNT (sizeof(transports) / sizeof(transports[0]))
 
@@ -45,6 +48,7 @@ static const size_t latency_sizes[] = { 64, 4096 };
 
 struct results {
 	int ok;
+	int attached;		/* side 0 could take up its end */
 	double median_us[SIZE_COUNT];
 	double p99_us[SIZE_COUNT];
 	double mib_per_s;
@@ -189,6 +193,7 @@ static void run_side(const struct bench_transport *t, struct bench_channel *c,
 	if (pin_to(cpu) == 0 && t->attach(c, side) == 0) {
 		if (side == 0) {
 			r = measure(t, c);
+			r.attached = 1;
 			status = !r.ok;
 			if (write(result_fd, &r, sizeof(r)) != sizeof(r))
 				status = 1;
@@ -198,8 +203,21 @@ static void run_side(const struct bench_transport *t, struct bench_channel *c,
 			free(buffer);
 		}
 		t->detach(c, side);
+	} else if (side == 0 &&
+		   write(result_fd, &r, sizeof(r)) != sizeof(r)) {
+		status = 2;
 	}
 	_exit(status);
+}
+
+/* Waits for side 0's results, giving up after RUN_TIMEOUT_S. */
+static bool read_results(int fd, struct results *r)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll(&p, 1, RUN_TIMEOUT_S * 1000) != 1)
+		return false;
+	return read(fd, r, sizeof(*r)) == sizeof(*r);
 }
 
 static struct results run_pair(const struct bench_transport *t,
@@ -223,7 +241,7 @@ static struct results run_pair(const struct bench_transport *t,
 		}
 	}
 	close(pipe_fds[1]);
-	if (read(pipe_fds[0], &r, sizeof(r)) != sizeof(r))
+	if (!read_results(pipe_fds[0], &r))
 		r.ok = 0;
 	close(pipe_fds[0]);
 	for (int side = 0; side < 2; side++) {
@@ -263,7 +281,8 @@ static void print_row(const char *regime, const char *name,
 		      const struct results *r)
 {
 	if (!r->ok) {
-		printf("%-8s %-16s %11s\n", regime, name, "failed");
+		printf("%-8s %-16s %11s\n", regime, name,
+		       r->attached ? "failed" : "unavailable (could not connect)");
 		return;
 	}
 	printf("%-8s %-16s %11.2f %11.2f %11.2f %11.2f %12.0f\n", regime, name,

@@ -64,5 +64,6 @@ long long bench_now_ns(void);
 extern const struct bench_transport bench_unix_stream;
 extern const struct bench_transport bench_shm_futex;
 extern const struct bench_transport bench_socket_driver;
+extern const struct bench_transport bench_ipcz_socket;
 
 #endif

@@ -10,13 +10,16 @@ BENCH_SRCS := \
 	tools/bench/bench.c \
 	tools/bench/unix_stream.c \
 	tools/bench/shm_futex.c \
-	tools/bench/driver_transmit.c
+	tools/bench/driver_transmit.c \
+	tools/bench/ipcz_portal.c
 BENCH_BIN := $(BUILD)/bench/ipcz-bench
 BENCH_ARGS ?=
 
 ALL_TARGETS += $(BENCH_BIN)
 
-$(BENCH_BIN): $(call objs,rel,$(BENCH_SRCS) $(SOCKET_DRIVER_SRCS))
+# libipcz comes from lib/build.mk ($(BUILD)/lib/libipcz.a).
+$(BENCH_BIN): $(call objs,rel,$(BENCH_SRCS) $(SOCKET_DRIVER_SRCS)) \
+		$(BUILD)/lib/libipcz.a
 	@mkdir -p $(@D)
 	$(CC) $(VARIANT_LDFLAGS_rel) $^ -lpthread -o $@
 
