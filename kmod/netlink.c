@@ -337,8 +337,12 @@ static int ipcz_nl_get_stats(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *reply;
 	void *hdr;
 
-	/* Counts read right after userspace let go must already be exact. */
-	ipcz_gc_settle();
+	/*
+	 * Collect first, but do not wait for the releases that follow: this
+	 * runs under the genetlink locks, which a released file may want.
+	 * /sys/module/ipcz/parameters/live_objects gives the settled count.
+	 */
+	ipcz_gc_run(NULL);
 	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
