@@ -256,8 +256,8 @@ static IpczResult IPCZ_API api_get(IpczHandle source, IpczGetFlags flags,
 	wrapper = get_parcel(source);
 	if (!wrapper)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	result = parcel_wrapper_get(wrapper, source, flags, data, num_bytes,
-				    handles, num_handles, parcel);
+	result = parcel_wrapper_get(wrapper, flags, data, num_bytes, handles,
+				    num_handles, parcel);
 	api_object_unref(&wrapper->object);
 	return result;
 }
@@ -310,8 +310,7 @@ static IpczResult IPCZ_API api_end_get(IpczHandle source,
 	wrapper = get_parcel(source);
 	if (!wrapper)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	result = parcel_wrapper_end_get(wrapper, source, transaction, flags,
-					parcel);
+	result = parcel_wrapper_end_get(wrapper, transaction, flags, parcel);
 	api_object_unref(&wrapper->object);
 	return result;
 }

@@ -11,7 +11,6 @@
 IpczResult box_create(struct node *node, const struct IpczBoxContents *contents,
 		      struct box **out)
 {
-	struct api_object *parcel = NULL;
 	struct box *box;
 
 	switch (contents->type) {
@@ -21,46 +20,45 @@ IpczResult box_create(struct node *node, const struct IpczBoxContents *contents,
 		break;
 	case IPCZ_BOX_TYPE_APPLICATION_OBJECT:
 		break;
-	case IPCZ_BOX_TYPE_SUBPARCEL:
-		parcel = handle_table_get(contents->object.subparcel,
-					  API_OBJECT_PARCEL);
-		if (!parcel)
-			return IPCZ_RESULT_INVALID_ARGUMENT;
-		break;
 	default:
-		return IPCZ_RESULT_INVALID_ARGUMENT;
+		/*
+		 * As upstream: subparcel boxes are made only by ipcz (for an
+		 * application object that crossed nodes), and no other type
+		 * exists.
+		 */
+		return IPCZ_RESULT_UNIMPLEMENTED;
 	}
 	box = calloc(1, sizeof(*box));
-	if (!box) {
-		if (parcel)
-			api_object_unref(parcel);
+	if (!box)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
-	}
 	api_object_init(&box->object, API_OBJECT_BOX);
 	box->type = contents->type;
-	switch (contents->type) {
-	case IPCZ_BOX_TYPE_DRIVER_OBJECT:
+	if (contents->type == IPCZ_BOX_TYPE_DRIVER_OBJECT) {
 		node_ref(node);
 		box->u.driver_object.node = node;
 		box->u.driver_object.handle = contents->object.driver_object;
-		break;
-	case IPCZ_BOX_TYPE_APPLICATION_OBJECT:
+	} else {
 		box->u.application_object.value =
 			contents->object.application_object;
 		box->u.application_object.serializer = contents->serializer;
 		box->u.application_object.destructor = contents->destructor;
-		break;
-	default:
-		/* The parcel's handle now belongs to the box. */
-		box->u.subparcel.wrapper = (struct parcel_wrapper *)parcel;
-		parcel = handle_table_take(contents->object.subparcel,
-					   API_OBJECT_PARCEL);
-		if (parcel)
-			api_object_unref(parcel);
-		break;
 	}
 	*out = box;
 	return IPCZ_RESULT_OK;
+}
+
+struct box *box_wrap_subparcel(struct parcel_wrapper *wrapper)
+{
+	struct box *box = calloc(1, sizeof(*box));
+
+	if (!box) {
+		api_object_unref(&wrapper->object);
+		return NULL;
+	}
+	api_object_init(&box->object, API_OBJECT_BOX);
+	box->type = IPCZ_BOX_TYPE_SUBPARCEL;
+	box->u.subparcel.wrapper = wrapper;
+	return box;
 }
 
 /* Forgets a handle given out by a peek, if it still names our parcel. */

@@ -39,11 +39,19 @@ struct box {
 };
 
 /*
- * Boxes `contents` for `node`. A subparcel's handle is taken over by the
- * box. Returns INVALID_ARGUMENT for malformed contents.
+ * Boxes a driver or application object for `node`, as Box() does:
+ * INVALID_ARGUMENT for a missing driver object, UNIMPLEMENTED for the
+ * types only ipcz itself boxes (subparcels) and unknown types.
  */
 IpczResult box_create(struct node *node, const struct IpczBoxContents *contents,
 		      struct box **out);
+
+/*
+ * Boxes a parcel as a subparcel, adopting the caller's reference to it:
+ * what an application object that crossed nodes becomes. NULL without
+ * memory (the parcel is then released).
+ */
+struct box *box_wrap_subparcel(struct parcel_wrapper *wrapper);
 
 void box_destroy(struct box *box);
 

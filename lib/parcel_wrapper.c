@@ -19,6 +19,17 @@ IpczHandle parcel_wrapper_wrap(struct parcel *parcel)
 	return handle_table_add(&wrapper->object);
 }
 
+/*
+ * Every handle the application receives is its own reference: a parcel
+ * handed out again (by a Get() or EndGet() on the parcel) gets a second
+ * handle, and each must be closed, as with upstream's references.
+ */
+IpczHandle parcel_wrapper_new_handle(struct parcel_wrapper *wrapper)
+{
+	api_object_ref(&wrapper->object);
+	return handle_table_add(&wrapper->object);
+}
+
 void parcel_wrapper_destroy(struct parcel_wrapper *wrapper)
 {
 	parcel_destroy(wrapper->parcel);
@@ -41,7 +52,7 @@ bool parcel_wrapper_can_send_from(struct parcel_wrapper *wrapper,
 }
 
 IpczResult parcel_wrapper_get(struct parcel_wrapper *wrapper,
-			      IpczHandle self, IpczGetFlags flags, void *data,
+			      IpczGetFlags flags, void *data,
 			      size_t *num_bytes, IpczHandle *handles,
 			      size_t *num_handles, IpczHandle *parcel_out)
 {
@@ -81,9 +92,8 @@ IpczResult parcel_wrapper_get(struct parcel_wrapper *wrapper,
 		memcpy(data, parcel->data, data_size);
 	parcel_consume_handles(parcel, handles, handle_count);
 	ipcz_unlock(&wrapper->lock);
-	/* The caller keeps the parcel under the same handle. */
 	if (parcel_out)
-		*parcel_out = self;
+		*parcel_out = parcel_wrapper_new_handle(wrapper);
 	return IPCZ_RESULT_OK;
 }
 
@@ -131,7 +141,7 @@ IpczResult parcel_wrapper_begin_get(struct parcel_wrapper *wrapper,
 }
 
 IpczResult parcel_wrapper_end_get(struct parcel_wrapper *wrapper,
-				  IpczHandle self, IpczTransaction transaction,
+				  IpczTransaction transaction,
 				  IpczEndGetFlags flags, IpczHandle *parcel_out)
 {
 	ipcz_lock(&wrapper->lock);
@@ -143,7 +153,7 @@ IpczResult parcel_wrapper_end_get(struct parcel_wrapper *wrapper,
 	wrapper->in_get = false;
 	ipcz_unlock(&wrapper->lock);
 	if (parcel_out)
-		*parcel_out = self;
+		*parcel_out = parcel_wrapper_new_handle(wrapper);
 	return IPCZ_RESULT_OK;
 }
 

@@ -27,13 +27,16 @@ struct parcel_wrapper {
  */
 IpczHandle parcel_wrapper_wrap(struct parcel *parcel);
 
+/* A further handle to the same parcel (a new reference). */
+IpczHandle parcel_wrapper_new_handle(struct parcel_wrapper *wrapper);
+
 void parcel_wrapper_destroy(struct parcel_wrapper *wrapper);
 
 bool parcel_wrapper_can_send_from(struct parcel_wrapper *wrapper,
 				  struct router *sender);
 
 IpczResult parcel_wrapper_get(struct parcel_wrapper *wrapper,
-			      IpczHandle self, IpczGetFlags flags, void *data,
+			      IpczGetFlags flags, void *data,
 			      size_t *num_bytes, IpczHandle *handles,
 			      size_t *num_handles, IpczHandle *parcel_out);
 
@@ -45,7 +48,7 @@ IpczResult parcel_wrapper_begin_get(struct parcel_wrapper *wrapper,
 				    IpczTransaction *transaction);
 
 IpczResult parcel_wrapper_end_get(struct parcel_wrapper *wrapper,
-				  IpczHandle self, IpczTransaction transaction,
+				  IpczTransaction transaction,
 				  IpczEndGetFlags flags, IpczHandle *parcel_out);
 
 IpczResult parcel_wrapper_reject(struct parcel_wrapper *wrapper,

@@ -325,8 +325,12 @@ TEST_F(tx, two_phase_get_on_parcel)
 	ASSERT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
 		  ipcz.EndGet(parcel, t + 1, 0, NULL, NULL));
 	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.EndGet(parcel, t, 0, NULL, &same));
-	ASSERT_EQ(parcel, same);
-	close_handle(parcel);
+	/* A second handle to the same parcel: both must be closed. */
+	ASSERT_NE(parcel, same);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(same, IPCZ_GET_PARTIAL, NULL, NULL,
+					   NULL, NULL, NULL, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(parcel, IPCZ_NO_FLAGS, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(same, IPCZ_NO_FLAGS, NULL));
 }
 
 TEST_F(tx, close_aborts_open_transactions)
