@@ -105,6 +105,13 @@ int dev_recv_bytes(int transport, void *buf, uint32_t cap)
 	return ret < 0 ? ret : (int)len;
 }
 
+int dev_recv_any(int transport)
+{
+	char buf[64];
+
+	return dev_recv_bytes(transport, buf, sizeof(buf));
+}
+
 int dev_ring(int transport)
 {
 	struct ipcz_doorbell arg = { .size = sizeof(arg) };

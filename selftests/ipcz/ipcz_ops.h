@@ -36,6 +36,8 @@ int dev_recv(int transport, void *data, uint32_t *len, int *fds,
 	      uint32_t *num_fds, uint32_t *types);
 /* Receives a message without descriptors into @buf; returns its length. */
 int dev_recv_bytes(int transport, void *buf, uint32_t cap);
+/* Receives a short message (up to 64 bytes) and discards it: its length. */
+int dev_recv_any(int transport);
 
 int dev_ring(int transport);
 int dev_take_doorbell(int transport, uint64_t *rings);

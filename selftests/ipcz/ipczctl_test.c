@@ -163,7 +163,7 @@ static const char *skip_value(const char *p)
 	}
 	if (!*p || strchr(",}]:", *p))
 		return NULL;
-	while (*p && !strchr(",}] \n\t\r", *p))
+	while (*p && !strchr(",}]\n\t\r ", *p))
 		p++;
 	return p;
 }

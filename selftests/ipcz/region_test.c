@@ -119,7 +119,7 @@ TEST_F(ipcz, map_beyond_size)
 
 TEST_F(ipcz, shared_between_processes)
 {
-	volatile unsigned char *a;
+	unsigned char *a;
 	int fd, t[2], status;
 	pid_t pid;
 
@@ -132,7 +132,7 @@ TEST_F(ipcz, shared_between_processes)
 	if (pid == 0) {
 		int got, n;
 		uint32_t len = 0, nfds = 1;
-		volatile unsigned char *c;
+		unsigned char *c;
 
 		/* Maps the handle it receives, not the one it inherited. */
 		alarm(20);
@@ -144,19 +144,22 @@ TEST_F(ipcz, shared_between_processes)
 			 0);
 		if (c == MAP_FAILED)
 			_exit(3);
-		for (n = 0; n < 1000 && c[0] != 0xab; n++)
+		/* Atomics: the other process writes this memory meanwhile. */
+		for (n = 0; n < 1000 && __atomic_load_n(&c[0],
+							__ATOMIC_ACQUIRE) != 0xab;
+		     n++)
 			sleep_ms(1);
-		if (c[0] != 0xab)
+		if (__atomic_load_n(&c[0], __ATOMIC_ACQUIRE) != 0xab)
 			_exit(4);
-		c[1] = 0xcd;
+		__atomic_store_n(&c[1], 0xcd, __ATOMIC_RELEASE);
 		_exit(0);
 	}
 	ASSERT_EQ(0, dev_send(t[0], NULL, 0, &fd, 1));
-	a[0] = 0xab;
+	__atomic_store_n(&a[0], 0xab, __ATOMIC_RELEASE);
 	status = wait_child_timeout(pid, 15000);
 	EXPECT_EQ(0, status);
-	EXPECT_EQ(0xcd, a[1]);
-	munmap((void *)a, PAGE);
+	EXPECT_EQ(0xcd, __atomic_load_n(&a[1], __ATOMIC_ACQUIRE));
+	munmap(a, PAGE);
 }
 
 TEST_F(ipcz, readonly_dup)

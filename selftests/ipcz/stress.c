@@ -144,7 +144,8 @@ static void send_one(struct worker *w, struct link *l)
 				fail(w, "making a descriptor", -errno);
 		}
 	}
-	ret = dev_send(l->fd, buf, sizeof(*h) + h->len, fds, (unsigned)nfds);
+	ret = dev_send(l->fd, buf, sizeof(*h) + h->len, fds,
+		       (unsigned int)nfds);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (ret == -EAGAIN) {

@@ -27,7 +27,7 @@
 
 /* Asserts that the transport's receive queue is empty. */
 #define ASSERT_QUEUE_EMPTY(t) \
-	ASSERT_EQ(-EAGAIN, dev_recv_bytes((t), (char[8]){ 0 }, 8))
+	ASSERT_EQ(-EAGAIN, dev_recv_any((t)))
 
 TEST_F(ipcz, pair_flags)
 {
@@ -114,8 +114,8 @@ TEST_F(ipcz, recv_empty_queue)
 	int t[2];
 
 	PAIR(t);
-	EXPECT_EQ(-EAGAIN, dev_recv_bytes(t[0], (char[4]){ 0 }, 4));
-	EXPECT_EQ(-EAGAIN, dev_recv_bytes(t[1], (char[4]){ 0 }, 4));
+	EXPECT_EQ(-EAGAIN, dev_recv_any(t[0]));
+	EXPECT_EQ(-EAGAIN, dev_recv_any(t[1]));
 }
 
 TEST_F(ipcz, recv_too_small_loses_nothing)
@@ -514,7 +514,7 @@ TEST_F(ipcz, poll_readiness)
 	ASSERT_EQ(0, dev_send_str(t[0], "x"));
 	EXPECT_EQ(POLLIN | POLLOUT, poll_events(t[1], POLLIN | POLLOUT, 0));
 	EXPECT_EQ(POLLOUT, poll_events(t[0], POLLIN | POLLOUT, 0));
-	ASSERT_EQ(1, dev_recv_bytes(t[1], (char[4]){ 0 }, 4));
+	ASSERT_EQ(1, dev_recv_any(t[1]));
 	EXPECT_EQ(POLLOUT, poll_events(t[1], POLLIN | POLLOUT, 0));
 }
 
@@ -531,7 +531,7 @@ TEST_F(ipcz, poll_wakes_sleeper)
 		alarm(20);
 		if (!(poll_events(t[1], POLLIN, 10000) & POLLIN))
 			_exit(1);
-		if (dev_recv_bytes(t[1], (char[8]){ 0 }, 8) != 3)
+		if (dev_recv_any(t[1]) != 3)
 			_exit(2);
 		_exit(dev_send_str(t[1], "ack") ? 3 : 0);
 	}
@@ -539,7 +539,7 @@ TEST_F(ipcz, poll_wakes_sleeper)
 	ASSERT_EQ(0, dev_send_str(t[0], "hey"));
 	status = wait_child_timeout(pid, 15000);
 	EXPECT_EQ(0, status);
-	EXPECT_EQ(3, dev_recv_bytes(t[0], (char[8]){ 0 }, 8));
+	EXPECT_EQ(3, dev_recv_any(t[0]));
 }
 
 TEST_F(ipcz, epoll_readiness)
@@ -630,12 +630,12 @@ TEST_F(ipcz, doorbell_and_messages_are_separate)
 	EXPECT_EQ(1, rings);
 	/* Taking the doorbell leaves the message readable... */
 	EXPECT_EQ(POLLIN, poll_events(t[1], POLLIN | POLLPRI, 0));
-	ASSERT_EQ(3, dev_recv_bytes(t[1], (char[8]){ 0 }, 8));
+	ASSERT_EQ(3, dev_recv_any(t[1]));
 	EXPECT_EQ(0, poll_events(t[1], POLLIN | POLLPRI, 0));
 	/* ...and receiving a message leaves the doorbell rung. */
 	ASSERT_EQ(0, dev_ring(t[0]));
 	ASSERT_EQ(0, dev_send_str(t[0], "msg"));
-	ASSERT_EQ(3, dev_recv_bytes(t[1], (char[8]){ 0 }, 8));
+	ASSERT_EQ(3, dev_recv_any(t[1]));
 	EXPECT_EQ(POLLPRI, poll_events(t[1], POLLIN | POLLPRI, 0));
 }
 
@@ -771,7 +771,7 @@ TEST_F(ipcz, closed_transport_fd)
 	fd = t[0];
 	close(fd);
 	EXPECT_EQ(-EBADF, dev_send_str(fd, "x"));
-	EXPECT_EQ(-EBADF, dev_recv_bytes(fd, (char[4]){ 0 }, 4));
+	EXPECT_EQ(-EBADF, dev_recv_any(fd));
 	EXPECT_EQ(-EBADF, dev_ring(fd));
 }
 
