@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: MIT
+#
+# fuzz/: libFuzzer targets.
+#
+#  - shm_fuzz: the shared-memory layer of a NodeLink (lib/link_memory and
+#    below) against a hostile peer that writes anything anywhere in the
+#    shared buffers and sends arbitrary descriptors.
+#
+# `make fuzz` builds it with clang (-fsanitize=fuzzer,address,undefined);
+# nothing else builds it, so `make` works without clang. `make fuzz-run`
+# builds and runs it for $(FUZZ_RUNS) inputs and prints one TAP result
+# (skipped when clang or its libFuzzer runtime is missing); the pool suite
+# (tests/pool/build.mk) includes that result. To fuzz for longer:
+#   make fuzz && build/fuzz/shm_fuzz -max_len=4096 build/fuzz/corpus
+
+FUZZ_OUT      := $(BUILD)/fuzz
+FUZZ_CC       ?= clang
+FUZZ_RUNS     ?= 200000
+FUZZ_LIB_SRCS := lib/block_allocator.c lib/buffer_pool.c lib/fragment.c \
+		 lib/link_memory.c lib/link_state.c lib/message_ring.c
+FUZZ_HEADERS  := $(FUZZ_LIB_SRCS:.c=.h)
+FUZZ_CFLAGS   := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+		 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		 -Wmissing-prototypes -Wno-unused-parameter \
+		 -I$(CURDIR)/include -I$(CURDIR)
+
+DEB_PACKAGES += clang libclang-rt-14-dev
+
+.PHONY: fuzz fuzz-run
+fuzz: $(FUZZ_OUT)/shm_fuzz
+
+$(FUZZ_OUT)/shm_fuzz: fuzz/shm_fuzz.c $(FUZZ_LIB_SRCS) $(FUZZ_HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) fuzz/shm_fuzz.c $(FUZZ_LIB_SRCS) -o $@
+
+# A fixed seed and input count keep the run bounded and repeatable.
+fuzz-run:
+	@echo "1..1"
+	@mkdir -p $(FUZZ_OUT)
+	@if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\
+		{ return 0; }' | $(FUZZ_CC) -x c - -fsanitize=fuzzer \
+		-o $(FUZZ_OUT)/probe >/dev/null 2>&1; then \
+		echo "ok 1 shm_fuzz # SKIP $(FUZZ_CC) with libFuzzer not available"; \
+	elif ! $(MAKE) --no-print-directory fuzz > $(FUZZ_OUT)/build.log 2>&1; then \
+		sed 's/^/# /' $(FUZZ_OUT)/build.log; \
+		echo "not ok 1 shm_fuzz (build failed)"; \
+	elif $(FUZZ_OUT)/shm_fuzz -seed=1 -runs=$(FUZZ_RUNS) -max_len=4096 \
+		-timeout=10 -artifact_prefix=$(FUZZ_OUT)/ \
+		> $(FUZZ_OUT)/run.log 2>&1; then \
+		tail -n 3 $(FUZZ_OUT)/run.log | sed 's/^/# /'; \
+		echo "ok 1 shm_fuzz $(FUZZ_RUNS) runs"; \
+	else \
+		tail -n 40 $(FUZZ_OUT)/run.log | sed 's/^/# /'; \
+		echo "not ok 1 shm_fuzz (see $(FUZZ_OUT)/run.log)"; \
+	fi
