@@ -17,6 +17,7 @@
 #include <linux/fs.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
@@ -42,6 +43,11 @@ static void ipcz_region_free(struct kref *ref)
 	ipcz_node_put(r->node);
 	kfree(r);
 	ipcz_kind_put(IPCZ_KIND_REGION);
+	/*
+	 * Mappings hold the shmem file, not one of ours, so nothing else
+	 * keeps the module (and these vm operations) loaded for them.
+	 */
+	module_put(THIS_MODULE);
 }
 
 static void ipcz_region_put(struct ipcz_region *r)
@@ -86,6 +92,8 @@ int ipcz_region_create(struct ipcz_node *node, u64 *length, bool readonly,
 		goto uncharge;
 	}
 	kref_init(&r->ref);
+	/* Safe: the caller holds a node, hence the module. */
+	__module_get(THIS_MODULE);
 	r->size = size;
 	r->node = ipcz_node_get(node);
 	r->memcg = get_mem_cgroup_from_mm(current->mm);
