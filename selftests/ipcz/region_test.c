@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -376,6 +378,114 @@ TEST_F(ipcz, many_regions)
 		REGION(fds[i], PAGE * (i % 4 + 1));
 	for (i = 0; i < 32; i++)
 		close(fds[i]);
+}
+
+/* Memory cgroup accounting. */
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static long long read_number(const char *path)
+{
+	long long value = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &value) != 1)
+		value = -1;
+	fclose(f);
+	return value;
+}
+
+/* Makes a memory cgroup under cgroup2, mounting it if needed. */
+static int make_memory_cgroup(char *dir, size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", CGROUP_ROOT);
+	if (access(path, F_OK) &&
+	    mount("none", CGROUP_ROOT, "cgroup2", 0, NULL))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", CGROUP_ROOT);
+	if (write_file(path, "+memory"))
+		return -ENOTSUP;
+	snprintf(dir, len, "%s/ipcz-selftest-%d", CGROUP_ROOT, getpid());
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/memory.current", dir);
+	return read_number(path) < 0 ? -ENOTSUP : 0;
+}
+
+TEST_F(ipcz, charged_to_creator_memory_cgroup)
+{
+	const size_t len = 4 << 20;
+	char dir[200], path[256], procs[256], pidtext[32];
+	long long before, after;
+	int t[2], status, got;
+	uint32_t dlen = 0, nfds = 1;
+	unsigned char *m;
+	size_t i;
+	pid_t pid;
+
+	if (make_memory_cgroup(dir, sizeof(dir)))
+		SKIP(return, "no cgroup2 memory controller");
+	snprintf(path, sizeof(path), "%s/memory.current", dir);
+	ASSERT_EQ(0, dev_pair(self->node, t));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		uint64_t rlen = len;
+		int fd;
+
+		/*
+		 * Once the parent has moved it into the cgroup, creates the
+		 * region there and hands it to the parent.
+		 */
+		alarm(30);
+		if (!(poll_events(t[1], POLLIN, 20000) & POLLIN) ||
+		    dev_recv_any(t[1]) != 2)
+			_exit(2);
+		fd = dev_region_create(self->node, &rlen);
+		if (fd < 0 || dev_send(t[1], NULL, 0, &fd, 1))
+			_exit(1);
+		close(fd);
+		/* Stays in its cgroup until the parent is done. */
+		poll_events(t[1], POLLIN, 20000);
+		_exit(0);
+	}
+	snprintf(pidtext, sizeof(pidtext), "%d", pid);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	ASSERT_EQ(0, write_file(procs, pidtext));
+	ASSERT_EQ(0, dev_send_str(t[0], "go"));
+	ASSERT_NE(0, poll_events(t[0], POLLIN, 10000) & POLLIN);
+	ASSERT_EQ(0, dev_recv(t[0], NULL, &dlen, &got, &nfds, NULL));
+	before = read_number(path);
+	/* The parent, in another cgroup, is the one that touches the pages. */
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, got, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	for (i = 0; i < len; i += PAGE)
+		m[i] = 1;
+	after = read_number(path);
+	EXPECT_LE((long long)len, after - before)
+		TH_LOG("creator's cgroup grew by %lld bytes", after - before);
+	munmap(m, len);
+	close(got);
+	ASSERT_EQ(0, dev_send_str(t[0], "done"));
+	status = wait_child_timeout(pid, 20000);
+	EXPECT_EQ(0, status);
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN
