@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The IpczDriver table of the kernel driver and its public entry points
+ * (include/ipcz/kernel_driver.h). Each table function checks its handles
+ * through the handle table and hands the work to the object concerned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <ipcz/kernel_driver.h>
+
+#include "drivers/kernel/descriptor.h"
+#include "drivers/kernel/device.h"
+#include "drivers/kernel/io_thread.h"
+#include "drivers/kernel/memory.h"
+#include "drivers/kernel/transport.h"
+#include "uapi/linux/ipcz.h"
+
+/*
+ * A serialized transport, memory region or descriptor: this header, and
+ * exactly one descriptor object carrying its file descriptor. What the
+ * descriptor is comes from the module (its fd type), not from the bytes.
+ */
+struct serialized_object {
+	uint32_t magic;
+	uint32_t type;		/* enum kdrv_type */
+};
+
+#define SERIALIZED_MAGIC 0x4f4b4349u	/* "ICKO" little-endian */
+
+static void write_volatile(volatile void *to, const void *from, size_t size)
+{
+	volatile uint8_t *out = to;
+	const uint8_t *in = from;
+
+	for (size_t i = 0; i < size; i++)
+		out[i] = in[i];
+}
+
+static void read_volatile(void *to, const volatile void *from, size_t size)
+{
+	const volatile uint8_t *in = from;
+	uint8_t *out = to;
+
+	for (size_t i = 0; i < size; i++)
+		out[i] = in[i];
+}
+
+static IpczResult IPCZ_API driver_close(IpczDriverHandle handle,
+					uint32_t flags, const void *options)
+{
+	struct kdrv_object *object = kdrv_handle_take(handle, KDRV_ANY);
+
+	if (!object)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (object->type == KDRV_TRANSPORT)
+		kdrv_transport_close((struct kdrv_transport *)object);
+	else
+		kdrv_object_unref(object);
+	return IPCZ_RESULT_OK;
+}
+
+/*
+ * A descriptor for a transport or region that can leave the process: a
+ * duplicate of its own, so that a thread still using the object keeps a
+ * valid one. -EBUSY if the object cannot go now, another negative errno
+ * if it cannot go at all.
+ */
+static int transferable_fd(struct kdrv_object *object, uint32_t *fd_type)
+{
+	int fd;
+
+	switch (object->type) {
+	case KDRV_TRANSPORT:
+		*fd_type = IPCZ_FD_TYPE_TRANSPORT;
+		return kdrv_transport_dup_fd((struct kdrv_transport *)object);
+	case KDRV_MEMORY: {
+		struct kdrv_memory *memory = (struct kdrv_memory *)object;
+
+		*fd_type = memory->readonly ? IPCZ_FD_TYPE_REGION_RO :
+					      IPCZ_FD_TYPE_REGION;
+		fd = fcntl(memory->fd, F_DUPFD_CLOEXEC, 0);
+		return fd < 0 ? -errno : fd;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+static bool serializable_type(enum kdrv_type type)
+{
+	return type == KDRV_TRANSPORT || type == KDRV_MEMORY ||
+	       type == KDRV_DESCRIPTOR;
+}
+
+/* Serialize() once the capacities are known to suffice. */
+static IpczResult serialize_object(IpczDriverHandle handle,
+				   struct kdrv_object *object,
+				   volatile void *data,
+				   IpczDriverHandle *handles)
+{
+	struct serialized_object header = {
+		.magic = SERIALIZED_MAGIC,
+		.type = object->type,
+	};
+	struct kdrv_object *retired;
+	uint32_t fd_type = IPCZ_FD_TYPE_OTHER;
+	IpczResult result;
+	int fd;
+
+	if (object->type == KDRV_DESCRIPTOR) {
+		/* The descriptor object travels as it is. */
+		write_volatile(data, &header, sizeof(header));
+		handles[0] = handle;
+		return IPCZ_RESULT_OK;
+	}
+	fd = transferable_fd(object, &fd_type);
+	if (fd == -EBUSY)
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	if (fd < 0)
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	result = kdrv_descriptor_create(fd, fd_type, &handles[0]);
+	if (result != IPCZ_RESULT_OK)
+		return result;
+	/* The object now lives on in the descriptor: retire its handle. */
+	retired = kdrv_handle_take(handle, object->type);
+	if (retired && retired->type == KDRV_TRANSPORT)
+		kdrv_transport_close((struct kdrv_transport *)retired);
+	else if (retired)
+		kdrv_object_unref(retired);
+	write_volatile(data, &header, sizeof(header));
+	return IPCZ_RESULT_OK;
+}
+
+static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
+					    IpczDriverHandle transport,
+					    uint32_t flags,
+					    const void *options,
+					    volatile void *data,
+					    size_t *num_bytes,
+					    IpczDriverHandle *handles,
+					    size_t *num_handles)
+{
+	size_t byte_capacity = num_bytes ? *num_bytes : 0;
+	size_t handle_capacity = num_handles ? *num_handles : 0;
+	struct kdrv_object *object;
+	IpczResult result;
+
+	object = kdrv_handle_get(handle, KDRV_ANY);
+	if (!object)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (!serializable_type(object->type)) {
+		kdrv_object_unref(object);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	if (num_bytes)
+		*num_bytes = sizeof(struct serialized_object);
+	if (num_handles)
+		*num_handles = 1;
+	if (byte_capacity < sizeof(struct serialized_object) ||
+	    handle_capacity < 1 || !data || !handles)
+		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	else
+		result = serialize_object(handle, object, data, handles);
+	kdrv_object_unref(object);
+	return result;
+}
+
+/* Whether descriptor `fd_type` can be the object `type` in a header. */
+static bool type_fits(uint32_t type, int fd_type)
+{
+	switch (type) {
+	case KDRV_TRANSPORT:
+		return fd_type == IPCZ_FD_TYPE_TRANSPORT;
+	case KDRV_MEMORY:
+		return fd_type == IPCZ_FD_TYPE_REGION ||
+		       fd_type == IPCZ_FD_TYPE_REGION_RO;
+	case KDRV_DESCRIPTOR:
+		return fd_type >= 0;
+	default:
+		return false;
+	}
+}
+
+static IpczResult IPCZ_API driver_deserialize(
+	const volatile void *data, size_t num_bytes,
+	const IpczDriverHandle *driver_handles, size_t num_driver_handles,
+	IpczDriverHandle transport, uint32_t flags, const void *options,
+	IpczDriverHandle *handle)
+{
+	struct serialized_object header;
+	int fd;
+
+	if (num_bytes != sizeof(header) || num_driver_handles != 1 || !data ||
+	    !driver_handles || !handle)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	read_volatile(&header, data, sizeof(header));
+	if (header.magic != SERIALIZED_MAGIC ||
+	    !type_fits(header.type, kdrv_descriptor_type(driver_handles[0])))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (header.type == KDRV_DESCRIPTOR) {
+		*handle = driver_handles[0];
+		return IPCZ_RESULT_OK;
+	}
+	fd = kdrv_descriptor_take_fd(driver_handles[0]);
+	if (fd < 0)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (header.type == KDRV_TRANSPORT)
+		return kdrv_transport_adopt(fd, handle);
+	return kdrv_memory_adopt(fd, handle);
+}
+
+static IpczResult IPCZ_API driver_create_transports(
+	IpczDriverHandle transport0, IpczDriverHandle transport1,
+	uint32_t flags, const void *options, IpczDriverHandle *new_transport0,
+	IpczDriverHandle *new_transport1)
+{
+	if (!new_transport0 || !new_transport1)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	return kdrv_transport_create_pair(new_transport0, new_transport1);
+}
+
+static struct kdrv_transport *get_transport(IpczDriverHandle handle)
+{
+	return (struct kdrv_transport *)kdrv_handle_get(handle,
+							KDRV_TRANSPORT);
+}
+
+static IpczResult IPCZ_API driver_activate_transport(
+	IpczDriverHandle transport, IpczHandle listener,
+	IpczTransportActivityHandler activity_handler, uint32_t flags,
+	const void *options)
+{
+	struct kdrv_transport *t = get_transport(transport);
+	IpczResult result = IPCZ_RESULT_INVALID_ARGUMENT;
+
+	if (!t)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (activity_handler)
+		result = kdrv_transport_activate(t, listener,
+						 activity_handler);
+	kdrv_object_unref(&t->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_deactivate_transport(
+	IpczDriverHandle transport, uint32_t flags, const void *options)
+{
+	struct kdrv_transport *t = get_transport(transport);
+	IpczResult result;
+
+	if (!t)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = kdrv_transport_deactivate(t);
+	kdrv_object_unref(&t->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_transmit(IpczDriverHandle transport,
+					   const void *data, size_t num_bytes,
+					   const IpczDriverHandle *handles,
+					   size_t num_handles, uint32_t flags,
+					   const void *options)
+{
+	struct kdrv_transport *t = get_transport(transport);
+	IpczResult result;
+
+	if (!t)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = kdrv_transport_transmit(t, data, num_bytes, handles,
+					 num_handles);
+	kdrv_object_unref(&t->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_report_bad_transport_activity(
+	IpczDriverHandle transport, uintptr_t context, uint32_t flags,
+	const void *options)
+{
+	struct kdrv_transport *t = get_transport(transport);
+
+	if (!t)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	kdrv_transport_report_bad(t);
+	kdrv_object_unref(&t->base);
+	return IPCZ_RESULT_OK;
+}
+
+static IpczResult IPCZ_API driver_allocate_shared_memory(
+	size_t num_bytes, uint32_t flags, const void *options,
+	IpczDriverHandle *driver_memory)
+{
+	if (!driver_memory)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	return kdrv_memory_allocate(num_bytes, driver_memory);
+}
+
+static struct kdrv_memory *get_memory(IpczDriverHandle handle)
+{
+	return (struct kdrv_memory *)kdrv_handle_get(handle, KDRV_MEMORY);
+}
+
+static IpczResult IPCZ_API driver_get_shared_memory_info(
+	IpczDriverHandle driver_memory, uint32_t flags, const void *options,
+	struct IpczSharedMemoryInfo *info)
+{
+	struct kdrv_memory *memory;
+
+	if (!info || info->size < sizeof(*info))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memory = get_memory(driver_memory);
+	if (!memory)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	info->region_num_bytes = memory->size;
+	kdrv_object_unref(&memory->base);
+	return IPCZ_RESULT_OK;
+}
+
+static IpczResult IPCZ_API driver_duplicate_shared_memory(
+	IpczDriverHandle driver_memory, uint32_t flags, const void *options,
+	IpczDriverHandle *new_driver_memory)
+{
+	struct kdrv_memory *memory;
+	IpczResult result;
+
+	if (!new_driver_memory || (flags & ~IPCZ_KERNEL_DUPLICATE_READ_ONLY))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memory = get_memory(driver_memory);
+	if (!memory)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = kdrv_memory_duplicate(
+		memory, flags & IPCZ_KERNEL_DUPLICATE_READ_ONLY,
+		new_driver_memory);
+	kdrv_object_unref(&memory->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_map_shared_memory(
+	IpczDriverHandle driver_memory, uint32_t flags, const void *options,
+	volatile void **address, IpczDriverHandle *driver_mapping)
+{
+	struct kdrv_memory *memory;
+	IpczResult result;
+
+	if (!address || !driver_mapping)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memory = get_memory(driver_memory);
+	if (!memory)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	result = kdrv_memory_map(memory, address, driver_mapping);
+	kdrv_object_unref(&memory->base);
+	return result;
+}
+
+static IpczResult IPCZ_API driver_generate_random_bytes(size_t num_bytes,
+							uint32_t flags,
+							const void *options,
+							void *buffer)
+{
+	uint8_t *out = buffer;
+
+	if (num_bytes && !buffer)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	while (num_bytes) {
+		ssize_t n = getrandom(out, num_bytes, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return IPCZ_RESULT_UNAVAILABLE;
+		}
+		out += n;
+		num_bytes -= (size_t)n;
+	}
+	return IPCZ_RESULT_OK;
+}
+
+static const struct IpczDriver kernel_driver = {
+	.size = sizeof(struct IpczDriver),
+	.Close = driver_close,
+	.Serialize = driver_serialize,
+	.Deserialize = driver_deserialize,
+	.CreateTransports = driver_create_transports,
+	.ActivateTransport = driver_activate_transport,
+	.DeactivateTransport = driver_deactivate_transport,
+	.Transmit = driver_transmit,
+	.ReportBadTransportActivity = driver_report_bad_transport_activity,
+	.AllocateSharedMemory = driver_allocate_shared_memory,
+	.GetSharedMemoryInfo = driver_get_shared_memory_info,
+	.DuplicateSharedMemory = driver_duplicate_shared_memory,
+	.MapSharedMemory = driver_map_shared_memory,
+	.GenerateRandomBytes = driver_generate_random_bytes,
+};
+
+/*
+ * fork(): hold every lock the driver has across it, so that the child
+ * gets them in a consistent state, then give the child a fresh start.
+ */
+static void before_fork(void)
+{
+	kdrv_handles_lock();
+	kdrv_io_lock();
+	kdrv_device_lock();
+}
+
+static void after_fork_in_parent(void)
+{
+	kdrv_device_unlock();
+	kdrv_io_unlock();
+	kdrv_handles_unlock();
+}
+
+static void after_fork_in_child(void)
+{
+	kdrv_device_reset_in_child();
+	kdrv_io_reset_in_child();
+	after_fork_in_parent();
+}
+
+__attribute__((constructor)) static void register_fork_handlers(void)
+{
+	pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+}
+
+const struct IpczDriver *ipcz_kernel_driver(void)
+{
+	return &kernel_driver;
+}
+
+int ipcz_kernel_available(void)
+{
+	return kdrv_device_usable();
+}
+
+int ipcz_kernel_transport_pair_fds(int fds[2])
+{
+	struct ipcz_transport_pair args = {
+		.size = sizeof(args),
+		.flags = IPCZ_CLOEXEC,
+	};
+	int node = kdrv_device_fd();
+	int err;
+
+	if (!fds)
+		return -EINVAL;
+	if (node < 0)
+		return node;
+	err = kdrv_ioctl(node, IPCZ_IOC_TRANSPORT_PAIR, &args);
+	if (err)
+		return err;
+	fds[0] = args.fds[0];
+	fds[1] = args.fds[1];
+	return 0;
+}
+
+IpczResult ipcz_kernel_transport_from_fd(int fd, IpczDriverHandle *transport)
+{
+	if (!transport) {
+		if (fd >= 0)
+			close(fd);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	return kdrv_transport_adopt(fd, transport);
+}
+
+IpczResult ipcz_kernel_transport_peer(IpczDriverHandle transport,
+				      struct ipcz_kernel_peer *peer)
+{
+	struct ipcz_peer_cred cred = { .size = sizeof(cred) };
+	struct kdrv_transport *t;
+	int err;
+
+	if (!peer)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	t = get_transport(transport);
+	if (!t)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	/* The reference keeps the descriptor open during the call. */
+	err = kdrv_ioctl(kdrv_transport_fd(t), IPCZ_IOC_PEER_CRED, &cred);
+	kdrv_object_unref(&t->base);
+	if (err)
+		return kdrv_result_from_errno(err);
+	peer->pid = cred.pid;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	return IPCZ_RESULT_OK;
+}
+
+IpczResult ipcz_kernel_descriptor_wrap(int fd, IpczDriverHandle *object)
+{
+	if (fd < 0)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (!object) {
+		close(fd);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	return kdrv_descriptor_create(fd, IPCZ_FD_TYPE_OTHER, object);
+}
+
+IpczResult ipcz_kernel_descriptor_unwrap(IpczDriverHandle object, int *fd)
+{
+	int taken;
+
+	if (!fd)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	taken = kdrv_descriptor_take_fd(object);
+	if (taken < 0)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	*fd = taken;
+	return IPCZ_RESULT_OK;
+}

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "drivers/kernel/descriptor.h"
+#include "drivers/kernel/device.h"
+#include "drivers/kernel/io_thread.h"
+#include "drivers/kernel/transport.h"
+#include "uapi/linux/ipcz.h"
+
+#define STACK_HANDLES 16
+/* Chunks read from one transport before the others get a turn. */
+#define READ_BUDGET 64
+
+static void drop_queue(struct kdrv_transport *t)
+{
+	while (t->queue_head) {
+		struct kdrv_outgoing *m = t->queue_head;
+
+		t->queue_head = m->next;
+		kdrv_outgoing_free(m);
+	}
+	t->queue_tail = NULL;
+	t->queued_bytes = 0;
+}
+
+static void destroy_transport(struct kdrv_object *object)
+{
+	struct kdrv_transport *t = (struct kdrv_transport *)object;
+
+	drop_queue(t);
+	kdrv_incoming_release(&t->incoming);
+	if (t->fd >= 0)
+		close(t->fd);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+/* Whether `fd` is a kernel transport: only those answer PEER_CRED. */
+static bool is_transport_fd(int fd)
+{
+	struct ipcz_peer_cred cred = { .size = sizeof(cred) };
+
+	return kdrv_ioctl(fd, IPCZ_IOC_PEER_CRED, &cred) == 0;
+}
+
+IpczResult kdrv_transport_adopt(int fd, IpczDriverHandle *handle)
+{
+	struct kdrv_transport *t;
+
+	if (fd < 0)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (!is_transport_fd(fd) || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		close(fd);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		close(fd);
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	}
+	kdrv_object_init(&t->base, KDRV_TRANSPORT, destroy_transport);
+	pthread_mutex_init(&t->lock, NULL);
+	t->fd = fd;
+	t->state = KDRV_TRANSPORT_IDLE;
+	t->chunk_limit = KDRV_MAX_CHUNK;
+	return kdrv_handle_add(&t->base, handle);
+}
+
+IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
+				      IpczDriverHandle *second)
+{
+	struct ipcz_transport_pair args = {
+		.size = sizeof(args),
+		.flags = IPCZ_CLOEXEC,
+	};
+	struct kdrv_object *object;
+	IpczResult result;
+	int node = kdrv_device_fd();
+	int err;
+
+	if (node < 0)
+		return IPCZ_RESULT_UNAVAILABLE;
+	err = kdrv_ioctl(node, IPCZ_IOC_TRANSPORT_PAIR, &args);
+	if (err)
+		return kdrv_result_from_errno(err);
+	result = kdrv_transport_adopt(args.fds[0], first);
+	if (result != IPCZ_RESULT_OK) {
+		close(args.fds[1]);
+		return result;
+	}
+	result = kdrv_transport_adopt(args.fds[1], second);
+	if (result != IPCZ_RESULT_OK) {
+		object = kdrv_handle_take(*first, KDRV_TRANSPORT);
+		if (object)
+			kdrv_transport_close((struct kdrv_transport *)object);
+	}
+	return result;
+}
+
+IpczResult kdrv_transport_activate(struct kdrv_transport *t,
+				   IpczHandle listener,
+				   IpczTransportActivityHandler handler)
+{
+	IpczResult result = kdrv_io_start();
+
+	if (result != IPCZ_RESULT_OK)
+		return result;
+	pthread_mutex_lock(&t->lock);
+	if (t->state != KDRV_TRANSPORT_IDLE || t->closed || t->fd < 0) {
+		pthread_mutex_unlock(&t->lock);
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	}
+	t->state = KDRV_TRANSPORT_ACTIVE;
+	t->listener = listener;
+	t->handler = handler;
+	pthread_mutex_unlock(&t->lock);
+	kdrv_io_kick(t);
+	return IPCZ_RESULT_OK;
+}
+
+IpczResult kdrv_transport_deactivate(struct kdrv_transport *t)
+{
+	pthread_mutex_lock(&t->lock);
+	if (t->state != KDRV_TRANSPORT_ACTIVE) {
+		pthread_mutex_unlock(&t->lock);
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	}
+	t->state = KDRV_TRANSPORT_DEACTIVATING;
+	pthread_mutex_unlock(&t->lock);
+	kdrv_io_kick(t);
+	return IPCZ_RESULT_OK;
+}
+
+/* Output failed for good: drop it and owe the listener an error. */
+static void fail_output(struct kdrv_transport *t)
+{
+	t->write_failed = true;
+	t->error_pending = true;
+	drop_queue(t);
+}
+
+/* Sends queued output until the peer's queue fills up; lock held. */
+static void flush_queue(struct kdrv_transport *t)
+{
+	while (t->queue_head && !t->write_failed) {
+		struct kdrv_outgoing *m = t->queue_head;
+		size_t before = m->bytes_sent;
+		int err = kdrv_outgoing_send(t->fd, m, &t->chunk_limit);
+
+		t->queued_bytes -= m->bytes_sent - before;
+		if (err == -EAGAIN)
+			return;
+		if (err) {
+			fail_output(t);
+			return;
+		}
+		t->queue_head = m->next;
+		if (!t->queue_head)
+			t->queue_tail = NULL;
+		kdrv_outgoing_free(m);
+	}
+}
+
+/* Queues what is left of `m`; lock held. False if that is impossible. */
+static bool queue_rest(struct kdrv_transport *t, struct kdrv_outgoing *m)
+{
+	size_t rest = m->num_bytes - m->bytes_sent;
+	struct kdrv_outgoing *kept;
+
+	if (rest > KDRV_MAX_QUEUED_BYTES - t->queued_bytes)
+		return false;
+	kept = kdrv_outgoing_keep(m);
+	if (!kept)
+		return false;
+	if (t->queue_tail)
+		t->queue_tail->next = kept;
+	else
+		t->queue_head = kept;
+	t->queue_tail = kept;
+	t->queued_bytes += rest;
+	return true;
+}
+
+/*
+ * Takes the descriptors out of `handles` into `fds`. All are checked
+ * first, so a bad handle leaves every handle as it was.
+ */
+static IpczResult take_descriptors(const IpczDriverHandle *handles,
+				   size_t count, int *fds)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (!kdrv_handle_is_live(handles[i], KDRV_DESCRIPTOR))
+			return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	for (size_t i = 0; i < count; i++) {
+		fds[i] = kdrv_descriptor_take_fd(handles[i]);
+		if (fds[i] < 0) {
+			/* Lost a race with another thread closing it. */
+			while (i--)
+				close(fds[i]);
+			return IPCZ_RESULT_INVALID_ARGUMENT;
+		}
+	}
+	return IPCZ_RESULT_OK;
+}
+
+/* Sends `m` now if nothing waits before it, else queues it; lock held. */
+static IpczResult send_or_queue(struct kdrv_transport *t,
+				struct kdrv_outgoing *m, bool *kick)
+{
+	int err = -EAGAIN;
+
+	/* Nothing may overtake what is already queued. */
+	if (!t->queue_head)
+		err = kdrv_outgoing_send(t->fd, m, &t->chunk_limit);
+	if (!err)
+		return IPCZ_RESULT_OK;
+	*kick = true;
+	if (err == -EAGAIN && queue_rest(t, m))
+		return IPCZ_RESULT_OK;
+	fail_output(t);
+	return err == -EAGAIN ? IPCZ_RESULT_RESOURCE_EXHAUSTED :
+				IPCZ_RESULT_UNAVAILABLE;
+}
+
+static void close_fds(int *fds, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+}
+
+IpczResult kdrv_transport_transmit(struct kdrv_transport *t, const void *data,
+				   size_t num_bytes,
+				   const IpczDriverHandle *handles,
+				   size_t num_handles)
+{
+	int stack_fds[STACK_HANDLES], *fds = stack_fds;
+	struct kdrv_outgoing m = { 0 };
+	IpczResult result;
+	bool kick = false;
+
+	if (num_bytes > KDRV_MAX_MESSAGE_BYTES ||
+	    num_handles > KDRV_MAX_MESSAGE_FDS ||
+	    (num_bytes && !data) || (num_handles && !handles))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (num_handles > STACK_HANDLES) {
+		fds = malloc(num_handles * sizeof(int));
+		if (!fds)
+			return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	}
+
+	pthread_mutex_lock(&t->lock);
+	if (t->write_failed || t->closed || t->fd < 0) {
+		result = IPCZ_RESULT_UNAVAILABLE;
+		goto out;
+	}
+	result = take_descriptors(handles, num_handles, fds);
+	if (result != IPCZ_RESULT_OK)
+		goto out;
+	m.ring = !num_bytes && !num_handles;
+	m.data = data;
+	m.num_bytes = num_bytes;
+	m.fds = fds;
+	m.num_fds = num_handles;
+	result = send_or_queue(t, &m, &kick);
+	/* Whatever neither went out nor into the queue is closed. */
+	close_fds(fds + m.fds_sent, m.num_fds - m.fds_sent);
+out:
+	pthread_mutex_unlock(&t->lock);
+	if (fds != stack_fds)
+		free(fds);
+	if (kick && kdrv_io_start() == IPCZ_RESULT_OK)
+		kdrv_io_kick(t);
+	return result;
+}
+
+void kdrv_transport_report_bad(struct kdrv_transport *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->error_pending = true;
+	t->read_failed = true;
+	t->write_failed = true;
+	drop_queue(t);
+	pthread_mutex_unlock(&t->lock);
+	kdrv_io_kick(t);
+}
+
+void kdrv_transport_close(struct kdrv_transport *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->closed = true;
+	if (t->state == KDRV_TRANSPORT_ACTIVE)
+		t->state = KDRV_TRANSPORT_DEACTIVATING;
+	pthread_mutex_unlock(&t->lock);
+	/* The I/O thread lets go of it once nothing is owed. */
+	kdrv_io_kick(t);
+	kdrv_object_unref(&t->base);
+}
+
+int kdrv_transport_dup_fd(struct kdrv_transport *t)
+{
+	int fd = -EBUSY;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->state == KDRV_TRANSPORT_IDLE && !t->queue_head &&
+	    !t->closed && t->fd >= 0 && !t->write_failed) {
+		fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return fd;
+}
+
+int kdrv_transport_fd(struct kdrv_transport *t)
+{
+	int fd;
+
+	pthread_mutex_lock(&t->lock);
+	fd = t->fd;
+	pthread_mutex_unlock(&t->lock);
+	return fd;
+}
+
+void kdrv_transport_on_events(struct kdrv_transport *t, uint32_t events)
+{
+	if (!events || (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		t->input_ready = true;
+	if (!events || (events & EPOLLPRI))
+		t->doorbell_ready = true;
+}
+
+/* Epoll interest matching the transport's state; lock held. */
+static void update_watch(struct kdrv_transport *t)
+{
+	uint32_t want = 0;
+
+	if (t->fd >= 0 && t->state == KDRV_TRANSPORT_ACTIVE &&
+	    !t->read_failed)
+		want |= EPOLLIN | EPOLLPRI | EPOLLRDHUP;
+	if (t->fd >= 0 && t->queue_head && !t->write_failed)
+		want |= EPOLLOUT;
+	if (want == t->watched_events)
+		return;
+	if (kdrv_io_watch(t, t->fd, t->watched_events, want) < 0) {
+		/* It cannot be watched: it is unusable. */
+		t->read_failed = true;
+		fail_output(t);
+		want = 0;
+		if (t->watched_events)
+			kdrv_io_watch(t, t->fd, t->watched_events, 0);
+	}
+	t->watched_events = want;
+}
+
+static void fail_input(struct kdrv_transport *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->read_failed = true;
+	t->error_pending = true;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* The listener to deliver to now, or false to stop reading. */
+static bool may_deliver(struct kdrv_transport *t,
+			IpczTransportActivityHandler *handler,
+			IpczHandle *listener)
+{
+	bool ok;
+
+	pthread_mutex_lock(&t->lock);
+	ok = t->state == KDRV_TRANSPORT_ACTIVE && !t->read_failed;
+	*handler = t->handler;
+	*listener = t->listener;
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+static void close_handles(const IpczDriverHandle *handles, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct kdrv_object *object;
+
+		object = kdrv_handle_take(handles[i], KDRV_ANY);
+		if (object)
+			kdrv_object_unref(object);
+	}
+}
+
+/* Hands the message in `in` to the listener; false if it was refused. */
+static bool deliver(struct kdrv_incoming *in,
+		    IpczTransportActivityHandler handler, IpczHandle listener)
+{
+	IpczDriverHandle stack_handles[STACK_HANDLES];
+	IpczDriverHandle *handles = stack_handles;
+	IpczResult result = IPCZ_RESULT_OK;
+	size_t count = in->num_fds, made = 0;
+
+	if (count > STACK_HANDLES) {
+		handles = malloc(count * sizeof(*handles));
+		if (!handles)
+			return false;
+	}
+	/* Every descriptor goes into an object (or is closed by create). */
+	for (; made < count && result == IPCZ_RESULT_OK; made++) {
+		result = kdrv_descriptor_create(in->fds[made],
+						in->fd_types[made],
+						&handles[made]);
+		in->fds[made] = -1;
+	}
+	if (result == IPCZ_RESULT_OK) {
+		result = handler(listener, in->data, in->num_bytes, handles,
+				 count, 0, NULL);
+		/* What ipcz did not take from a refused message goes. */
+		if (result != IPCZ_RESULT_OK)
+			close_handles(handles, count);
+	} else {
+		close_handles(handles, made - 1);
+	}
+	if (handles != stack_handles)
+		free(handles);
+	kdrv_incoming_reset(in);
+	return result == IPCZ_RESULT_OK;
+}
+
+/* Takes the doorbell and delivers one empty call if it had rung. */
+static void deliver_doorbell(struct kdrv_transport *t)
+{
+	struct ipcz_doorbell args = { .size = sizeof(args) };
+	IpczTransportActivityHandler handler;
+	IpczHandle listener;
+
+	t->doorbell_ready = false;
+	if (!may_deliver(t, &handler, &listener))
+		return;
+	if (kdrv_ioctl(t->fd, IPCZ_IOC_TAKE_DOORBELL, &args) || !args.rings)
+		return;
+	if (handler(listener, NULL, 0, NULL, 0, 0, NULL) != IPCZ_RESULT_OK)
+		fail_input(t);
+}
+
+/* Reads and delivers a bounded number of chunks; true if more remain. */
+static bool read_input(struct kdrv_transport *t, uint8_t *buffer)
+{
+	IpczTransportActivityHandler handler;
+	IpczHandle listener;
+
+	for (int budget = READ_BUDGET; t->input_ready; budget--) {
+		if (!budget)
+			return true;
+		if (!may_deliver(t, &handler, &listener))
+			return false;
+		switch (kdrv_incoming_receive(t->fd, &t->incoming, buffer)) {
+		case KDRV_RECEIVE_AGAIN:
+			t->input_ready = false;
+			break;
+		case KDRV_RECEIVE_PARTIAL:
+			break;
+		case KDRV_RECEIVE_MESSAGE:
+			if (!deliver(&t->incoming, handler, listener)) {
+				fail_input(t);
+				return false;
+			}
+			break;
+		default:
+			/* Closed peer, hostile data or a failed transport. */
+			t->input_ready = false;
+			kdrv_incoming_reset(&t->incoming);
+			fail_input(t);
+			return false;
+		}
+	}
+	/* Rings after the messages before them. */
+	if (t->doorbell_ready)
+		deliver_doorbell(t);
+	return false;
+}
+
+static void call_handler(IpczTransportActivityHandler handler,
+			 IpczHandle listener, uint32_t flags)
+{
+	handler(listener, NULL, 0, NULL, 0, flags, NULL);
+}
+
+bool kdrv_transport_service(struct kdrv_transport *t, uint8_t *buffer)
+{
+	bool error = false, deactivated = false, more = false;
+	IpczTransportActivityHandler handler;
+	IpczHandle listener;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->fd >= 0)
+		flush_queue(t);
+	pthread_mutex_unlock(&t->lock);
+
+	more = read_input(t, buffer);
+
+	pthread_mutex_lock(&t->lock);
+	update_watch(t);
+	if (t->state == KDRV_TRANSPORT_ACTIVE && t->error_pending &&
+	    !t->error_reported) {
+		t->error_reported = true;
+		error = true;
+	}
+	if (t->state == KDRV_TRANSPORT_DEACTIVATING) {
+		t->state = KDRV_TRANSPORT_DEACTIVATED;
+		update_watch(t);
+		deactivated = true;
+		error = false;
+		more = false;
+	}
+	handler = t->handler;
+	listener = t->listener;
+	pthread_mutex_unlock(&t->lock);
+
+	if (error)
+		call_handler(handler, listener, IPCZ_TRANSPORT_ACTIVITY_ERROR);
+	if (deactivated)
+		call_handler(handler, listener,
+			     IPCZ_TRANSPORT_ACTIVITY_DEACTIVATED);
+	return more;
+}

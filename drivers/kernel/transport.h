@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A transport: one end of a kernel transport pair (a /dev/ipcz transport
+ * descriptor).
+ *
+ * Any thread may Transmit(). A message goes straight to the kernel when
+ * nothing waits before it; when the peer's queue is full, the rest of it
+ * (whole chunks only) waits in a userspace queue that the I/O thread
+ * flushes as the peer drains, so nothing is lost or reordered and a send
+ * never blocks. An empty Transmit() rings the peer's doorbell, after any
+ * queued output.
+ *
+ * Only the I/O thread reads the transport and calls its handler, so calls
+ * for one listener never overlap, and nothing comes after the DEACTIVATED
+ * call that follows DeactivateTransport() or Close().
+ */
+#ifndef IPCZ_DRIVERS_KERNEL_TRANSPORT_H
+#define IPCZ_DRIVERS_KERNEL_TRANSPORT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drivers/kernel/message.h"
+#include "drivers/kernel/object.h"
+
+enum kdrv_transport_state {
+	KDRV_TRANSPORT_IDLE,		/* not yet activated */
+	KDRV_TRANSPORT_ACTIVE,
+	KDRV_TRANSPORT_DEACTIVATING,	/* the DEACTIVATED call is owed */
+	KDRV_TRANSPORT_DEACTIVATED,
+};
+
+/* Output waiting in userspace beyond this severs the transport. */
+#define KDRV_MAX_QUEUED_BYTES (256u << 20)
+
+struct kdrv_transport {
+	struct kdrv_object base;
+	pthread_mutex_t lock;
+
+	/* Under `lock`. */
+	int fd;
+	enum kdrv_transport_state state;
+	IpczHandle listener;
+	IpczTransportActivityHandler handler;
+	bool closed;		/* its handle was closed */
+	bool read_failed;	/* no more input will be read */
+	bool write_failed;	/* no more output can be sent */
+	bool error_pending;	/* the listener is owed an ERROR call */
+	bool error_reported;
+	struct kdrv_outgoing *queue_head;
+	struct kdrv_outgoing *queue_tail;
+	size_t queued_bytes;
+	size_t chunk_limit;
+
+	/* The I/O thread's own. */
+	uint32_t watched_events;	/* epoll interest, 0 if not watched */
+	bool input_ready;	/* there may be chunks to receive */
+	bool doorbell_ready;	/* the doorbell may have rung */
+	bool in_service;	/* on the thread's list of work */
+	struct kdrv_transport *next_service;
+	struct kdrv_incoming incoming;
+
+	/* Under the I/O thread's lock. */
+	bool kicked;
+	struct kdrv_transport *next_kicked;
+};
+
+/* Adopts `fd`, a kernel transport descriptor (closed on failure). */
+IpczResult kdrv_transport_adopt(int fd, IpczDriverHandle *handle);
+
+IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
+				      IpczDriverHandle *second);
+
+IpczResult kdrv_transport_activate(struct kdrv_transport *t,
+				   IpczHandle listener,
+				   IpczTransportActivityHandler handler);
+IpczResult kdrv_transport_deactivate(struct kdrv_transport *t);
+IpczResult kdrv_transport_transmit(struct kdrv_transport *t, const void *data,
+				   size_t num_bytes,
+				   const IpczDriverHandle *handles,
+				   size_t num_handles);
+void kdrv_transport_report_bad(struct kdrv_transport *t);
+
+/* After its handle was retired: stop it and drop the table's reference. */
+void kdrv_transport_close(struct kdrv_transport *t);
+
+/*
+ * A close-on-exec duplicate of the transport's descriptor, to move the
+ * transport to another process; only before activation and with no output
+ * waiting. A negative errno otherwise.
+ */
+int kdrv_transport_dup_fd(struct kdrv_transport *t);
+
+/* The transport's descriptor for a quick ioctl; -1 if none. */
+int kdrv_transport_fd(struct kdrv_transport *t);
+
+/* I/O thread: epoll reported `events`, or (0) the transport was kicked. */
+void kdrv_transport_on_events(struct kdrv_transport *t, uint32_t events);
+
+/*
+ * I/O thread: does what the transport needs (flush output, read input,
+ * update epoll, make owed handler calls). True if input remains to be
+ * read, in which case it must be serviced again soon.
+ */
+bool kdrv_transport_service(struct kdrv_transport *t, uint8_t *buffer);
+
+#endif
