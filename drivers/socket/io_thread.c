@@ -67,9 +67,11 @@ static void fork_child(void)
 	pthread_mutex_unlock(&io.lock);
 }
 
-static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
-
-static void install_fork_handlers(void)
+/*
+ * Installed at load time rather than on first use: the handle table's
+ * lock must be held across every fork() once any thread may be using it.
+ */
+__attribute__((constructor)) static void install_fork_handlers(void)
 {
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
@@ -210,7 +212,6 @@ IpczResult sockdrv_io_start(void)
 {
 	IpczResult result = IPCZ_RESULT_OK;
 
-	pthread_once(&fork_handlers_once, install_fork_handlers);
 	pthread_mutex_lock(&io.lock);
 	if (!io.started)
 		result = start_locked();

@@ -131,6 +131,40 @@ TEST(echo_across_fork_in_order)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/*
+ * The driver's I/O thread does not survive fork(): a child forked while it
+ * runs must get its own.
+ */
+TEST(child_forked_while_the_driver_runs)
+{
+	IpczDriverHandle a, b, t;
+	struct recorder ra, rb, r;
+	int fd;
+	pid_t pid;
+
+	recorder_init(&ra);
+	recorder_init(&rb);
+	make_pair(&a, &b);
+	ASSERT_EQ(IPCZ_RESULT_OK, activate(b, &rb));
+	ASSERT_EQ(IPCZ_RESULT_OK, send_bytes(a, "local", 5));
+	ASSERT_TRUE(recorder_wait(&rb, &rb.messages, 1, 5000));
+
+	pid = start_child(echo_child, &fd);
+	parent_end(fd, &t, &r);
+	ASSERT_EQ(IPCZ_RESULT_OK, send_bytes(t, "remote", 6));
+	ASSERT_TRUE(recorder_wait(&r, &r.messages, 1, 10000));
+	ASSERT_EQ(0, memcmp(r.calls[0].data, "remote", 6));
+	finish(t, &r);
+	ASSERT_EQ(0, wait_child(pid));
+
+	/* The parent's own transports are unaffected. */
+	ASSERT_EQ(IPCZ_RESULT_OK, send_bytes(a, "again", 5));
+	ASSERT_TRUE(recorder_wait(&rb, &rb.messages, 2, 5000));
+	driver()->Close(a, 0, NULL);
+	finish(b, &rb);
+	recorder_destroy(&ra);
+}
+
 static int ready_then_hang(IpczDriverHandle t, struct recorder *r)
 {
 	if (send_bytes(t, "ready", 5) != IPCZ_RESULT_OK)
