@@ -184,14 +184,15 @@ static void ipcz_gc_settle_work(struct work_struct *work)
 
 	/*
 	 * In a kernel thread, dropped files are released by a delayed work;
-	 * flushing it makes the collected objects really gone, and their
-	 * releases may free more, so repeat while that helps.
+	 * flushing it makes the collected objects really gone. A release can
+	 * drop further files (a transport's queue), and those releases more,
+	 * so flush a few rounds, and more while the collector finds work.
 	 */
-	for (round = 0; round < 8; round++) {
+	for (round = 0; round < 16; round++) {
 		before = ipcz_gc_collected();
 		ipcz_gc_run(NULL);
 		flush_delayed_fput();
-		if (ipcz_gc_collected() == before)
+		if (round >= 3 && ipcz_gc_collected() == before)
 			break;
 	}
 }

@@ -27,7 +27,7 @@ static void ipcz_gc_baseline(struct ipcz_gc_baseline *base)
 static void ipcz_test_collect(struct file *closing)
 {
 	ipcz_gc_run(closing);
-	flush_delayed_fput();
+	ipcz_test_settle();
 }
 
 static void ipcz_gc_expect_back_to(struct kunit *test,
@@ -55,7 +55,7 @@ static void ipcz_gc_frees_pair_sent_to_itself(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, ipcz_test_send(test, b, 1, &a, 1));
 	fput(a);
 	fput(b);
-	flush_delayed_fput();
+	ipcz_test_settle();
 	/* Nothing else will ever free them. */
 	KUNIT_EXPECT_EQ(test, base.transports + 2,
 			ipcz_kind_count(IPCZ_KIND_TRANSPORT));
@@ -75,27 +75,27 @@ static void ipcz_gc_spares_what_is_held(struct kunit *test)
 	ipcz_gc_baseline(&base);
 	ipcz_test_pair(test, node, &a, &b);
 	ipcz_test_pair(test, node, &c, &d);
-	/* c and d travel to b; only a (and so b) stays held from outside. */
-	KUNIT_EXPECT_EQ(test, 0, ipcz_test_send(test, a, 1, &c, 1));
-	KUNIT_EXPECT_EQ(test, 0, ipcz_test_send(test, a, 1, &d, 1));
-	/* And b travels to itself. */
-	KUNIT_EXPECT_EQ(test, 0, ipcz_test_send(test, a, 1, &b, 1));
+	/* c and d are queued to a, which stays held; b is queued to c. */
+	KUNIT_EXPECT_EQ(test, 0, ipcz_test_send(test, b, 1, &c, 1));
+	KUNIT_EXPECT_EQ(test, 0, ipcz_test_send(test, b, 1, &d, 1));
+	KUNIT_EXPECT_EQ(test, 0, ipcz_test_send(test, d, 1, &b, 1));
 	fput(b);
 	fput(c);
 	fput(d);
-	flush_delayed_fput();
+	ipcz_test_settle();
 
-	/* b has no reference but its own queue, and yet a can reach it. */
+	/* Only queues hold b, c and d, but a's holder can receive them. */
 	ipcz_test_collect(NULL);
 	KUNIT_EXPECT_EQ(test, base.collected, ipcz_gc_collected());
-	KUNIT_EXPECT_EQ(test, 3U, ipcz_test_t(b)->queue.count);
+	KUNIT_EXPECT_EQ(test, 2U, ipcz_test_t(a)->queue.count);
 	KUNIT_EXPECT_EQ(test, base.transports + 4,
 			ipcz_kind_count(IPCZ_KIND_TRANSPORT));
 	KUNIT_EXPECT_EQ(test, 0, ipcz_test_send(test, a, 1, NULL, 0));
 
-	/* Without a, b is garbage, and c and d are released with it. */
+	/* Releasing a frees its queue, and so c, d and then b. */
 	ipcz_test_fput(a);
-	ipcz_test_collect(NULL);
+	ipcz_test_settle();
+	KUNIT_EXPECT_EQ(test, base.collected, ipcz_gc_collected());
 	ipcz_gc_expect_back_to(test, &base);
 	ipcz_node_close(node);
 }
@@ -119,7 +119,7 @@ static void ipcz_gc_follows_chains(struct kunit *test)
 							&end[i + 3], 1));
 	for (i = 3; i < 8; i += 2)
 		fput(end[i]);
-	flush_delayed_fput();
+	ipcz_test_settle();
 	ipcz_test_collect(NULL);
 	KUNIT_EXPECT_EQ(test, base.collected, ipcz_gc_collected());
 	KUNIT_EXPECT_EQ(test, base.transports + 8,
@@ -128,7 +128,7 @@ static void ipcz_gc_follows_chains(struct kunit *test)
 	/* Queue end[1] to end[7]: the chain becomes a ring nobody holds. */
 	KUNIT_EXPECT_EQ(test, 0, ipcz_test_send(test, end[6], 1, &end[1], 1));
 	fput(end[1]);
-	flush_delayed_fput();
+	ipcz_test_settle();
 	ipcz_test_collect(NULL);
 	KUNIT_EXPECT_EQ(test, base.collected + 4, ipcz_gc_collected());
 	KUNIT_EXPECT_EQ(test, base.transports + 4,
@@ -139,7 +139,7 @@ static void ipcz_gc_follows_chains(struct kunit *test)
 				  & EPOLLHUP);
 		fput(end[i]);
 	}
-	flush_delayed_fput();
+	ipcz_test_settle();
 	ipcz_gc_expect_back_to(test, &base);
 	ipcz_node_close(node);
 }
@@ -183,7 +183,7 @@ static void ipcz_gc_releases_other_descriptors(struct kunit *test)
 	fput(region);
 	fput(a);
 	fput(b);
-	flush_delayed_fput();
+	ipcz_test_settle();
 	KUNIT_EXPECT_EQ(test, base.regions + 1,
 			ipcz_kind_count(IPCZ_KIND_REGION));
 	ipcz_test_collect(NULL);

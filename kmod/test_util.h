@@ -13,11 +13,22 @@
 
 #include "internal.h"
 
-/* Drops a file reference and waits until a last one is really released. */
+/*
+ * Waits until files whose last reference went are released. A release can
+ * drop more files (a transport's queue), so repeat a few times.
+ */
+static inline void ipcz_test_settle(void)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		flush_delayed_fput();
+}
+
 static inline void ipcz_test_fput(struct file *file)
 {
 	fput(file);
-	flush_delayed_fput();
+	ipcz_test_settle();
 }
 
 static inline struct ipcz_node *ipcz_test_node(struct kunit *test)
