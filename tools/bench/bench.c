@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@ struct results {
 	int ok;
 	int attached;		/* side 0 could take up its end */
 	double median_us[SIZE_COUNT];
+	double switches_per_trip;	/* context switches, 64 B run */
 	double p99_us[SIZE_COUNT];
 	double mib_per_s;
 };
@@ -175,6 +177,16 @@ static int measure_throughput(const struct bench_transport *t,
 	return 0;
 }
 
+/* Context switches of every thread of this process so far. */
+static long context_switches(void)
+{
+	struct rusage usage;
+
+	if (getrusage(RUSAGE_SELF, &usage) < 0)
+		return 0;
+	return usage.ru_nvcsw + usage.ru_nivcsw;
+}
+
 static struct results measure(const struct bench_transport *t,
 			      struct bench_channel *c)
 {
@@ -184,9 +196,15 @@ static struct results measure(const struct bench_transport *t,
 	if (!buffer)
 		return r;
 	for (size_t s = 0; s < SIZE_COUNT; s++) {
+		long before = context_switches();
+
 		if (measure_latency(t, c, buffer, latency_sizes[s],
 				    &r.median_us[s], &r.p99_us[s]))
 			goto out;
+		if (s == 0)
+			r.switches_per_trip = (double)(context_switches() -
+						       before) /
+					      (round_trips + WARMUP);
 	}
 	if (measure_throughput(t, c, buffer, &r.mib_per_s))
 		goto out;
@@ -287,21 +305,22 @@ static void print_load(const char *when)
 
 static void print_header(void)
 {
-	printf("%-8s %-16s %11s %11s %11s %11s %12s\n", "regime", "transport",
-	       "64B med us", "64B p99 us", "4K med us", "4K p99 us",
-	       "1MiB MiB/s");
+	printf("%-8s %-14s %10s %10s %8s %10s %10s %10s\n", "regime",
+	       "transport", "64B med us", "64B p99 us", "64B csw", "4K med us",
+	       "4K p99 us", "1MiB MiB/s");
 }
 
 static void print_row(const char *regime, const char *name,
 		      const struct results *r)
 {
 	if (!r->ok) {
-		printf("%-8s %-16s %11s\n", regime, name,
+		printf("%-8s %-14s %10s\n", regime, name,
 		       r->attached ? "failed" : "unavailable (could not connect)");
 		return;
 	}
-	printf("%-8s %-16s %11.2f %11.2f %11.2f %11.2f %12.0f\n", regime, name,
-	       r->median_us[0], r->p99_us[0], r->median_us[1], r->p99_us[1],
+	printf("%-8s %-14s %10.2f %10.2f %8.2f %10.2f %10.2f %10.0f\n",
+	       regime, name, r->median_us[0], r->p99_us[0],
+	       r->switches_per_trip, r->median_us[1], r->p99_us[1],
 	       r->mib_per_s);
 }
 
