@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -362,6 +363,19 @@ TEST_F(ipcz, pass_every_descriptor_type)
 	/* The pipe too. */
 	ASSERT_EQ(2, write(got[3], "ok", 2));
 	ASSERT_EQ(2, read(p[0], buf, sizeof(buf)));
+	/* And the node: the same node, still able to make objects. */
+	{
+		struct ipcz_node_info a, b;
+		int more[2];
+
+		ASSERT_EQ(0, dev_node_info(node2, &a));
+		ASSERT_EQ(0, dev_node_info(got[4], &b));
+		EXPECT_EQ(a.node_id, b.node_id);
+		EXPECT_EQ(0, dev_pair(got[4], more));
+	}
+	/* A read-only region stays read-only on the way. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, got[2], 0));
 }
 
 TEST_F(ipcz, unsendable_descriptors)
