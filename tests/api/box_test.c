@@ -31,6 +31,7 @@ FIXTURE_TEARDOWN(box)
 	ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
+	EXPECT_TRUE(no_leaks());
 }
 
 static struct IpczBoxContents empty_contents(void)

@@ -51,6 +51,7 @@ FIXTURE_TEARDOWN(handles)
 	ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
+	EXPECT_TRUE(no_leaks());
 }
 
 static void IPCZ_API ignore_event(const struct IpczTrapEvent *event)

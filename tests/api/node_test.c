@@ -23,6 +23,7 @@ FIXTURE_SETUP(node)
 FIXTURE_TEARDOWN(node)
 {
 	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
+	EXPECT_TRUE(no_leaks());
 }
 
 TEST(get_api_sizes)
@@ -76,6 +77,7 @@ TEST(create_node_and_close)
 		  ipcz.Close(node, IPCZ_NO_FLAGS, NULL));
 	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
 		  ipcz.Close(broker, IPCZ_NO_FLAGS, NULL));
+	EXPECT_TRUE(no_leaks());
 }
 
 TEST(create_node_null_arguments)
@@ -116,6 +118,7 @@ TEST(create_node_honours_driver_size)
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  ipcz.CreateNode(&newer.driver, IPCZ_NO_FLAGS, NULL, &node));
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(node, IPCZ_NO_FLAGS, NULL));
+	EXPECT_TRUE(no_leaks());
 }
 
 TEST(create_node_needs_every_required_driver_function)
@@ -163,6 +166,7 @@ TEST(create_node_needs_every_required_driver_function)
 		EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(node, IPCZ_NO_FLAGS,
 						     NULL));
 	}
+	EXPECT_TRUE(no_leaks());
 }
 
 TEST(create_node_honours_options_size)
@@ -202,6 +206,7 @@ TEST(create_node_honours_options_size)
 	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.CreateNode(test_driver(), IPCZ_NO_FLAGS,
 						  &newer.options, &node));
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(node, IPCZ_NO_FLAGS, NULL));
+	EXPECT_TRUE(no_leaks());
 }
 
 TEST_F(node, open_portals)
@@ -359,6 +364,7 @@ TEST(close_node_with_open_portals)
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(node, IPCZ_NO_FLAGS, NULL));
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(a, IPCZ_NO_FLAGS, NULL));
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(b, IPCZ_NO_FLAGS, NULL));
+	EXPECT_TRUE(no_leaks());
 }
 
 TEST_HARNESS_MAIN

@@ -32,6 +32,7 @@ FIXTURE_TEARDOWN(portal)
 	ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
+	EXPECT_TRUE(no_leaks());
 }
 
 static void open_pair(struct __test_metadata *_metadata, IpczHandle node,

@@ -9,6 +9,20 @@
 #include "ipcz/inprocess_driver.h"
 #include "tests/api/api_test.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+
+bool no_leaks(void)
+{
+	return __lsan_do_recoverable_leak_check() == 0;
+}
+#else
+bool no_leaks(void)
+{
+	return true;
+}
+#endif
+
 struct IpczAPI ipcz;
 
 static pthread_mutex_t reports_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -28,6 +28,7 @@ FIXTURE_SETUP(threads)
 FIXTURE_TEARDOWN(threads)
 {
 	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
+	EXPECT_TRUE(no_leaks());
 }
 
 /* ---- a trap fired by another thread ---- */

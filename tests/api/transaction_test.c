@@ -30,6 +30,7 @@ FIXTURE_TEARDOWN(txn)
 	ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
+	EXPECT_TRUE(no_leaks());
 }
 
 /* Copies `n` bytes of volatile parcel memory into `out` (NUL-terminated). */

@@ -32,6 +32,7 @@ FIXTURE_TEARDOWN(trap)
 	ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
+	EXPECT_TRUE(no_leaks());
 }
 
 /* Installs a trap recording into `record`; returns Trap()'s result. */
