@@ -702,7 +702,8 @@ struct IPCZ_ALIGN(8) IpczAPI {
 
 	/*
 	 * QueryPortalStatus() reports a portal's current state in `*status`
-	 * (a snapshot: other threads and nodes may change it at any time).
+	 * (a snapshot: other threads and nodes may change it at any time),
+	 * and lowers `status->size` to the size it filled in.
 	 *
 	 * Returns IPCZ_RESULT_OK, or IPCZ_RESULT_INVALID_ARGUMENT if `portal`
 	 * is invalid or `status` is null or has too small a `size`.
@@ -776,7 +777,8 @@ struct IPCZ_ALIGN(8) IpczAPI {
 	 * set, in which case what fits is copied and the rest is lost unless
 	 * the caller keeps the parcel: data stays in a parcel and can be read
 	 * again, handles received are removed from it. If `parcel` is not
-	 * null it receives a handle to the parcel read.
+	 * null it receives a handle to the parcel read (from a parcel
+	 * handle: one more handle to that parcel, to be closed separately).
 	 *
 	 * Returns IPCZ_RESULT_OK; IPCZ_RESULT_INVALID_ARGUMENT if `source` is
 	 * not a portal or parcel, or a buffer is null with a non-zero
@@ -857,7 +859,7 @@ struct IPCZ_ALIGN(8) IpczAPI {
 	 * small; IPCZ_RESULT_FAILED_PRECONDITION, installing nothing, if some
 	 * condition already holds: the conditions that hold are stored in a
 	 * non-null `*satisfied_condition_flags`, and the portal's state in a
-	 * non-null `*status`.
+	 * non-null `*status` (whose `size` is lowered to the size filled in).
 	 */
 	IpczResult(IPCZ_API *Trap)(
 		IpczHandle portal, const struct IpczTrapConditions *conditions,
