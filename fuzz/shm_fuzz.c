@@ -230,12 +230,13 @@ static void memory_ops(struct world *w, struct input *in, uint8_t op)
 	switch (op % 3) {
 	case 0: {
 		/* AddBlockBuffer from the peer with its parameters. */
-		uint64_t id = take_u8(in) & 1 ? take_u64(in) :
-				(LINK_MEMORY_SIDE_B_ID_BIT | take_u8(in));
+		uint64_t id = take_u8(in) & 1 ?
+				      take_u64(in) :
+				      (LINK_MEMORY_SIDE_B_ID_BIT | take_u8(in));
 		size_t size = take_u32(in) % (GROWTH_SIZE + 1);
 
 		block_size = take_u8(in) & 1 ? take_u32(in) :
-					      64u << (take_u8(in) % 16);
+					       64u << (take_u8(in) % 16);
 		link_memory_add_block_buffer(w->lm, id, w->growth, size,
 					     block_size, LINK_MEMORY_FROM_PEER);
 		break;

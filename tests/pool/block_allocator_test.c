@@ -44,8 +44,8 @@ TEST(bad_geometry_refused)
 	EXPECT_EQ(-EINVAL, block_allocator_init_view(&ba, mem, mem + 8, 12, 8));
 	EXPECT_EQ(-EINVAL, block_allocator_init_view(&ba, mem, mem + 8, 0, 8));
 	EXPECT_EQ(-EINVAL, block_allocator_init_view(&ba, mem, mem + 8, 8, 0));
-	EXPECT_EQ(-EINVAL, block_allocator_init_view(&ba, mem + 1, mem + 8, 8,
-						     8));
+	EXPECT_EQ(-EINVAL,
+		  block_allocator_init_view(&ba, mem + 1, mem + 8, 8, 8));
 	EXPECT_EQ(-EINVAL, block_allocator_init_view(&ba, mem, mem + 4, 8, 8));
 	EXPECT_EQ(-EINVAL,
 		  block_allocator_init_view(&ba, mem, mem + 8, 8,
@@ -77,8 +77,9 @@ TEST_F(region, exhaustion_then_reuse)
 	EXPECT_EQ(0, block_allocator_count_free(&self->ba));
 	/* Free in a scrambled order; everything comes back, LIFO. */
 	for (i = 0; i < COUNT; i++)
-		ASSERT_EQ(0, block_allocator_free(&self->ba,
-						  (uint32_t)got[(i * 37) % COUNT]));
+		ASSERT_EQ(0,
+			  block_allocator_free(
+				  &self->ba, (uint32_t)got[(i * 37) % COUNT]));
 	EXPECT_EQ(COUNT, block_allocator_count_free(&self->ba));
 	EXPECT_EQ(got[((COUNT - 1) * 37) % COUNT],
 		  block_allocator_alloc(&self->ba));
@@ -177,7 +178,8 @@ static int churn(struct block_allocator *ba, uint32_t rounds, uint32_t stamp)
 			}
 			if (held[i] < 0)
 				return 1000;
-			uint32_t *p = block_allocator_block(ba, (uint32_t)held[i]);
+			uint32_t *p =
+				block_allocator_block(ba, (uint32_t)held[i]);
 
 			p[2] = stamp;
 			p[3] = r;
@@ -212,7 +214,8 @@ TEST_F(region, concurrent_threads)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		args[i] = (struct churn_args){ &self->ba, 20000, 0x1000u + i, 0 };
+		args[i] =
+			(struct churn_args){ &self->ba, 20000, 0x1000u + i, 0 };
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, churn_thread,
 					    &args[i]));
 	}

@@ -34,10 +34,9 @@ FIXTURE_SETUP(frag)
 	self->growth = shared_map(self->growth_size);
 	ASSERT_NE(NULL, self->growth);
 	self->growth_id = link_memory_new_buffer_id(self->lm);
-	ASSERT_EQ(0, link_memory_add_block_buffer(self->lm, self->growth_id,
-						  self->growth,
-						  self->growth_size, 64,
-						  LINK_MEMORY_LOCAL));
+	ASSERT_EQ(0, link_memory_add_block_buffer(
+			     self->lm, self->growth_id, self->growth,
+			     self->growth_size, 64, LINK_MEMORY_LOCAL));
 }
 
 FIXTURE_TEARDOWN(frag)
@@ -79,19 +78,19 @@ TEST_F(frag, every_bad_descriptor_refused)
 		struct fragment_desc d;
 		int err;
 	} bad[] = {
-		{ { FRAGMENT_INVALID_BUFFER, 0, 0 }, -EINVAL },	/* null */
+		{ { FRAGMENT_INVALID_BUFFER, 0, 0 }, -EINVAL }, /* null */
 		{ { FRAGMENT_INVALID_BUFFER, 0, 8 }, -EINVAL },
-		{ { 0, 0, 0 }, -EINVAL },			/* empty */
-		{ { 0, 1, 8 }, -EINVAL },			/* misaligned */
+		{ { 0, 0, 0 }, -EINVAL }, /* empty */
+		{ { 0, 1, 8 }, -EINVAL }, /* misaligned */
 		{ { 0, 4, 8 }, -EINVAL },
-		{ { 0, size, 8 }, -EINVAL },			/* past end */
+		{ { 0, size, 8 }, -EINVAL }, /* past end */
 		{ { 0, size + 8, 8 }, -EINVAL },
-		{ { 0, size - 8, 16 }, -EINVAL },		/* straddles */
-		{ { 0, 0, size + 1 }, -EINVAL },		/* too big */
-		{ { 0, 8, UINT32_MAX }, -EINVAL },		/* overflow */
+		{ { 0, size - 8, 16 }, -EINVAL }, /* straddles */
+		{ { 0, 0, size + 1 }, -EINVAL }, /* too big */
+		{ { 0, 8, UINT32_MAX }, -EINVAL }, /* overflow */
 		{ { 0, UINT32_MAX - 7, UINT32_MAX }, -EINVAL },
 		{ { 0, 0xfffffff8u, 16 }, -EINVAL },
-		{ { 12345, 0, 8 }, -ENOENT },			/* unknown */
+		{ { 12345, 0, 8 }, -ENOENT }, /* unknown */
 		{ { LINK_MEMORY_SIDE_B_ID_BIT | 1, 0, 8 }, -ENOENT },
 		{ { self->growth_id, 65536, 8 }, -EINVAL },
 	};

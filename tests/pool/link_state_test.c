@@ -97,7 +97,8 @@ TEST_F(state, corrupt_status_refused)
 		atomic_store(&self->s->status, garbage[i]);
 		EXPECT_EQ(-EPROTO, shm_link_state_try_lock(self->s, A));
 		EXPECT_EQ(-EPROTO, shm_link_state_try_lock(self->s, B));
-		EXPECT_EQ(-EPROTO, shm_link_state_set_stable(self->s, A, &flush));
+		EXPECT_EQ(-EPROTO,
+			  shm_link_state_set_stable(self->s, A, &flush));
 		EXPECT_EQ(-EPROTO, shm_link_state_unlock(self->s, A));
 		EXPECT_FALSE(shm_link_state_is_locked_by(self->s, A));
 		EXPECT_FALSE(shm_link_state_is_locked_by(self->s, B));
@@ -150,7 +151,8 @@ TEST_F(state, mutual_exclusion_threads)
 {
 	_Atomic int *owner = (_Atomic int *)((char *)self->s + 2048);
 	struct loop_args args[2] = {
-		{ self->s, owner, A, 0 }, { self->s, owner, B, 0 },
+		{ self->s, owner, A, 0 },
+		{ self->s, owner, B, 0 },
 	};
 	pthread_t t[2];
 	bool flush;
@@ -159,7 +161,8 @@ TEST_F(state, mutual_exclusion_threads)
 	ASSERT_EQ(0, shm_link_state_set_stable(self->s, A, &flush));
 	ASSERT_EQ(0, shm_link_state_set_stable(self->s, B, &flush));
 	for (i = 0; i < 2; i++)
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, loop_thread, &args[i]));
+		ASSERT_EQ(0,
+			  pthread_create(&t[i], NULL, loop_thread, &args[i]));
 	for (i = 0; i < 2; i++) {
 		pthread_join(t[i], NULL);
 		EXPECT_EQ(0, args[i].result);
@@ -188,8 +191,9 @@ TEST_F(state, mutual_exclusion_processes)
 
 /* Both sides race to become stable while each tries to lock: no waiter
  * may be left without a flush, and at most one lock is held at a time. */
-static int stabilise_and_lock(struct shm_link_state *s, enum node_link_side side,
-			      bool *flush, bool *locked)
+static int stabilise_and_lock(struct shm_link_state *s,
+			      enum node_link_side side, bool *flush,
+			      bool *locked)
 {
 	int err;
 

@@ -36,16 +36,16 @@ TEST(primary_too_small_or_misaligned_refused)
 
 	ASSERT_NE(NULL, lm);
 	ASSERT_NE(NULL, mem);
+	EXPECT_EQ(-EINVAL, link_memory_format_primary(
+				   mem, LINK_MEMORY_PRIMARY_SIZE - 1));
+	EXPECT_EQ(-EINVAL, link_memory_format_primary(
+				   (char *)mem + 64, LINK_MEMORY_PRIMARY_SIZE));
 	EXPECT_EQ(-EINVAL,
-		  link_memory_format_primary(mem, LINK_MEMORY_PRIMARY_SIZE - 1));
-	EXPECT_EQ(-EINVAL, link_memory_format_primary((char *)mem + 64,
-						      LINK_MEMORY_PRIMARY_SIZE));
-	EXPECT_EQ(-EINVAL, link_memory_open(lm, NODE_LINK_SIDE_B, mem,
-					    LINK_MEMORY_PRIMARY_SIZE - 4096,
-					    NULL));
-	EXPECT_EQ(-EINVAL, link_memory_open(lm, NODE_LINK_SIDE_B,
-					    (char *)mem + 8,
-					    LINK_MEMORY_PRIMARY_SIZE, NULL));
+		  link_memory_open(lm, NODE_LINK_SIDE_B, mem,
+				   LINK_MEMORY_PRIMARY_SIZE - 4096, NULL));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_open(lm, NODE_LINK_SIDE_B, (char *)mem + 8,
+				   LINK_MEMORY_PRIMARY_SIZE, NULL));
 	EXPECT_EQ(-EINVAL, link_memory_open(lm, (enum node_link_side)7, mem,
 					    LINK_MEMORY_PRIMARY_SIZE, NULL));
 	shared_unmap(mem, 2 * LINK_MEMORY_PRIMARY_SIZE);
@@ -92,8 +92,8 @@ FIXTURE_TEARDOWN(link)
 }
 
 /* Maps a growth buffer for @block_size (zeroed, so already formatted). */
-static void *map_block_buffer(FIXTURE_DATA(link) *self,
-			      uint32_t block_size, size_t *size)
+static void *map_block_buffer(FIXTURE_DATA(link) * self, uint32_t block_size,
+			      size_t *size)
 {
 	void *mem;
 
@@ -182,8 +182,9 @@ TEST_F(link, growth_by_block_buffer)
 	ASSERT_EQ(0, link_memory_add_block_buffer(self->b, id, mem, size,
 						  block_size,
 						  LINK_MEMORY_FROM_PEER));
-	ASSERT_EQ(0, link_memory_add_block_buffer(self->a, id, mem, size,
-						  block_size, LINK_MEMORY_LOCAL));
+	ASSERT_EQ(0,
+		  link_memory_add_block_buffer(self->a, id, mem, size,
+					       block_size, LINK_MEMORY_LOCAL));
 	EXPECT_EQ(2, link_memory_buffer_count(self->a));
 	ASSERT_EQ(0, fragment_alloc(self->a, 3000, &f));
 	EXPECT_EQ(id, f.desc.buffer_id);
@@ -207,49 +208,49 @@ TEST_F(link, peer_buffers_validated)
 	mem = map_block_buffer(self, 256, &size);
 	ASSERT_NE(NULL, mem);
 	/* A receives from B: ids must carry B's bit. */
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(self->a, 1, mem, size,
-							256,
-							LINK_MEMORY_FROM_PEER));
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(self->a, 0, mem, size,
-							256,
-							LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_add_block_buffer(self->a, 1, mem, size, 256,
+					       LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_add_block_buffer(self->a, 0, mem, size, 256,
+					       LINK_MEMORY_FROM_PEER));
 	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
 				   self->a, FRAGMENT_INVALID_BUFFER, mem, size,
 				   256, LINK_MEMORY_FROM_PEER));
 	/* Block sizes: only supported powers of two. */
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
-				   self->a, b_id, mem, size, 24,
-				   LINK_MEMORY_FROM_PEER));
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
-				   self->a, b_id, mem, size, 8,
-				   LINK_MEMORY_FROM_PEER));
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
-				   self->a, b_id, mem, size, 0,
-				   LINK_MEMORY_FROM_PEER));
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
-				   self->a, b_id, mem, size, 2u << 20,
-				   LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_add_block_buffer(self->a, b_id, mem, size, 24,
+					       LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_add_block_buffer(self->a, b_id, mem, size, 8,
+					       LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_add_block_buffer(self->a, b_id, mem, size, 0,
+					       LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(self->a, b_id, mem,
+							size, 2u << 20,
+							LINK_MEMORY_FROM_PEER));
 	/* Sizes: too small for one block, not a multiple of 8, too big. */
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
-				   self->a, b_id, mem, 300, 256,
-				   LINK_MEMORY_FROM_PEER));
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
-				   self->a, b_id, mem, size - 3, 256,
-				   LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_add_block_buffer(self->a, b_id, mem, 300, 256,
+					       LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_add_block_buffer(self->a, b_id, mem, size - 3,
+					       256, LINK_MEMORY_FROM_PEER));
 	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
 				   self->a, b_id, mem,
 				   LINK_MEMORY_MAX_BUFFER_SIZE + 4096, 256,
 				   LINK_MEMORY_FROM_PEER));
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
-				   self->a, b_id, mem + 64, size - 4096, 256,
-				   LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(self->a, b_id, mem + 64,
+							size - 4096, 256,
+							LINK_MEMORY_FROM_PEER));
 	EXPECT_EQ(1, link_memory_buffer_count(self->a));
 	/* A good one, then the same id again. */
 	EXPECT_EQ(0, link_memory_add_block_buffer(self->a, b_id, mem, size, 256,
 						  LINK_MEMORY_FROM_PEER));
-	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(
-				   self->a, b_id, mem, size, 256,
-				   LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_add_block_buffer(self->a, b_id, mem, size, 256,
+					       LINK_MEMORY_FROM_PEER));
 	EXPECT_EQ(2, link_memory_buffer_count(self->a));
 }
 
@@ -298,7 +299,7 @@ TEST_F(link, class_limit_stops_growth)
 		grown++;
 		ASSERT_LT(grown, 10);
 	}
-	/* The 8 KiB class starts empty; each buffer adds 15 blocks (120 KiB). */
+	/* The 8 KiB class starts empty; a buffer adds 15 blocks (120 KiB). */
 	EXPECT_EQ(2, grown);
 	link_memory_close(lm);
 	free(lm);
@@ -359,28 +360,28 @@ TEST_F(link, link_states)
 
 	desc = f.desc;
 	desc.size = 63;
-	EXPECT_EQ(-EINVAL, link_memory_resolve_link_state(self->b, &desc,
-							  &state));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_resolve_link_state(self->b, &desc, &state));
 	desc = f.desc;
 	desc.offset += 8;
-	EXPECT_EQ(-EINVAL, link_memory_resolve_link_state(self->b, &desc,
-							  &state));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_resolve_link_state(self->b, &desc, &state));
 	/* A 128-byte block's start is not a link state either. */
 	ASSERT_EQ(0, fragment_alloc(self->a, 128, &f));
 	desc = f.desc;
 	desc.size = 64;
-	EXPECT_EQ(-EINVAL, link_memory_resolve_link_state(self->b, &desc,
-							  &state));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_resolve_link_state(self->b, &desc, &state));
 	desc.buffer_id = 99;
-	EXPECT_EQ(-ENOENT, link_memory_resolve_link_state(self->b, &desc,
-							  &state));
+	EXPECT_EQ(-ENOENT,
+		  link_memory_resolve_link_state(self->b, &desc, &state));
 }
 
 /* Allocates and frees in every primary class; checks stamps survive. */
 static int pool_churn(struct link_memory *lm, int rounds, uint32_t stamp)
 {
-	static const uint32_t sizes[] = { 40, 64, 100, 200, 500, 1000, 2000,
-					  4000 };
+	static const uint32_t sizes[] = { 40,  64,   100,  200,
+					  500, 1000, 2000, 4000 };
 	struct fragment held[8];
 	int r, i, failures = 0;
 
@@ -452,7 +453,9 @@ static void *churn_thread(void *arg)
 TEST_F(link, threads_allocate_concurrently)
 {
 	struct churn_thread_args args[3] = {
-		{ self->a, 1, 0 }, { self->a, 2, 0 }, { self->b, 3, 0 },
+		{ self->a, 1, 0 },
+		{ self->a, 2, 0 },
+		{ self->b, 3, 0 },
 	};
 	pthread_t threads[3];
 	int i;

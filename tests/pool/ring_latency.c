@@ -104,8 +104,10 @@ static void recv_msg(struct end *e, void *buf)
 static void open_end(struct end *e, struct shared *sh, bool parent,
 		     enum mode mode)
 {
-	struct message_ring_ctl *out_ctl = parent ? &sh->ping_ctl : &sh->pong_ctl;
-	struct message_ring_ctl *in_ctl = parent ? &sh->pong_ctl : &sh->ping_ctl;
+	struct message_ring_ctl *out_ctl = parent ? &sh->ping_ctl :
+						    &sh->pong_ctl;
+	struct message_ring_ctl *in_ctl = parent ? &sh->pong_ctl :
+						   &sh->ping_ctl;
 
 	message_ring_open(&e->out, out_ctl,
 			  parent ? sh->ping_data : sh->pong_data, RING_CAP);
@@ -131,8 +133,8 @@ static void add_policy_stats(struct shared *sh, const struct spin_policy *p)
 	atomic_fetch_add(&sh->skipped, p->spins_skipped);
 }
 
-static int run(struct shared *sh, enum mode mode, int parent_cpu,
-	       int child_cpu, uint32_t rounds, uint64_t *rtt)
+static int run(struct shared *sh, enum mode mode, int parent_cpu, int child_cpu,
+	       uint32_t rounds, uint64_t *rtt)
 {
 	unsigned char buf[PAYLOAD];
 	struct end e;
@@ -172,7 +174,8 @@ static int run(struct shared *sh, enum mode mode, int parent_cpu,
 
 int main(int argc, char **argv)
 {
-	uint32_t rounds = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 20000;
+	uint32_t rounds = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) :
+				     20000;
 	struct shared *sh = shared_map(sizeof(struct shared));
 	uint64_t *rtt = calloc(rounds ? rounds : 1, sizeof(*rtt));
 	int ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -182,8 +185,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: ring_latency [round-trips > 0]\n");
 		return 1;
 	}
-	printf("ring_latency: %u round trips of %u B, %d CPUs online\n",
-	       rounds, PAYLOAD, ncpus);
+	printf("ring_latency: %u round trips of %u B, %d CPUs online\n", rounds,
+	       PAYLOAD, ncpus);
 	printf("%-14s %-9s %10s %10s %9s %9s %9s %8s\n", "regime", "policy",
 	       "median_us", "p99_us", "spin_won", "spin_lost", "skipped",
 	       "wakes/rt");
@@ -200,7 +203,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			qsort(rtt, rounds, sizeof(*rtt), compare_u64);
-			printf("%-14s %-9s %10.2f %10.2f %9llu %9llu %9llu %8.2f\n",
+			printf("%-14s %-9s %10.2f %10.2f %9llu %9llu %9llu"
+			       " %8.2f\n",
 			       regime == 0 ? "separate-cpus" : "same-cpu",
 			       mode_names[mode], rtt[rounds / 2] / 1000.0,
 			       rtt[(uint64_t)rounds * 99 / 100] / 1000.0,

@@ -31,7 +31,7 @@ FIXTURE(ring)
 	struct message_ring prod, cons;
 };
 
-static void open_pair(FIXTURE_DATA(ring) *self, uint32_t capacity)
+static void open_pair(FIXTURE_DATA(ring) * self, uint32_t capacity)
 {
 	self->ctl = (struct message_ring_ctl *)self->mem;
 	message_ring_format(self->ctl);
@@ -218,7 +218,7 @@ TEST_F(ring, consumer_refuses_tail_going_back)
 }
 
 /* Overwrites the first record's header fields. */
-static void poke_header(FIXTURE_DATA(ring) *self, uint32_t off, uint32_t len,
+static void poke_header(FIXTURE_DATA(ring) * self, uint32_t off, uint32_t len,
 			uint32_t flags, uint64_t seq)
 {
 	unsigned char *p = self->mem + 4096 + off;
@@ -234,12 +234,12 @@ TEST_F(ring, consumer_refuses_bad_records)
 		uint32_t len, flags;
 		uint64_t seq;
 	} bad[] = {
-		{ 49, 0, 1 },			/* above the maximum payload */
+		{ 49, 0, 1 }, /* above the maximum payload */
 		{ 0xffffffffu, 0, 1 },
-		{ 40, 0, 1 },			/* longer than published */
-		{ 2, 2, 1 },			/* unknown flags */
+		{ 40, 0, 1 }, /* longer than published */
+		{ 2, 2, 1 }, /* unknown flags */
 		{ 2, 0x80000000u, 1 },
-		{ CAP - 16, MESSAGE_RING_PAD, 0 },	/* pad at offset 0 */
+		{ CAP - 16, MESSAGE_RING_PAD, 0 }, /* pad at offset 0 */
 	};
 	struct message_ring_msg msg;
 	unsigned char buf[64];
@@ -249,8 +249,8 @@ TEST_F(ring, consumer_refuses_bad_records)
 		open_pair(self, CAP);
 		ASSERT_EQ(0, message_ring_write(&self->prod, 1, "ab", 2));
 		poke_header(self, 0, bad[i].len, bad[i].flags, bad[i].seq);
-		EXPECT_EQ(-EPROTO, message_ring_read(&self->cons, &msg, buf,
-						     64))
+		EXPECT_EQ(-EPROTO,
+			  message_ring_read(&self->cons, &msg, buf, 64))
 		{
 			TH_LOG("bad record %zu accepted", i);
 		}
@@ -386,7 +386,7 @@ static int produce(struct message_ring *ring, uint64_t n)
 	uint64_t i;
 
 	for (i = 1; i <= n; i++) {
-		uint64_t seq = i * 3;	/* gaps: room for driver messages */
+		uint64_t seq = i * 3; /* gaps: room for driver messages */
 		uint32_t len = payload_len(seq, max);
 		int err;
 
@@ -416,7 +416,8 @@ static int consume(struct message_ring *ring, uint64_t n,
 
 		if (err == 0) {
 			if (msg.seq != expect * 3 ||
-			    msg.len != payload_len(msg.seq, ring->max_payload) ||
+			    msg.len !=
+				    payload_len(msg.seq, ring->max_payload) ||
 			    !payload_ok(buf, msg.seq, msg.len))
 				return 1;
 			expect++;
@@ -466,7 +467,7 @@ TEST_F(ring, stress_threads)
 }
 
 static void stress_processes(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(ring) *self, int cpu)
+			     FIXTURE_DATA(ring) * self, int cpu)
 {
 	struct spin_policy policy;
 	uint64_t n = STRESS_MESSAGES;
