@@ -392,6 +392,77 @@ TEST_F(portal, send_a_portal)
 	close_handle(_metadata, c);
 }
 
+TEST_F(portal, send_both_ends_of_a_pair)
+{
+	IpczHandle pair[2], got[2] = { IPCZ_INVALID_HANDLE, IPCZ_INVALID_HANDLE };
+	size_t num_handles = 2;
+	char text[8];
+
+	open_pair(_metadata, self->node, &pair[0], &pair[1]);
+	/* Only the sender and its peer are refused; a pair may travel. */
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, pair, 2,
+					   IPCZ_NO_FLAGS, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(self->b, IPCZ_NO_FLAGS, NULL, NULL, NULL, got,
+			   &num_handles, NULL));
+	ASSERT_EQ(2, num_handles);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(got[0], "still"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(got[1], text, sizeof(text)));
+	EXPECT_STREQ("still", text);
+	close_handle(_metadata, got[0]);
+	close_handle(_metadata, got[1]);
+}
+
+TEST_F(portal, nested_portal_transfer)
+{
+	IpczHandle c, d, e, f, d2 = IPCZ_INVALID_HANDLE;
+	IpczHandle f2 = IPCZ_INVALID_HANDLE;
+	size_t num_handles = 1;
+	char text[8];
+
+	open_pair(_metadata, self->node, &c, &d);
+	open_pair(_metadata, self->node, &e, &f);
+	/* f waits in d's queue while d travels through a. */
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(c, NULL, 0, &f, 1, IPCZ_NO_FLAGS,
+					   NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, &d, 1,
+					   IPCZ_NO_FLAGS, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(self->b, IPCZ_NO_FLAGS, NULL, NULL, NULL, &d2,
+			   &num_handles, NULL));
+	EXPECT_EQ(1, portal_status(d2).num_local_parcels);
+	num_handles = 1;
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(d2, IPCZ_NO_FLAGS, NULL, NULL, NULL, &f2,
+			   &num_handles, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(e, "deep"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(f2, text, sizeof(text)));
+	EXPECT_STREQ("deep", text);
+	close_handle(_metadata, c);
+	close_handle(_metadata, d2);
+	close_handle(_metadata, e);
+	close_handle(_metadata, f2);
+}
+
+TEST_F(portal, closing_releases_nested_portals)
+{
+	IpczHandle c, d, e, f;
+
+	open_pair(_metadata, self->node, &c, &d);
+	open_pair(_metadata, self->node, &e, &f);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(c, NULL, 0, &f, 1, IPCZ_NO_FLAGS,
+					   NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, &d, 1,
+					   IPCZ_NO_FLAGS, NULL));
+	/* b holds d, which holds f: closing b lets go of all of them. */
+	close_handle(_metadata, self->b);
+	self->b = IPCZ_INVALID_HANDLE;
+	EXPECT_TRUE(portal_status(c).flags & IPCZ_PORTAL_STATUS_DEAD);
+	EXPECT_TRUE(portal_status(e).flags & IPCZ_PORTAL_STATUS_DEAD);
+	close_handle(_metadata, c);
+	close_handle(_metadata, e);
+}
+
 TEST_F(portal, closing_a_parcel_closes_its_handles)
 {
 	IpczHandle c, d, parcel = IPCZ_INVALID_HANDLE;

@@ -590,6 +590,33 @@ TEST_F(txn, parcel_handles)
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(parcel, IPCZ_NO_FLAGS, NULL));
 }
 
+TEST_F(txn, partial_get_from_a_parcel)
+{
+	IpczHandle parcel = IPCZ_INVALID_HANDLE;
+	char data[4] = { 0 };
+	size_t num_bytes = 3;
+
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "abcdef"));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(self->b, IPCZ_GET_PARTIAL, NULL, NULL, NULL, NULL,
+			   NULL, &parcel));
+	/* Data is never used up: partial reads start at the beginning. */
+	for (int i = 0; i < 2; i++) {
+		num_bytes = 3;
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Get(parcel, IPCZ_GET_PARTIAL, NULL, data,
+				   &num_bytes, NULL, NULL, NULL));
+		EXPECT_EQ(3, num_bytes);
+		EXPECT_EQ(0, memcmp(data, "abc", 3));
+	}
+	num_bytes = 3;
+	EXPECT_EQ(IPCZ_RESULT_RESOURCE_EXHAUSTED,
+		  ipcz.Get(parcel, IPCZ_NO_FLAGS, NULL, data, &num_bytes, NULL,
+			   NULL, NULL));
+	EXPECT_EQ(6, num_bytes);
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(parcel, IPCZ_NO_FLAGS, NULL));
+}
+
 TEST_F(txn, end_get_hands_out_the_parcel)
 {
 	IpczTransaction get = 0;

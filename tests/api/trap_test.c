@@ -450,6 +450,32 @@ TEST(removed_when_sent_to_another_node)
 	ipcz.Close(broker, IPCZ_NO_FLAGS, NULL);
 }
 
+TEST_F(trap, traps_across_a_merge)
+{
+	struct recorded_event parcel = { 0 }, closure = { 0 };
+	IpczHandle c, d;
+
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS,
+						   NULL, &c, &d));
+	ASSERT_EQ(IPCZ_RESULT_OK, watch(d, IPCZ_TRAP_NEW_LOCAL_PARCEL, 0, 0,
+					&parcel));
+	ASSERT_EQ(IPCZ_RESULT_OK, watch(d, IPCZ_TRAP_PEER_CLOSED, 0, 0,
+					&closure));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.MergePortals(self->b, c, IPCZ_NO_FLAGS,
+						    NULL));
+	self->b = IPCZ_INVALID_HANDLE;
+	EXPECT_EQ(0, parcel.count);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "through"));
+	EXPECT_EQ(1, parcel.count);
+	EXPECT_TRUE(parcel.flags & IPCZ_TRAP_NEW_LOCAL_PARCEL);
+	EXPECT_EQ(0, closure.count);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL));
+	self->a = IPCZ_INVALID_HANDLE;
+	EXPECT_EQ(1, closure.count);
+	EXPECT_TRUE(closure.flags & IPCZ_TRAP_PEER_CLOSED);
+	ipcz.Close(d, IPCZ_NO_FLAGS, NULL);
+}
+
 TEST_F(trap, failed_precondition_installs_nothing)
 {
 	struct recorded_event record = { 0 };
