@@ -354,6 +354,23 @@ TEST_F(portal, put_handle_validation_comes_before_closed_peer)
 	EXPECT_EQ(IPCZ_RESULT_NOT_FOUND, put_str(self->a, "x"));
 }
 
+TEST_F(portal, put_to_closed_peer_keeps_the_handles)
+{
+	IpczHandle box = box_test_object(self->node, test_object_new(4, true));
+	struct IpczBoxContents contents;
+
+	ASSERT_NE(IPCZ_INVALID_HANDLE, box);
+	close_handle(_metadata, self->b);
+	self->b = IPCZ_INVALID_HANDLE;
+	EXPECT_EQ(IPCZ_RESULT_NOT_FOUND,
+		  ipcz.Put(self->a, "x", 1, &box, 1, IPCZ_NO_FLAGS, NULL));
+	memset(&contents, 0, sizeof(contents));
+	contents.size = sizeof(contents);
+	EXPECT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Unbox(box, IPCZ_UNBOX_PEEK, NULL, &contents));
+	close_handle(_metadata, box);
+}
+
 TEST_F(portal, send_a_portal)
 {
 	IpczHandle c, d, received = IPCZ_INVALID_HANDLE;
