@@ -49,24 +49,41 @@ typedef uintptr_t IpczHandle;
 typedef int IpczResult;
 
 /*
- * Result codes. Their precise meaning is given per function; the names
- * follow the widespread "canonical status code" convention.
+ * Result codes, following the widespread "canonical status code" numbering.
+ * What each one means for a given call is documented with the call; in
+ * general:
  */
+/* Success. */
 #define IPCZ_RESULT_OK ((IpczResult)0)
+/* The operation was cancelled. */
 #define IPCZ_RESULT_CANCELLED ((IpczResult)1)
+/* An error that fits no other code. */
 #define IPCZ_RESULT_UNKNOWN ((IpczResult)2)
+/* A bad handle, pointer, size, flag or combination of arguments. */
 #define IPCZ_RESULT_INVALID_ARGUMENT ((IpczResult)3)
+/* A deadline passed before the operation could finish. */
 #define IPCZ_RESULT_DEADLINE_EXCEEDED ((IpczResult)4)
+/* The other side is gone: a closed peer, a dead portal. */
 #define IPCZ_RESULT_NOT_FOUND ((IpczResult)5)
+/* Something that may exist only once already does (a transaction). */
 #define IPCZ_RESULT_ALREADY_EXISTS ((IpczResult)6)
+/* Not allowed (for a driver: not over this transport). */
 #define IPCZ_RESULT_PERMISSION_DENIED ((IpczResult)7)
+/* A buffer or resource is too small; sizes needed are reported. */
 #define IPCZ_RESULT_RESOURCE_EXHAUSTED ((IpczResult)8)
+/* The object is not in a state that allows the operation. */
 #define IPCZ_RESULT_FAILED_PRECONDITION ((IpczResult)9)
+/* The operation was abandoned (for a driver: depends on the transport). */
 #define IPCZ_RESULT_ABORTED ((IpczResult)10)
+/* A count or size beyond what is supported. */
 #define IPCZ_RESULT_OUT_OF_RANGE ((IpczResult)11)
+/* Not supported by this implementation or platform. */
 #define IPCZ_RESULT_UNIMPLEMENTED ((IpczResult)12)
+/* An internal invariant failed. */
 #define IPCZ_RESULT_INTERNAL ((IpczResult)13)
+/* Nothing there right now; try again later (an empty portal). */
 #define IPCZ_RESULT_UNAVAILABLE ((IpczResult)14)
+/* Data was lost or corrupted. */
 #define IPCZ_RESULT_DATA_LOSS ((IpczResult)15)
 
 /* Gives a struct an explicit alignment, in C and in C++ alike. */
