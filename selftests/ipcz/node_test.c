@@ -66,6 +66,8 @@ TEST_F(ipcz, node_info_larger_struct)
 	arg.info.size = sizeof(arg);
 	ASSERT_EQ(0, ioctl_err(self->node, IPCZ_IOC_NODE_INFO, &arg));
 	EXPECT_EQ(IPCZ_ABI_VERSION, arg.info.abi_version);
+	/* size comes back as the number of bytes the kernel wrote. */
+	EXPECT_EQ(IPCZ_NODE_INFO_SIZE_VER0, arg.info.size);
 
 	/* ...and refused when the tail asks for something unknown. */
 	memset(&arg, 0, sizeof(arg));

@@ -13,7 +13,9 @@
 #include <stdatomic.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -922,6 +924,153 @@ TEST_F(ipcz, concurrent_receivers_get_each_message_once)
 			total += seen[i][m.seq];
 		ASSERT_EQ(1, total) TH_LOG("message %u", m.seq);
 	}
+}
+
+/* Fills every free descriptor slot below the current limit. */
+static int fill_descriptor_table(void)
+{
+	int fd, n = 0;
+
+	while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	return errno == EMFILE ? n : -errno;
+}
+
+TEST_F(ipcz, descriptor_table_full_loses_nothing)
+{
+	struct rlimit old, lim;
+	int t[2], p[2], listener, c, got[2], region, fillers, first;
+	uint32_t len, nfds;
+	uint64_t rlen = PAGE;
+	char buf[8];
+
+	PAIR(t);
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	region = dev_region_create(self->node, &rlen);
+	ASSERT_LE(0, region);
+	listener = dev_listen(self->node, "st-fdfull", 0600, IPCZ_OWNER_SELF,
+			      IPCZ_OWNER_SELF, 2);
+	ASSERT_LE(0, listener);
+	c = dev_connect(self->node, "st-fdfull");
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, dev_send(t[0], "fd", 2, p, 2));
+
+	/* No free descriptor below a limit just above what is open. */
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	first = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, first);
+	lim = old;
+	lim.rlim_cur = (rlim_t)first + 8;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
+	fillers = fill_descriptor_table();
+	ASSERT_LE(0, fillers);
+
+	len = sizeof(buf);
+	nfds = 2;
+	EXPECT_EQ(-EMFILE, dev_recv(t[1], buf, &len, got, &nfds, NULL));
+	EXPECT_EQ(-EMFILE, dev_pair(self->node, got));
+	rlen = PAGE;
+	EXPECT_EQ(-EMFILE, dev_region_create(self->node, &rlen));
+	EXPECT_EQ(-EMFILE, dev_region_dup(region, true));
+	EXPECT_EQ(-EMFILE, dev_accept(listener));
+	EXPECT_EQ(-EMFILE, dev_connect(self->node, "st-fdfull"));
+
+	/* One free slot is still one too few for a two-descriptor message. */
+	close(first);
+	len = sizeof(buf);
+	nfds = 2;
+	EXPECT_EQ(-EMFILE, dev_recv(t[1], buf, &len, got, &nfds, NULL));
+	EXPECT_EQ(-1, fcntl(first, F_GETFD));
+
+	/* With room again, everything is still there. */
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+	len = sizeof(buf);
+	nfds = 2;
+	ASSERT_EQ(0, dev_recv(t[1], buf, &len, got, &nfds, NULL));
+	EXPECT_EQ(2, len);
+	EXPECT_EQ(2, nfds);
+	EXPECT_EQ(POLLIN, poll_events(listener, POLLIN, 0));
+	EXPECT_LE(0, dev_accept(listener));
+	/* The failed connect left nothing pending behind. */
+	EXPECT_EQ(-EAGAIN, dev_accept(listener));
+}
+
+TEST_F(ipcz, passed_over_unix_socket)
+{
+	char cmsgbuf[CMSG_SPACE(sizeof(int))], data = 'x', buf[8];
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cmsgbuf,
+		.msg_controllen = sizeof(cmsgbuf),
+	};
+	struct cmsghdr *cmsg;
+	int t[2], sv[2], got;
+
+	/* A transport end is an ordinary file: SCM_RIGHTS carries it. */
+	PAIR(t);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv));
+	memset(cmsgbuf, 0, sizeof(cmsgbuf));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &t[0], sizeof(int));
+	ASSERT_EQ(1, sendmsg(sv[0], &msg, 0));
+	close(t[0]);
+	msg.msg_controllen = sizeof(cmsgbuf);
+	ASSERT_EQ(1, recvmsg(sv[1], &msg, MSG_CMSG_CLOEXEC));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	ASSERT_NE(NULL, cmsg);
+	memcpy(&got, CMSG_DATA(cmsg), sizeof(int));
+	ASSERT_EQ(0, dev_send_str(got, "via unix"));
+	ASSERT_EQ(8, dev_recv_bytes(t[1], buf, sizeof(buf)));
+	/* And one left inside a socket is freed with the socket. */
+	memcpy(CMSG_DATA(cmsg), &got, sizeof(int));
+	msg.msg_controllen = CMSG_SPACE(sizeof(int));
+	ASSERT_EQ(1, sendmsg(sv[0], &msg, 0));
+}
+
+TEST_F(ipcz, peer_cred_translated_into_namespaces)
+{
+	int t[2], status;
+	pid_t pid;
+
+	PAIR(t);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pid_t inner;
+
+		/*
+		 * In a new user namespace without id maps and a new pid
+		 * namespace, the creator's ids are unmapped and its pid is
+		 * not visible.
+		 */
+		alarm(20);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWPID))
+			_exit(errno == EINVAL || errno == EPERM ? 100 : 1);
+		inner = fork();
+		if (inner < 0)
+			_exit(2);
+		if (inner == 0) {
+			struct ipcz_peer_cred cred;
+
+			if (dev_peer_cred(t[1], &cred))
+				_exit(3);
+			if (cred.pid != 0)
+				_exit(4);
+			if (cred.uid != 65534 || cred.gid != 65534)
+				_exit(5);
+			_exit(0);
+		}
+		_exit(wait_child(inner));
+	}
+	status = wait_child_timeout(pid, 20000);
+	if (status == 100)
+		SKIP(return, "namespaces not available");
+	EXPECT_EQ(0, status);
 }
 
 TEST_HARNESS_MAIN
