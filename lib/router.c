@@ -47,6 +47,10 @@ static void release_edge(struct route_edge *edge)
 void router_destroy(struct router *router)
 {
 	release_edge(&router->outward);
+	if (router->inward) {
+		release_edge(router->inward);
+		free(router->inward);
+	}
 	if (router->bridge) {
 		release_edge(router->bridge);
 		free(router->bridge);
@@ -596,7 +600,8 @@ IpczResult router_merge(struct router *router, struct router *other)
 	if (router == other || has_local_peer(router, other))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	ipcz_lock_pair(&router->lock, &other->lock);
-	if (router->bridge || other->bridge) {
+	if (router->bridge || other->bridge || router->inward ||
+	    other->inward) {
 		result = IPCZ_RESULT_INVALID_ARGUMENT;
 	} else if (!is_unused_locked(router) || !is_unused_locked(other)) {
 		result = IPCZ_RESULT_FAILED_PRECONDITION;
@@ -640,7 +645,8 @@ void router_accept_inbound_parcel(struct router *router, enum op_context ctx,
 	 * Traps hear only of parcels the application can read now: one that
 	 * arrived ahead of a gap fires nothing until the gap fills.
 	 */
-	if (accepted && !router->bridge && n < seq_queue_length(&router->inbound)) {
+	if (accepted && !router->bridge && !router->inward &&
+	    n < seq_queue_length(&router->inbound)) {
 		struct portal_state state = state_of(router);
 
 		trap_set_update(&router->traps, TRAP_REASON_NEW_LOCAL_PARCEL,
@@ -689,7 +695,7 @@ void router_accept_route_closure(struct router *router, enum op_context ctx,
 		changed = seq_queue_set_final_length(&router->outbound, length);
 	} else {
 		changed = seq_queue_set_final_length(&router->inbound, length);
-		if (changed && !router->bridge) {
+		if (changed && !router->bridge && !router->inward) {
 			struct portal_state state;
 
 			router->peer_closed = 1;
@@ -722,7 +728,10 @@ void router_accept_route_disconnected(struct router *router,
 		seq_queue_force_terminate(&router->inbound, parcel_drop);
 	links[0] = route_edge_release_primary(&router->outward);
 	links[1] = route_edge_release_decaying(&router->outward);
-	if (router->bridge) {
+	if (router->inward) {
+		links[2] = route_edge_release_primary(router->inward);
+		links[3] = route_edge_release_decaying(router->inward);
+	} else if (router->bridge) {
 		links[2] = route_edge_release_primary(router->bridge);
 		links[3] = route_edge_release_decaying(router->bridge);
 	} else {
@@ -825,14 +834,32 @@ static void deactivate_and_unref(struct router_link *link)
 static void maybe_start_bridge_bypass(struct router *router,
 				      enum op_context ctx);
 
+/*
+ * Whether closure may be sent over `link` now that everything before it
+ * went out. Over a central link, only while holding it locked (a bypass
+ * could be changing it). Routes crossing nodes are not reduced yet, so a
+ * peripheral link towards a proxy never becomes central and closure goes
+ * over it as it is; the proxy passes it on.
+ */
+static bool may_send_closure(struct router_link *link)
+{
+	if (router_link_is_central(link))
+		return router_link_try_lock(link);
+	return link->type == LINK_PERIPHERAL_OUTWARD;
+}
+
 void router_flush(struct router *router, enum op_context ctx,
 		  bool force_bypass)
 {
 	struct router_link *outward_link, *decaying_outward, *bridge_link = NULL;
+	struct router_link *inward_link = NULL, *decaying_inward = NULL;
 	struct router_link *dropped_outward = NULL, *dropped_bridge = NULL;
+	struct router_link *dropped_inward = NULL;
 	struct router_link *dead_outward = NULL, *dead_bridge = NULL;
+	struct router_link *dead_inward = NULL;
 	uint64_t final_outward = SEQ_NONE, final_inward = SEQ_NONE;
-	bool on_central, outward_decayed, stable_outward;
+	bool on_central, outward_decayed, inward_decayed = false;
+	bool stable_outward, stable_inward;
 	bool dropped_last_decaying = false;
 	struct trap_events events;
 	struct flush_list list;
@@ -844,6 +871,11 @@ void router_flush(struct router *router, enum op_context ctx,
 	outward_link = ref_link(router->outward.primary);
 	decaying_outward = ref_link(route_edge_decaying_link(&router->outward));
 	on_central = outward_link && router_link_is_central(outward_link);
+	if (router->inward) {
+		inward_link = ref_link(router->inward->primary);
+		decaying_inward =
+			ref_link(route_edge_decaying_link(router->inward));
+	}
 	if (router->bridge)
 		bridge_link = ref_link(
 			router->bridge->primary ?
@@ -855,7 +887,13 @@ void router_flush(struct router *router, enum op_context ctx,
 		&router->outward, seq_queue_current(&router->outbound),
 		seq_queue_length(&router->inbound), &dropped_outward);
 
-	if (bridge_link) {
+	if (router->inward) {
+		/* A proxy forwards what arrives to the portal it stands for. */
+		collect_parcels(&router->inbound, router->inward, &list);
+		inward_decayed = route_edge_maybe_finish_decay(
+			router->inward, seq_queue_current(&router->inbound),
+			seq_queue_length(&router->outbound), &dropped_inward);
+	} else if (bridge_link) {
 		/* What arrives here leaves through the merged route. */
 		collect_parcels(&router->inbound, router->bridge, &list);
 		if (route_edge_maybe_finish_decay(
@@ -880,14 +918,15 @@ void router_flush(struct router *router, enum op_context ctx,
 	}
 
 	stable_outward = outward_link && (!decaying_outward || outward_decayed);
-	if (on_central && outward_decayed && stable_outward) {
+	stable_inward = !decaying_inward || inward_decayed;
+	if (on_central && (outward_decayed || inward_decayed) &&
+	    stable_outward && stable_inward) {
 		router_link_mark_side_stable(outward_link);
 		dropped_last_decaying = true;
 	}
 
-	if (on_central && seq_queue_fully_consumed(&router->outbound) &&
-	    router_link_try_lock(outward_link)) {
-		/* Closure travels only over a central link we hold locked. */
+	if (outward_link && seq_queue_fully_consumed(&router->outbound) &&
+	    may_send_closure(outward_link)) {
 		final_outward = router->outbound.final_length;
 		dead_outward = route_edge_release_primary(&router->outward);
 	} else if (!seq_queue_expects_more(&router->inbound)) {
@@ -895,13 +934,19 @@ void router_flush(struct router *router, enum op_context ctx,
 		dead_outward = route_edge_release_primary(&router->outward);
 	}
 
-	if (seq_queue_fully_consumed(&router->inbound) && router->bridge) {
+	if (seq_queue_fully_consumed(&router->inbound)) {
+		/* Everything from the other end was read or passed on. */
 		final_inward = router->inbound.final_length;
-		dead_bridge = route_edge_release_primary(router->bridge);
-		if (!dead_bridge)
-			dead_bridge = route_edge_release_decaying(router->bridge);
-		free(router->bridge);
-		router->bridge = NULL;
+		if (router->inward) {
+			dead_inward = route_edge_release_primary(router->inward);
+		} else if (router->bridge) {
+			dead_bridge = route_edge_release_primary(router->bridge);
+			if (!dead_bridge)
+				dead_bridge = route_edge_release_decaying(
+					router->bridge);
+			free(router->bridge);
+			router->bridge = NULL;
+		}
 	}
 	ipcz_unlock(&router->lock);
 
@@ -913,6 +958,7 @@ void router_flush(struct router *router, enum op_context ctx,
 		free(list.items);
 
 	deactivate_and_unref(dropped_outward);
+	deactivate_and_unref(dropped_inward);
 	router_link_unref(dropped_bridge);
 
 	if (bridge_link && !dead_bridge && stable_outward)
@@ -924,6 +970,12 @@ void router_flush(struct router *router, enum op_context ctx,
 								ctx,
 								final_outward);
 		deactivate_and_unref(dead_outward);
+	}
+	if (dead_inward) {
+		if (final_inward != SEQ_NONE)
+			dead_inward->ops->accept_route_closure(dead_inward, ctx,
+							       final_inward);
+		deactivate_and_unref(dead_inward);
 	}
 	if (dead_bridge) {
 		if (final_inward != SEQ_NONE)
@@ -938,8 +990,87 @@ void router_flush(struct router *router, enum op_context ctx,
 							       ctx);
 
 	router_link_unref(bridge_link);
+	router_link_unref(decaying_inward);
+	router_link_unref(inward_link);
 	router_link_unref(decaying_outward);
 	router_link_unref(outward_link);
+}
+
+void router_set_outward_link(struct router *router, enum op_context ctx,
+			     struct router_link *link)
+{
+	bool adopted = false;
+
+	ipcz_lock(&router->lock);
+	if (!router->disconnected && !router->outward.primary) {
+		route_edge_set_primary(&router->outward, link);
+		adopted = true;
+	}
+	ipcz_unlock(&router->lock);
+	if (!adopted) {
+		/* The route broke before the link came: tell the far end. */
+		link->ops->accept_route_disconnected(link, ctx);
+		deactivate_and_unref(link);
+		return;
+	}
+	router_flush(router, ctx, false);
+}
+
+bool router_begin_transfer(struct router *router, enum op_context ctx,
+			   uint64_t *next_outbound, uint64_t *next_inbound)
+{
+	struct route_edge *inward = malloc(sizeof(*inward));
+	struct transaction_set *transactions;
+	struct trap_events events;
+
+	if (!inward)
+		return false;
+	route_edge_init(inward);
+	trap_events_init(&events);
+	ipcz_lock(&router->lock);
+	trap_set_remove_all(&router->traps, ctx == OP_API_CALL, &events);
+	transactions = router->transactions;
+	router->transactions = NULL;
+	router->exclusive_get = 0;
+	/* With an inward edge, even without a link yet, it is no portal. */
+	router->inward = inward;
+	*next_outbound = seq_queue_length(&router->outbound);
+	*next_inbound = seq_queue_current(&router->inbound);
+	ipcz_unlock(&router->lock);
+	transaction_set_destroy(transactions);
+	trap_events_dispatch(&events);
+	return true;
+}
+
+void router_adopt_inward_link(struct router *router, enum op_context ctx,
+			      struct router_link *link)
+{
+	bool adopted = false;
+
+	ipcz_lock(&router->lock);
+	if (router->inward && !router->disconnected) {
+		route_edge_set_primary(router->inward, link);
+		adopted = true;
+	}
+	ipcz_unlock(&router->lock);
+	if (!adopted) {
+		link->ops->accept_route_disconnected(link, ctx);
+		deactivate_and_unref(link);
+		return;
+	}
+	router_flush(router, ctx, false);
+}
+
+struct router *router_create_transferred(uint64_t next_outbound,
+					 uint64_t next_inbound)
+{
+	struct router *router = router_create();
+
+	if (router) {
+		seq_queue_init(&router->outbound, next_outbound);
+		seq_queue_init(&router->inbound, next_inbound);
+	}
+	return router;
 }
 
 /* Locks up to four distinct routers in address order. */

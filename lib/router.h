@@ -35,6 +35,11 @@ struct router {
 	uint8_t disconnected;	/* the route broke */
 	uint8_t exclusive_get;	/* a non-overlapped BeginGet is open */
 	struct route_edge outward;
+	/*
+	 * Set only on a proxy: a portal sent to another node stays behind as
+	 * a proxy whose inward edge leads to the portal's new router there.
+	 */
+	struct route_edge *inward;
 	struct route_edge *bridge;	/* set only after MergePortals */
 	struct sequenced_queue inbound;
 	struct sequenced_queue outbound;
@@ -113,6 +118,34 @@ void router_accept_route_closure(struct router *router, enum op_context ctx,
 void router_accept_route_disconnected(struct router *router,
 				      enum op_context ctx,
 				      enum link_type from);
+
+/*
+ * Gives a router made for the far end of a new link (an initial portal of
+ * ConnectNode, or a portal arriving from another node) its outward link,
+ * adopting the reference, and flushes what waited for it.
+ */
+void router_set_outward_link(struct router *router, enum op_context ctx,
+			     struct router_link *link);
+
+/*
+ * Turns a portal being sent to another node into a proxy: its traps fire
+ * IPCZ_TRAP_REMOVED, open transactions are aborted, and it gets an inward
+ * edge with no link yet, so it no longer acts as a portal. The numbers the
+ * new router continues from are returned. False without memory.
+ */
+bool router_begin_transfer(struct router *router, enum op_context ctx,
+			   uint64_t *next_outbound, uint64_t *next_inbound);
+
+/*
+ * After the message describing the new router was transmitted: adopts the
+ * link to it and forwards what the proxy holds.
+ */
+void router_adopt_inward_link(struct router *router, enum op_context ctx,
+			      struct router_link *link);
+
+/* A router arriving from another node, continuing the given sequences. */
+struct router *router_create_transferred(uint64_t next_outbound,
+					 uint64_t next_inbound);
 
 /*
  * Sends whatever can be sent, drops links that finished decaying, passes

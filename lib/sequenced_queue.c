@@ -23,7 +23,8 @@ void seq_queue_init(struct sequenced_queue *q, uint64_t base)
 static struct seq_entry *entry_at(const struct sequenced_queue *q,
 				  uint32_t offset)
 {
-	return &q->ring[(q->head + offset) & (q->capacity - 1)];
+	return &q->ring->entries[(q->ring->head + offset) &
+				 (q->ring->capacity - 1)];
 }
 
 void seq_queue_destroy(struct sequenced_queue *q, void (*drop)(void *))
@@ -38,29 +39,29 @@ void seq_queue_destroy(struct sequenced_queue *q, void (*drop)(void *))
 	}
 	free(q->ring);
 	q->ring = NULL;
-	q->capacity = q->head = q->avail = q->extent = 0;
+	q->avail = q->extent = 0;
 	q->avail_bytes = 0;
 }
 
 static bool ensure_capacity(struct sequenced_queue *q, uint64_t needed)
 {
-	struct seq_entry *ring;
-	uint32_t capacity = q->capacity ? q->capacity : MIN_CAPACITY;
+	uint32_t old_capacity = q->ring ? q->ring->capacity : 0;
+	uint32_t capacity = old_capacity ? old_capacity : MIN_CAPACITY;
+	struct seq_ring *ring;
 	uint32_t i;
 
-	if (needed <= q->capacity)
+	if (needed <= old_capacity)
 		return true;
 	while (capacity < needed)
 		capacity *= 2;
-	ring = calloc(capacity, sizeof(*ring));
+	ring = calloc(1, sizeof(*ring) + capacity * sizeof(ring->entries[0]));
 	if (!ring)
 		return false;
+	ring->capacity = capacity;
 	for (i = 0; i < q->extent; i++)
-		ring[i] = *entry_at(q, i);
+		ring->entries[i] = *entry_at(q, i);
 	free(q->ring);
 	q->ring = ring;
-	q->capacity = capacity;
-	q->head = 0;
 	return true;
 }
 
@@ -109,8 +110,6 @@ static void release_if_idle(struct sequenced_queue *q)
 	if (q->extent == 0 && q->ring) {
 		free(q->ring);
 		q->ring = NULL;
-		q->capacity = 0;
-		q->head = 0;
 	}
 }
 
@@ -132,7 +131,7 @@ void *seq_queue_pop(struct sequenced_queue *q)
 	q->avail_bytes -= entry->size;
 	entry->element = NULL;
 	entry->size = 0;
-	q->head = (q->head + 1) & (q->capacity - 1);
+	q->ring->head = (q->ring->head + 1) & (q->ring->capacity - 1);
 	q->extent--;
 	q->base++;
 	release_if_idle(q);
@@ -147,7 +146,7 @@ bool seq_queue_skip(struct sequenced_queue *q, uint64_t n)
 		return false;
 	if (q->extent) {
 		/* The slot for `n` is empty; everything behind it shifts. */
-		q->head = (q->head + 1) & (q->capacity - 1);
+		q->ring->head = (q->ring->head + 1) & (q->ring->capacity - 1);
 		q->extent--;
 	}
 	q->base++;

@@ -21,13 +21,18 @@ struct seq_entry {
 	size_t size;
 };
 
+/* Storage of a queue that holds elements; NULL while it holds none. */
+struct seq_ring {
+	uint32_t capacity;	/* a power of two */
+	uint32_t head;		/* index of the queue's current number */
+	struct seq_entry entries[];
+};
+
 struct sequenced_queue {
 	uint64_t base;		/* the next sequence number to pop */
 	uint64_t final_length;	/* SEQ_NONE while unknown */
-	struct seq_entry *ring;	/* NULL while nothing was ever queued */
+	struct seq_ring *ring;
 	uint64_t avail_bytes;	/* total size of the contiguous run */
-	uint32_t capacity;	/* ring size, a power of two */
-	uint32_t head;		/* ring index of `base` */
 	uint32_t avail;		/* length of the contiguous run */
 	uint32_t extent;	/* 1 + highest occupied offset from base */
 };
