@@ -385,6 +385,38 @@ TEST_F(ipcz, peer_closed_shown)
 	run_free(&r);
 }
 
+TEST_F(ipcz, inflight_and_closed_node_shown)
+{
+	long long id, v, inflight;
+	struct run_result r;
+	const char *obj;
+	int node2, t[2], u[2];
+
+	/* u[0] waits inside a message queued to t[1]. */
+	node2 = ipcz_open_node();
+	ASSERT_LE(0, node2);
+	id = node_id_of(node2);
+	ASSERT_EQ(0, dev_pair(self->node, t));
+	ASSERT_EQ(0, dev_pair(node2, u));
+	ASSERT_EQ(0, dev_send(t[0], "u", 1, &u[0], 1));
+	/* node2's fd closes; its transports keep it alive, shown closed. */
+	close(node2);
+
+	RUN_OK(r, "-j", "show");
+	obj = json_find(json_member(r.out, "nodes"), "id", id);
+	ASSERT_NE(NULL, obj);
+	ASSERT_TRUE(json_int(obj, "open", &v));
+	EXPECT_EQ(0, v);
+	ASSERT_TRUE(json_int(obj, "transports", &v));
+	EXPECT_EQ(2, v);
+	EXPECT_EQ(1, json_count(json_member(r.out, "transports"), "inflight",
+				1));
+	ASSERT_TRUE(json_int(json_member(r.out, "stats"), "inflight",
+			     &inflight));
+	EXPECT_LE(1, inflight);
+	run_free(&r);
+}
+
 TEST_F(ipcz, rendezvous_listed)
 {
 	char name[64], quoted[80];

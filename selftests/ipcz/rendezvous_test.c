@@ -291,6 +291,35 @@ TEST_F(ipcz, backlog_full)
 	EXPECT_LE(0, dev_connect(self->node, "st-backlog"));
 }
 
+TEST_F(ipcz, connect_charged_to_both_nodes)
+{
+	struct ipcz_limits lim;
+	int l, node2, c;
+
+	/* Each connection makes one end on each side's node. */
+	l = dev_listen(self->node, "st-charge", 0600, IPCZ_OWNER_SELF,
+		       IPCZ_OWNER_SELF, 8);
+	ASSERT_LE(0, l);
+	node2 = ipcz_open_node();
+	ASSERT_LE(0, node2);
+	ASSERT_EQ(0, dev_get_limits(node2, &lim, 0));
+	lim.max_transports = 1;
+	ASSERT_EQ(0, dev_set_limits(node2, &lim));
+	c = dev_connect(node2, "st-charge");
+	ASSERT_LE(0, c);
+	EXPECT_EQ(-ENOSPC, dev_connect(node2, "st-charge"));
+	ASSERT_LE(0, dev_accept(l));
+	/* The refused connection left nothing in the backlog. */
+	EXPECT_EQ(-EAGAIN, dev_accept(l));
+	/* The listener's node is at its limit too. */
+	ASSERT_EQ(0, dev_get_limits(self->node, &lim, 0));
+	lim.max_transports = 1;
+	ASSERT_EQ(0, dev_set_limits(self->node, &lim));
+	close(c);
+	EXPECT_EQ(-ENOSPC, dev_connect(node2, "st-charge"));
+	EXPECT_EQ(-EAGAIN, dev_accept(l));
+}
+
 TEST_F(ipcz, listener_closed_with_pending)
 {
 	int l, c;

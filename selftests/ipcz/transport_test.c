@@ -503,6 +503,13 @@ TEST_F(ipcz, peer_closed)
 	EXPECT_EQ(0, memcmp(buf, "last", 4));
 	/* Then the end of the stream. */
 	EXPECT_EQ(-EPIPE, dev_recv_bytes(t[0], buf, sizeof(buf)));
+	/* The peer's credentials outlive the peer. */
+	{
+		struct ipcz_peer_cred cred;
+
+		ASSERT_EQ(0, dev_peer_cred(t[0], &cred));
+		EXPECT_EQ(getpid(), cred.pid);
+	}
 }
 
 TEST_F(ipcz, peer_closed_with_descriptors_queued)
