@@ -1,13 +1,19 @@
 # SPDX-License-Identifier: MIT
 #
 # tests/driver: the driver conformance suite (driver_test.c), written only
-# against the IpczDriver table and run once per driver. Two programs, both
-# kselftest harness (TAP) built with AddressSanitizer + UBSan:
+# against the IpczDriver table and run once per driver, plus tests of what
+# the kernel driver and the default choice offer beyond it. All kselftest
+# harness programs (TAP) built with AddressSanitizer + UBSan:
 #
-#   $(BUILD)/driver-tests/driver-test   socket and in-process drivers,
-#                                       run natively by check-driver
-#   $(BUILD)/vm-tests/driver-kernel     the kernel driver, run inside the
-#                                       test VM with the rest of vm-tests
+#   $(BUILD)/driver-tests/driver-test    conformance: socket and in-process
+#   $(BUILD)/driver-tests/default-test   the default driver choice
+#                                        (both run natively by check-driver)
+#   $(BUILD)/vm-tests/driver-kernel      conformance: the kernel driver
+#   $(BUILD)/vm-tests/driver-kernel-api  kernel_test.c: rendezvous, fds,
+#                                        credentials, doorbell, hostile peer
+#   $(BUILD)/vm-tests/driver-default     default_test.c, with the module
+#                                        (these three run in the test VM
+#                                        with the rest of vm-tests)
 #
 # Suite `driver`: check-driver -> $(RESULTS)/driver.result.
 # `make driver-vm-test` runs only the kernel variant in the VM.
@@ -15,6 +21,9 @@
 DRIVER_TEST_OUT    := $(BUILD)/driver-tests
 DRIVER_TEST_NATIVE := $(DRIVER_TEST_OUT)/driver-test
 DRIVER_TEST_KERNEL := $(BUILD)/vm-tests/driver-kernel
+DRIVER_TEST_DEFAULT := $(DRIVER_TEST_OUT)/default-test
+DRIVER_TEST_VM_EXTRA := $(BUILD)/vm-tests/driver-kernel-api \
+			$(BUILD)/vm-tests/driver-default
 DRIVER_TEST_COMMON := activity_log driver_variants
 
 DRIVER_TEST_KSFT = $(eval DRIVER_TEST_KSFT := $(shell $(CURDIR)/tools/linux-source)/tools/testing/selftests)$(DRIVER_TEST_KSFT)
@@ -26,7 +35,8 @@ DRIVER_TEST_CFLAGS = -std=gnu11 -D_GNU_SOURCE \
 		     -I$(CURDIR)/include -I$(CURDIR) -isystem $(DRIVER_TEST_KSFT) \
 		     $(VARIANT_CFLAGS_asan)
 
-ALL_TARGETS  += $(DRIVER_TEST_NATIVE) $(DRIVER_TEST_KERNEL)
+ALL_TARGETS  += $(DRIVER_TEST_NATIVE) $(DRIVER_TEST_KERNEL) \
+		$(DRIVER_TEST_DEFAULT) $(DRIVER_TEST_VM_EXTRA)
 SUITES       += driver
 DEB_PACKAGES += linux-source
 EXTRA_HELP   += driver-vm-test
@@ -54,16 +64,35 @@ $(DRIVER_TEST_KERNEL): $(DRIVER_TEST_OUT)/obj/driver_test_kernel.o \
 	@mkdir -p $(@D)
 	$(CC) $(VARIANT_LDFLAGS_asan) $^ -lpthread -o $@
 
+$(DRIVER_TEST_DEFAULT): $(DRIVER_TEST_OUT)/obj/default_test.o \
+		$(IPCZ_DRIVERS_ASAN_A)
+	$(CC) $(VARIANT_LDFLAGS_asan) $^ -lpthread -o $@
+
+$(BUILD)/vm-tests/driver-default: $(DRIVER_TEST_OUT)/obj/default_test.o \
+		$(IPCZ_DRIVERS_ASAN_A)
+	@mkdir -p $(@D)
+	$(CC) $(VARIANT_LDFLAGS_asan) $^ -lpthread -o $@
+
+$(BUILD)/vm-tests/driver-kernel-api: $(DRIVER_TEST_OUT)/obj/kernel_test.o \
+		$(DRIVER_TEST_OUT)/obj/activity_log.o $(IPCZ_DRIVERS_ASAN_A)
+	@mkdir -p $(@D)
+	$(CC) $(VARIANT_LDFLAGS_asan) $^ -lpthread -o $@
+
+DRIVER_TEST_NATIVE_PROGRAMS := $(DRIVER_TEST_NATIVE) $(DRIVER_TEST_DEFAULT)
+
 .PHONY: check-driver driver-vm-test
-check-driver: $(DRIVER_TEST_NATIVE)
+check-driver: $(DRIVER_TEST_NATIVE_PROGRAMS)
 	@mkdir -p $(RESULTS)
 	@rm -f $(RESULTS)/driver.result
-	@ASAN_OPTIONS=detect_leaks=1 $(DRIVER_TEST_NATIVE) \
-		> $(DRIVER_TEST_OUT)/driver-test.tap 2>&1 || true
-	@cat $(DRIVER_TEST_OUT)/driver-test.tap
-	@tools/check/tap-count $(RESULTS)/driver.result \
-		$(DRIVER_TEST_OUT)/driver-test.tap
+	@taps=; for t in $(DRIVER_TEST_NATIVE_PROGRAMS); do \
+		ASAN_OPTIONS=detect_leaks=1 $$t > $$t.tap 2>&1 || true; \
+		cat $$t.tap; taps="$$taps $$t.tap"; \
+	done; \
+	tools/check/tap-count $(RESULTS)/driver.result $$taps
 
-driver-vm-test: $(DRIVER_TEST_KERNEL)
+# Only this part's VM programs, through tools/vm/run (no leak checks of
+# the whole VM suite; `make vm-test` has those).
+driver-vm-test: $(DRIVER_TEST_KERNEL) $(DRIVER_TEST_VM_EXTRA)
 	@$(MAKE) --no-print-directory vm-initramfs
-	@$(CURDIR)/tools/vm/run -T 900 -- /tests/driver-kernel
+	@$(CURDIR)/tools/vm/run -T 900 -- 'for t in /tests/driver-*; do \
+		echo "# $$t"; $$t; done'

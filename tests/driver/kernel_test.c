@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the kernel driver offers beyond the IpczDriver contract
+ * (include/ipcz/kernel_driver.h): rendezvous by name, adoption of
+ * descriptors, peer credentials, the coalescing doorbell, wrapped
+ * descriptors, and its defence against a peer that writes raw messages.
+ * Runs inside the test VM; every test skips without /dev/ipcz.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#include <ipcz/kernel_driver.h>
+
+#include "tests/driver/activity_log.h"
+#include "uapi/linux/ipcz.h"
+
+#define WAIT_MS 20000
+
+FIXTURE(kdrv) {
+	const struct IpczDriver *d;
+	struct activity_log log;
+	char name[64];
+};
+
+FIXTURE_SETUP(kdrv)
+{
+	if (!ipcz_kernel_available())
+		return;
+	self->d = ipcz_kernel_driver();
+	activity_log_init(&self->log, self->d);
+	snprintf(self->name, sizeof(self->name), "kdrv-test-%d",
+		 (int)getpid());
+}
+
+FIXTURE_TEARDOWN(kdrv)
+{
+	if (self->d)
+		activity_log_destroy(&self->log);
+}
+
+#define NEED_MODULE() \
+	do { \
+		if (!self->d) \
+			SKIP(return, "/dev/ipcz is not usable here"); \
+	} while (0)
+
+static int status_of(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) :
+				   1000 + WTERMSIG(status);
+}
+
+/* Activates `t` on the log and waits for one message equal to `text`. */
+static bool receive_text(struct activity_log *log, IpczDriverHandle t,
+			 const char *text)
+{
+	size_t index;
+	struct activity a;
+
+	if (activity_log_activate(log, t) != IPCZ_RESULT_OK ||
+	    !activity_log_wait(log, &log->messages, 1, WAIT_MS))
+		return false;
+	index = activity_log_message_index(log, 0);
+	a = activity_log_call(log, index);
+	return a.num_bytes == strlen(text) &&
+	       !memcmp(a.data, text, a.num_bytes);
+}
+
+static IpczResult send_text(const struct IpczDriver *d, IpczDriverHandle t,
+			    const char *text)
+{
+	return d->Transmit(t, text, strlen(text), NULL, 0, 0, NULL);
+}
+
+TEST_F(kdrv, rendezvous_in_one_process)
+{
+	IpczDriverHandle server, client, extra;
+	int listener, second;
+
+	NEED_MODULE();
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_listen(self->name, 0600,
+						     &listener));
+	EXPECT_EQ(IPCZ_RESULT_ALREADY_EXISTS,
+		  ipcz_kernel_listen(self->name, 0600, &second));
+	EXPECT_EQ(IPCZ_RESULT_DEADLINE_EXCEEDED,
+		  ipcz_kernel_accept(listener, 0, &server));
+	/* The client may send before the server accepts. */
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_connect(self->name, &client));
+	ASSERT_EQ(IPCZ_RESULT_OK, send_text(self->d, client, "early"));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_accept(listener, 1000,
+						     &server));
+	EXPECT_TRUE(receive_text(&self->log, server, "early"));
+	EXPECT_EQ(IPCZ_RESULT_DEADLINE_EXCEEDED,
+		  ipcz_kernel_accept(listener, 50, &extra));
+	close(listener);
+	EXPECT_EQ(IPCZ_RESULT_NOT_FOUND,
+		  ipcz_kernel_connect(self->name, &extra));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->DeactivateTransport(server, 0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.deactivations,
+				      1, WAIT_MS));
+	self->d->Close(server, 0, NULL);
+	self->d->Close(client, 0, NULL);
+}
+
+TEST_F(kdrv, rendezvous_names_are_checked)
+{
+	IpczDriverHandle t = 0;
+	char long_name[300];
+	int listener;
+
+	NEED_MODULE();
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_kernel_listen("", 0600, &listener));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_kernel_listen(long_name, 0600, &listener));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_kernel_listen(self->name, 01000, &listener));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_kernel_connect(NULL, &t));
+	EXPECT_EQ(IPCZ_RESULT_NOT_FOUND, ipcz_kernel_connect(self->name, &t));
+	EXPECT_EQ(0, t);
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT, ipcz_kernel_accept(0, 0, &t));
+}
+
+/* An unrelated process (here: forked, then using only the name). */
+TEST_F(kdrv, rendezvous_across_processes_with_credentials)
+{
+	struct ipcz_kernel_peer peer;
+	IpczDriverHandle server;
+	int listener;
+	pid_t pid;
+
+	NEED_MODULE();
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_listen(self->name, 0600,
+						     &listener));
+	pid = fork();
+	if (pid == 0) {
+		const struct IpczDriver *d = ipcz_kernel_driver();
+		IpczDriverHandle client;
+
+		close(listener);
+		if (ipcz_kernel_connect(self->name, &client) != IPCZ_RESULT_OK)
+			_exit(1);
+		if (send_text(d, client, "hello by name") != IPCZ_RESULT_OK)
+			_exit(2);
+		/* Leave without closing: the message stays queued. */
+		_exit(0);
+	}
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_accept(listener, WAIT_MS,
+						     &server));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_transport_peer(server, &peer));
+	EXPECT_EQ(pid, peer.pid);
+	EXPECT_EQ(getuid(), peer.uid);
+	EXPECT_EQ(getgid(), peer.gid);
+	EXPECT_TRUE(receive_text(&self->log, server, "hello by name"));
+	EXPECT_EQ(0, status_of(pid));
+	/* The peer exited: its end closed. */
+	EXPECT_TRUE(activity_log_wait(&self->log, &self->log.errors, 1,
+				      WAIT_MS));
+	close(listener);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->DeactivateTransport(server, 0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.deactivations,
+				      1, WAIT_MS));
+	self->d->Close(server, 0, NULL);
+}
+
+TEST_F(kdrv, rendezvous_mode_is_enforced)
+{
+	int listener;
+	pid_t pid;
+
+	NEED_MODULE();
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch to another user");
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_listen(self->name, 0600,
+						     &listener));
+	pid = fork();
+	if (pid == 0) {
+		IpczDriverHandle client;
+		IpczResult result;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(1);
+		result = ipcz_kernel_connect(self->name, &client);
+		_exit(result == IPCZ_RESULT_PERMISSION_DENIED ? 0 : 2);
+	}
+	EXPECT_EQ(0, status_of(pid));
+	close(listener);
+}
+
+TEST_F(kdrv, only_transports_are_adopted)
+{
+	IpczDriverHandle t = 0;
+	int pipe_fds[2], fds[2];
+
+	NEED_MODULE();
+	ASSERT_EQ(0, pipe(pipe_fds));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_kernel_transport_from_fd(pipe_fds[0], &t));
+	/* It was closed, as documented. */
+	EXPECT_EQ(-1, fcntl(pipe_fds[0], F_GETFD));
+	close(pipe_fds[1]);
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_kernel_transport_from_fd(-1, &t));
+	EXPECT_EQ(0, t);
+	ASSERT_EQ(0, ipcz_kernel_transport_pair_fds(fds));
+	EXPECT_NE(0, fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_transport_from_fd(fds[0], &t));
+	close(fds[1]);
+	self->d->Close(t, 0, NULL);
+}
+
+/* Rings that the receiver has not seen yet reach it as one call. */
+TEST_F(kdrv, doorbell_coalesces)
+{
+	IpczDriverHandle a, b;
+
+	NEED_MODULE();
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	for (int i = 0; i < 100; i++)
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  self->d->Transmit(a, NULL, 0, NULL, 0, 0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&self->log, b));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.empties, 1,
+				      WAIT_MS));
+	usleep(100000);
+	EXPECT_EQ(1, activity_log_get(&self->log, &self->log.empties));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->Transmit(a, NULL, 0, NULL, 0, 0, NULL));
+	EXPECT_TRUE(activity_log_wait(&self->log, &self->log.empties, 2,
+				      WAIT_MS));
+	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.deactivations,
+				      1, WAIT_MS));
+	self->d->Close(a, 0, NULL);
+	self->d->Close(b, 0, NULL);
+}
+
+TEST_F(kdrv, wrapped_descriptor_travels)
+{
+	IpczDriverHandle a, b, object, handles[4], rebuilt;
+	size_t num_bytes = 64, num_handles = 4;
+	uint8_t bytes[64];
+	struct activity m;
+	int pipe_fds[2], fd;
+	char c = 0;
+
+	NEED_MODULE();
+	ASSERT_EQ(0, pipe(pipe_fds));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz_kernel_descriptor_wrap(pipe_fds[1], &object));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->Serialize(object, a, 0, NULL, bytes, &num_bytes,
+				     handles, &num_handles));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&self->log, b));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->Transmit(a, bytes, num_bytes, handles, num_handles,
+				    0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.messages, 1,
+				      WAIT_MS));
+	m = activity_log_call(&self->log,
+			      activity_log_message_index(&self->log, 0));
+	ASSERT_EQ(1, m.num_handles);
+	handles[0] = activity_log_take_handle(
+		&self->log, activity_log_message_index(&self->log, 0), 0);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->Deserialize(m.data, m.num_bytes, handles, 1, b, 0,
+				       NULL, &rebuilt));
+	/* A descriptor object is neither a transport nor a region. */
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  self->d->Transmit(rebuilt, "x", 1, NULL, 0, 0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_descriptor_unwrap(rebuilt, &fd));
+	ASSERT_EQ(1, write(fd, "z", 1));
+	ASSERT_EQ(1, read(pipe_fds[0], &c, 1));
+	EXPECT_EQ('z', c);
+	close(fd);
+	close(pipe_fds[0]);
+	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.deactivations,
+				      1, WAIT_MS));
+	self->d->Close(a, 0, NULL);
+	self->d->Close(b, 0, NULL);
+}
+
+/* ---- a peer that writes raw kernel messages ---- */
+
+static int raw_send(int fd, const void *data, size_t len, const int *fds,
+		    size_t nfds)
+{
+	struct ipcz_send args = {
+		.size = sizeof(args),
+		.data = (uintptr_t)data,
+		.fds = (uintptr_t)fds,
+		.data_len = (uint32_t)len,
+		.num_fds = (uint32_t)nfds,
+	};
+
+	return ioctl(fd, IPCZ_IOC_SEND, &args);
+}
+
+struct raw_header {
+	uint32_t magic;
+	uint16_t kind;
+	uint16_t num_fds;
+	uint32_t message_bytes;
+	uint32_t message_fds;
+};
+
+#define RAW_MAGIC 0x4b5a4349u
+
+/*
+ * Adopts one end of a raw pair, lets `hostile` write on the other, and
+ * checks that the listener gets exactly ERROR (after any good message),
+ * and that the transport still deactivates cleanly.
+ */
+static void expect_error_from(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(kdrv) *self,
+			      void (*hostile)(int fd), size_t good)
+{
+	IpczDriverHandle t;
+	int fds[2];
+
+	ASSERT_EQ(0, ipcz_kernel_transport_pair_fds(fds));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_kernel_transport_from_fd(fds[0], &t));
+	hostile(fds[1]);
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&self->log, t));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.errors, 1,
+				      WAIT_MS));
+	EXPECT_EQ(good, activity_log_get(&self->log, &self->log.messages));
+	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(t, 0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.deactivations,
+				      1, WAIT_MS));
+	EXPECT_EQ(1, activity_log_get(&self->log, &self->log.errors));
+	self->d->Close(t, 0, NULL);
+	close(fds[1]);
+}
+
+static void send_bad_magic(int fd)
+{
+	struct raw_header h = { 0x12345678, 1, 0, 0, 0 };
+
+	raw_send(fd, &h, sizeof(h), NULL, 0);
+}
+
+static void send_too_short(int fd)
+{
+	raw_send(fd, "abc", 3, NULL, 0);
+}
+
+static void send_more_without_first(int fd)
+{
+	struct raw_header h = { RAW_MAGIC, 2, 0, 0, 0 };
+	uint8_t m[sizeof(h) + 4] = { 0 };
+
+	memcpy(m, &h, sizeof(h));
+	raw_send(fd, m, sizeof(m), NULL, 0);
+}
+
+/* One good message, then a chunk longer than its message announced. */
+static void send_overlong(int fd)
+{
+	struct raw_header good = { RAW_MAGIC, 1, 0, 2, 0 };
+	struct raw_header bad = { RAW_MAGIC, 1, 0, 2, 0 };
+	uint8_t m[sizeof(good) + 8] = { 0 };
+
+	memcpy(m, &good, sizeof(good));
+	raw_send(fd, m, sizeof(good) + 2, NULL, 0);
+	memcpy(m, &bad, sizeof(bad));
+	raw_send(fd, m, sizeof(m), NULL, 0);
+}
+
+/* Announces a descriptor but attaches none, then ends the stream. */
+static void send_missing_fd(int fd)
+{
+	struct raw_header h = { RAW_MAGIC, 1, 1, 0, 1 };
+	int pipe_fds[2];
+
+	if (pipe(pipe_fds))
+		return;
+	raw_send(fd, &h, sizeof(h), NULL, 0);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+}
+
+/* A first chunk that announces an absurd size. */
+static void send_huge_announcement(int fd)
+{
+	struct raw_header h = { RAW_MAGIC, 1, 0, 0xffffffffu, 0 };
+
+	raw_send(fd, &h, sizeof(h), NULL, 0);
+}
+
+/* More than any chunk holds. */
+static void send_oversized(int fd)
+{
+	size_t len = 512 * 1024;
+	uint8_t *m = calloc(1, len);
+
+	if (m)
+		raw_send(fd, m, len, NULL, 0);
+	free(m);
+}
+
+TEST_F(kdrv, hostile_bad_magic)
+{
+	NEED_MODULE();
+	expect_error_from(_metadata, self, send_bad_magic, 0);
+}
+
+TEST_F(kdrv, hostile_too_short)
+{
+	NEED_MODULE();
+	expect_error_from(_metadata, self, send_too_short, 0);
+}
+
+TEST_F(kdrv, hostile_continuation_without_start)
+{
+	NEED_MODULE();
+	expect_error_from(_metadata, self, send_more_without_first, 0);
+}
+
+TEST_F(kdrv, hostile_chunk_longer_than_announced)
+{
+	NEED_MODULE();
+	expect_error_from(_metadata, self, send_overlong, 1);
+}
+
+TEST_F(kdrv, hostile_descriptor_count_mismatch)
+{
+	NEED_MODULE();
+	expect_error_from(_metadata, self, send_missing_fd, 0);
+}
+
+TEST_F(kdrv, hostile_huge_announcement)
+{
+	NEED_MODULE();
+	expect_error_from(_metadata, self, send_huge_announcement, 0);
+}
+
+TEST_F(kdrv, hostile_oversized_chunk)
+{
+	NEED_MODULE();
+	expect_error_from(_metadata, self, send_oversized, 0);
+}
+
+TEST_HARNESS_MAIN
