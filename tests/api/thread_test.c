@@ -7,6 +7,7 @@
  * arrives exactly once and in order. Built with ASan and with TSan.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -540,6 +541,227 @@ TEST_F_TIMEOUT(threads, ping_pong_with_traps, 300)
 		ipcz.Close(players[i].portal, IPCZ_NO_FLAGS, NULL);
 		sem_destroy(&players[i].wake);
 	}
+}
+
+/* ---- merging routes while parcels flow through them ---- */
+
+enum { chain = 8, flow = 2000 };
+
+struct flow_state {
+	IpczHandle source;
+	IpczHandle sink;
+	atomic_bool merged;
+	long put_errors;
+	long get_errors;
+	uint32_t received;
+};
+
+static void *feed_source(void *arg)
+{
+	struct flow_state *st = arg;
+
+	for (uint32_t i = 0; i < flow; i++)
+		if (ipcz.Put(st->source, &i, sizeof(i), NULL, 0, IPCZ_NO_FLAGS,
+			     NULL) != IPCZ_RESULT_OK)
+			st->put_errors++;
+	return NULL;
+}
+
+static void *drain_sink(void *arg)
+{
+	struct flow_state *st = arg;
+
+	while (st->received < flow) {
+		uint32_t value = 0;
+		size_t num_bytes = sizeof(value);
+		IpczResult result;
+
+		result = ipcz.Get(st->sink, IPCZ_NO_FLAGS, NULL, &value,
+				  &num_bytes, NULL, NULL, NULL);
+		if (result == IPCZ_RESULT_UNAVAILABLE) {
+			sched_yield();
+			continue;
+		}
+		if (result != IPCZ_RESULT_OK || value != st->received) {
+			st->get_errors++;
+			break;
+		}
+		st->received++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(threads, merge_while_parcels_flow, 300)
+{
+	struct flow_state st = { 0 };
+	IpczHandle left[chain], right[chain];
+	pthread_t feeder, drainer;
+
+	for (int i = 0; i < chain; i++)
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS, NULL,
+					   &left[i], &right[i]));
+	/* The source feeds left[0]; the sink reads right[chain - 1]. */
+	st.source = left[0];
+	st.sink = right[chain - 1];
+	ASSERT_EQ(0, pthread_create(&feeder, NULL, feed_source, &st));
+	ASSERT_EQ(0, pthread_create(&drainer, NULL, drain_sink, &st));
+	/* Let some parcels pile up in the first pair before any merge. */
+	for (int spins = 0; spins < 1000000 &&
+	     portal_status(right[0]).num_local_parcels < 10; spins++)
+		sched_yield();
+	/* Join the chain from both ends toward the middle, mid-flow. */
+	for (int i = 0, j = chain - 2; i <= j; i++, j--) {
+		EXPECT_EQ(IPCZ_RESULT_OK,
+			  ipcz.MergePortals(right[i], left[i + 1],
+					    IPCZ_NO_FLAGS, NULL));
+		if (j != i)
+			EXPECT_EQ(IPCZ_RESULT_OK,
+				  ipcz.MergePortals(right[j], left[j + 1],
+						    IPCZ_NO_FLAGS, NULL));
+	}
+	ASSERT_EQ(0, pthread_join(feeder, NULL));
+	ASSERT_EQ(0, pthread_join(drainer, NULL));
+	EXPECT_EQ(0, st.put_errors);
+	EXPECT_EQ(0, st.get_errors);
+	EXPECT_EQ(flow, st.received);
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(st.source, IPCZ_NO_FLAGS, NULL));
+	EXPECT_TRUE(portal_status(st.sink).flags & IPCZ_PORTAL_STATUS_DEAD);
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(st.sink, IPCZ_NO_FLAGS, NULL));
+}
+
+/* ---- closing one end while the other sends ---- */
+
+struct sender {
+	IpczHandle portal;
+	long ok;
+	long not_found;
+	long other;
+};
+
+static void *send_until_gone(void *arg)
+{
+	struct sender *sender = arg;
+
+	for (;;) {
+		IpczResult result = put_str(sender->portal, "x");
+
+		if (result == IPCZ_RESULT_OK) {
+			sender->ok++;
+		} else if (result == IPCZ_RESULT_NOT_FOUND) {
+			sender->not_found++;
+			break;
+		} else {
+			sender->other++;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static atomic_int dead_events;
+
+static void IPCZ_API count_dead(const struct IpczTrapEvent *event)
+{
+	if (event->condition_flags & IPCZ_TRAP_PEER_CLOSED)
+		atomic_fetch_add(&dead_events, 1);
+}
+
+TEST_F_TIMEOUT(threads, close_while_the_peer_sends, 300)
+{
+	for (int round = 0; round < 20; round++) {
+		struct sender sender = { 0 };
+		const struct IpczTrapConditions conditions =
+			trap_conditions(IPCZ_TRAP_PEER_CLOSED, 0, 0);
+		pthread_t thread;
+		IpczHandle a, b;
+
+		atomic_store(&dead_events, 0);
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS, NULL,
+					   &a, &b));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Trap(a, &conditions, count_dead, 0,
+				    IPCZ_NO_FLAGS, NULL, NULL, NULL));
+		sender.portal = a;
+		ASSERT_EQ(0, pthread_create(&thread, NULL, send_until_gone,
+					    &sender));
+		for (int spin = 0; spin < round; spin++)
+			sched_yield();
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(b, IPCZ_NO_FLAGS, NULL));
+		ASSERT_EQ(0, pthread_join(thread, NULL));
+		/* Every Put succeeded until one saw the closed peer. */
+		EXPECT_EQ(1, sender.not_found);
+		EXPECT_EQ(0, sender.other);
+		EXPECT_EQ(1, atomic_load(&dead_events));
+		EXPECT_TRUE(portal_status(a).flags & IPCZ_PORTAL_STATUS_DEAD);
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(a, IPCZ_NO_FLAGS, NULL));
+	}
+}
+
+/* ---- traps installed and fired concurrently: each fires exactly once ---- */
+
+static atomic_long trap_calls;
+
+static void IPCZ_API count_call(const struct IpczTrapEvent *event)
+{
+	atomic_fetch_add(&trap_calls, 1);
+}
+
+struct trapper {
+	IpczHandle portal;
+	long installed;
+	long refused;
+};
+
+static void *install_traps(void *arg)
+{
+	struct trapper *trapper = arg;
+	const struct IpczTrapConditions conditions =
+		trap_conditions(IPCZ_TRAP_NEW_LOCAL_PARCEL, 0, 0);
+
+	for (int i = 0; i < 5000; i++) {
+		IpczResult result = ipcz.Trap(trapper->portal, &conditions,
+					      count_call, 0, IPCZ_NO_FLAGS,
+					      NULL, NULL, NULL);
+
+		if (result == IPCZ_RESULT_OK)
+			trapper->installed++;
+		else
+			trapper->refused++;
+	}
+	return NULL;
+}
+
+static void *put_many(void *arg)
+{
+	IpczHandle portal = *(IpczHandle *)arg;
+
+	for (int i = 0; i < 5000; i++)
+		put_str(portal, "t");
+	return NULL;
+}
+
+TEST_F_TIMEOUT(threads, every_installed_trap_fires_once, 300)
+{
+	struct trapper trapper = { 0 };
+	pthread_t installer, putter;
+	IpczHandle a, b;
+
+	atomic_store(&trap_calls, 0);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS,
+						   NULL, &a, &b));
+	trapper.portal = b;
+	ASSERT_EQ(0, pthread_create(&installer, NULL, install_traps,
+				    &trapper));
+	ASSERT_EQ(0, pthread_create(&putter, NULL, put_many, &a));
+	ASSERT_EQ(0, pthread_join(installer, NULL));
+	ASSERT_EQ(0, pthread_join(putter, NULL));
+	/* Those still armed fire IPCZ_TRAP_REMOVED now. */
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(b, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(0, trapper.refused);
+	EXPECT_EQ(trapper.installed, atomic_load(&trap_calls));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(a, IPCZ_NO_FLAGS, NULL));
 }
 
 TEST_HARNESS_MAIN
