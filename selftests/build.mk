@@ -21,10 +21,16 @@ SELFTESTS_MAIN_cycle      := cycle_test.c
 SELFTESTS_MAIN_stress     := stress.c
 SELFTESTS_MAIN_ipczctl    := ipczctl_test.c
 
+# Programs whose threads share transports: ThreadSanitizer instead.
+SELFTESTS_TSAN_PROGRAMS   := threads
+SELFTESTS_MAIN_threads    := threads_test.c
+
 SELFTESTS_COMMON := common.c ipcz_ops.c
 
-SELFTESTS_BINS := $(patsubst %,$(BUILD)/vm-tests/ipcz-%,$(SELFTESTS_PROGRAMS))
+SELFTESTS_BINS := $(patsubst %,$(BUILD)/vm-tests/ipcz-%,\
+		  $(SELFTESTS_PROGRAMS) $(SELFTESTS_TSAN_PROGRAMS))
 SELFTESTS_OBJDIR := $(BUILD)/selftests/obj
+SELFTESTS_TSAN_OBJDIR := $(BUILD)/selftests/tsan-obj
 
 SELFTESTS_KSFT = $(eval SELFTESTS_KSFT := $(shell $(CURDIR)/tools/linux-source)/tools/testing/selftests)$(SELFTESTS_KSFT)
 
@@ -32,21 +38,29 @@ SELFTESTS_KSFT = $(eval SELFTESTS_KSFT := $(shell $(CURDIR)/tools/linux-source)/
 # -isystem keeps the harness's own definitions out of our warning set
 # (and its fixture macros define functions without prototypes);
 # the macros it expands in our code are still checked.
-SELFTESTS_CFLAGS = -std=gnu11 -D_GNU_SOURCE \
+SELFTESTS_BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE \
 		   $(filter-out -Wmissing-prototypes,$(WARN)) \
 		   -I$(CURDIR)/uapi -I$(CURDIR)/$(SELFTESTS_SRC) \
-		   -isystem $(SELFTESTS_KSFT) $(VARIANT_CFLAGS_asan)
+		   -isystem $(SELFTESTS_KSFT)
+SELFTESTS_CFLAGS = $(SELFTESTS_BASE_CFLAGS) $(VARIANT_CFLAGS_asan)
 SELFTESTS_LDFLAGS = $(VARIANT_LDFLAGS_asan) -pthread
 
 ALL_TARGETS += $(SELFTESTS_BINS)
 DEB_PACKAGES += linux-source
 
+SELFTESTS_NEED_HARNESS = @test -f $(SELFTESTS_KSFT)/kselftest_harness.h || \
+	{ echo "kselftest_harness.h not found (install linux-source)"; exit 1; }
+
 $(SELFTESTS_OBJDIR)/%.o: $(SELFTESTS_SRC)/%.c
-	@test -f $(SELFTESTS_KSFT)/kselftest_harness.h || \
-		{ echo "kselftest_harness.h not found (install linux-source)"; \
-		  exit 1; }
+	$(SELFTESTS_NEED_HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(SELFTESTS_CFLAGS) -MMD -MP -c $< -o $@
+
+$(SELFTESTS_TSAN_OBJDIR)/%.o: $(SELFTESTS_SRC)/%.c
+	$(SELFTESTS_NEED_HARNESS)
+	@mkdir -p $(@D)
+	$(CC) $(SELFTESTS_BASE_CFLAGS) $(VARIANT_CFLAGS_tsan) -MMD -MP \
+		-c $< -o $@
 
 define selftests_program_rule
 $(BUILD)/vm-tests/ipcz-$(1): \
@@ -56,6 +70,16 @@ $(BUILD)/vm-tests/ipcz-$(1): \
 	$$(CC) $$(SELFTESTS_LDFLAGS) $$^ -o $$@
 endef
 $(foreach p,$(SELFTESTS_PROGRAMS),$(eval $(call selftests_program_rule,$(p))))
+
+define selftests_tsan_program_rule
+$(BUILD)/vm-tests/ipcz-$(1): \
+		$(SELFTESTS_TSAN_OBJDIR)/$(SELFTESTS_MAIN_$(1):.c=.o) \
+		$(patsubst %.c,$(SELFTESTS_TSAN_OBJDIR)/%.o,$(SELFTESTS_COMMON))
+	@mkdir -p $$(@D)
+	$$(CC) $$(VARIANT_LDFLAGS_tsan) -pthread $$^ -o $$@
+endef
+$(foreach p,$(SELFTESTS_TSAN_PROGRAMS),\
+	$(eval $(call selftests_tsan_program_rule,$(p))))
 
 # The ipczctl test runs the tool installed in the VM.
 $(BUILD)/vm-tests/ipcz-ipczctl: | $(BUILD)/vm-bin/ipczctl
