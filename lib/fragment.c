@@ -11,6 +11,23 @@
 
 #include "lib/link_memory.h"
 
+/*
+ * Copies a descriptor that may sit in memory the peer can write. The
+ * volatile reads happen exactly once each: a plain memcpy to a local may
+ * legally be turned back into reads of the source at each use, which
+ * would let the peer change a field between its check and its use.
+ */
+static struct fragment_desc read_desc_once(const struct fragment_desc *desc)
+{
+	const volatile struct fragment_desc *v = desc;
+	struct fragment_desc copy;
+
+	copy.buffer_id = v->buffer_id;
+	copy.offset = v->offset;
+	copy.size = v->size;
+	return copy;
+}
+
 int fragment_resolve(struct link_memory *lm, const struct fragment_desc *desc,
 		     struct fragment *out)
 {
@@ -18,8 +35,7 @@ int fragment_resolve(struct link_memory *lm, const struct fragment_desc *desc,
 	struct fragment_desc copy;
 	int err;
 
-	/* One copy: the descriptor may sit in memory the peer can write. */
-	memcpy(&copy, (const void *)desc, sizeof(copy));
+	copy = read_desc_once(desc);
 	if (copy.buffer_id == FRAGMENT_INVALID_BUFFER || copy.size == 0 ||
 	    copy.offset % FRAGMENT_ALIGN)
 		return -EINVAL;
@@ -57,7 +73,7 @@ int fragment_free(struct link_memory *lm, const struct fragment_desc *desc)
 	struct fragment frag;
 	int err;
 
-	memcpy(&copy, (const void *)desc, sizeof(copy));
+	copy = read_desc_once(desc);
 	err = fragment_resolve(lm, &copy, &frag);
 	if (err)
 		return -EINVAL;

@@ -242,19 +242,19 @@ int link_memory_resolve_link_state(struct link_memory *lm,
 				   const struct fragment_desc *desc,
 				   struct shm_link_state **state)
 {
-	struct fragment_desc copy = *desc;
 	struct buffer_pool_block block;
 	struct fragment frag;
 	int err;
 
-	if (copy.size != LINK_STATE_SIZE)
-		return -EINVAL;
-	err = fragment_resolve(lm, &copy, &frag);
+	/* Resolution copies the descriptor once; only the copy is used. */
+	err = fragment_resolve(lm, desc, &frag);
 	if (err)
 		return err;
+	if (frag.desc.size != LINK_STATE_SIZE)
+		return -EINVAL;
 	/* Exactly one 64-byte block: aligned, and not straddling two. */
-	err = buffer_pool_find(&lm->pool, copy.buffer_id, copy.offset,
-			       copy.size, &block);
+	err = buffer_pool_find(&lm->pool, frag.desc.buffer_id, frag.desc.offset,
+			       frag.desc.size, &block);
 	if (err || block.block_size != LINK_STATE_SIZE)
 		return -EINVAL;
 	*state = (struct shm_link_state *)frag.data;
