@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * ring_latency: round-trip time of a 64-byte message over two message
- * rings (ping and pong) in memory shared by two processes, in two regimes:
- * the processes pinned to separate CPUs, and both pinned to one CPU. Each
- * regime runs three wait policies:
+ * rings (ping and pong) in memory shared by two processes, in three
+ * regimes: the processes pinned to separate CPUs, both pinned to one CPU,
+ * and left to the scheduler. Each regime runs three wait policies:
  *
  *   adaptive  message_ring_spin() with the adaptive spin_policy, then futex
  *   sleep     no spinning: futex sleep whenever the ring is empty
@@ -146,7 +146,7 @@ static int run(struct shared *sh, enum mode mode, int parent_cpu, int child_cpu,
 	if (child < 0)
 		return -1;
 	if (child == 0) {
-		if (pin_to_cpu(child_cpu))
+		if (child_cpu >= 0 && pin_to_cpu(child_cpu))
 			_exit(2);
 		open_end(&e, sh, false, mode);
 		for (i = 0; i < rounds + WARMUP; i++) {
@@ -156,7 +156,7 @@ static int run(struct shared *sh, enum mode mode, int parent_cpu, int child_cpu,
 		add_policy_stats(sh, &e.policy);
 		_exit(0);
 	}
-	if (pin_to_cpu(parent_cpu))
+	if (parent_cpu >= 0 && pin_to_cpu(parent_cpu))
 		return -1;
 	open_end(&e, sh, true, mode);
 	memset(buf, 0x42, sizeof(buf));
@@ -190,23 +190,26 @@ int main(int argc, char **argv)
 	printf("%-14s %-9s %10s %10s %9s %9s %9s %8s\n", "regime", "policy",
 	       "median_us", "p99_us", "spin_won", "spin_lost", "skipped",
 	       "wakes/rt");
-	for (regime = 0; regime < 2; regime++) {
-		int child_cpu = regime == 0 ? 1 : 0;
+	for (regime = 0; regime < 3; regime++) {
+		static const char *const regimes[] = { "separate-cpus",
+						       "same-cpu", "unpinned" };
+		int child_cpu = regime == 0 ? 1 : regime == 1 ? 0 : -1;
+		int parent_cpu = regime == 2 ? -1 : 0;
 
 		if (regime == 0 && ncpus < 2) {
 			printf("%-14s (skipped: one CPU)\n", "separate-cpus");
 			continue;
 		}
 		for (mode = ADAPTIVE; mode <= FIXED; mode++) {
-			if (run(sh, mode, 0, child_cpu, rounds, rtt)) {
+			if (run(sh, mode, parent_cpu, child_cpu, rounds, rtt)) {
 				fprintf(stderr, "ring_latency: run failed\n");
 				return 1;
 			}
 			qsort(rtt, rounds, sizeof(*rtt), compare_u64);
 			printf("%-14s %-9s %10.2f %10.2f %9llu %9llu %9llu"
 			       " %8.2f\n",
-			       regime == 0 ? "separate-cpus" : "same-cpu",
-			       mode_names[mode], rtt[rounds / 2] / 1000.0,
+			       regimes[regime], mode_names[mode],
+			       rtt[rounds / 2] / 1000.0,
 			       rtt[(uint64_t)rounds * 99 / 100] / 1000.0,
 			       (unsigned long long)atomic_load(&sh->won),
 			       (unsigned long long)atomic_load(&sh->lost),
