@@ -344,6 +344,41 @@ TEST(tiny_socket_buffers_lose_nothing)
 	recorder_destroy(&rb);
 }
 
+/*
+ * A send buffer shrunk behind the driver's back makes its packets too
+ * big (EMSGSIZE): it must split them smaller, not fail.
+ */
+TEST(send_buffer_shrunk_after_adoption)
+{
+	IpczDriverHandle a, b;
+	struct recorder rb;
+	int fds[2], small = 4096;
+	uint8_t *buffer = malloc(200000);
+
+	recorder_init(&rb);
+	ASSERT_EQ(0, ipcz_socket_pair(fds));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_socket_transport_from_fd(fds[0], &a));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_socket_transport_from_fd(fds[1], &b));
+	ASSERT_EQ(0, setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small,
+				sizeof(small)));
+	ASSERT_EQ(IPCZ_RESULT_OK, activate(b, &rb));
+	fill_pattern(buffer, 200000, 9);
+	ASSERT_EQ(IPCZ_RESULT_OK, send_bytes(a, buffer, 200000));
+	ASSERT_EQ(IPCZ_RESULT_OK, send_bytes(a, buffer, 70000));
+	free(buffer);
+	ASSERT_TRUE(recorder_wait(&rb, &rb.messages, 2, 10000));
+	ASSERT_EQ(200000, rb.calls[0].num_bytes);
+	ASSERT_TRUE(check_pattern(rb.calls[0].data, 200000, 9));
+	ASSERT_EQ(70000, rb.calls[1].num_bytes);
+	ASSERT_TRUE(check_pattern(rb.calls[1].data, 70000, 9));
+	ASSERT_EQ(0, recorder_get(&rb, &rb.errors));
+	driver()->Close(a, 0, NULL);
+	ASSERT_EQ(IPCZ_RESULT_OK, driver()->DeactivateTransport(b, 0, NULL));
+	ASSERT_TRUE(recorder_wait(&rb, &rb.deactivations, 1, 5000));
+	driver()->Close(b, 0, NULL);
+	recorder_destroy(&rb);
+}
+
 /* Output queued at Close() still reaches the peer. */
 TEST(queued_output_survives_close)
 {
