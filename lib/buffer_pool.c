@@ -108,6 +108,15 @@ int buffer_pool_add_allocator(struct buffer_pool *pool, uint64_t buffer_id,
 	return 0;
 }
 
+bool buffer_pool_has_room(struct buffer_pool *pool, uint32_t block_size)
+{
+	int cls = class_of_block_size(block_size);
+
+	return cls >= 0 && atomic_load_explicit(&pool->classes[cls].count,
+						memory_order_relaxed) <
+				   BUFFER_POOL_MAX_ALLOCATORS;
+}
+
 static void request_growth(struct buffer_pool *pool, unsigned int cls)
 {
 	struct buffer_pool_class *c = &pool->classes[cls];

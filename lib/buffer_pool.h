@@ -105,6 +105,12 @@ int buffer_pool_add_allocator(struct buffer_pool *pool, uint64_t buffer_id,
 			      uint32_t block_size, uint32_t block_count);
 
 /*
+ * Whether class @block_size can take one more region (false for an
+ * unsupported block size). Exact only while no one else adds regions.
+ */
+bool buffer_pool_has_room(struct buffer_pool *pool, uint32_t block_size);
+
+/*
  * Takes a block of at least @size bytes. Returns 0, -EINVAL for a size out
  * of range, -ENOMEM when the class is exhausted (a growth request may have
  * been recorded), -EPROTO when a region is corrupt, -EBUSY under hostile

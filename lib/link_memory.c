@@ -182,6 +182,7 @@ int link_memory_open(struct link_memory *lm, enum node_link_side side,
 	lm->primary = primary;
 	atomic_init(&lm->next_buffer_id, 1);
 	atomic_init(&lm->buffer_count, 0);
+	lm->total_size = size;
 	err = buffer_pool_init(&lm->pool, config);
 	if (err)
 		return err;
@@ -316,14 +317,12 @@ size_t link_memory_block_buffer_size(uint32_t block_size)
 }
 
 /* Validates a block buffer's geometry; returns its block count or 0. */
-static uint32_t block_buffer_count(const void *base, size_t size,
-				   uint32_t block_size)
+static uint32_t block_buffer_count(size_t size, uint32_t block_size)
 {
 	uint32_t data_offset;
 	uint64_t count;
 
-	if (!base || (uintptr_t)base % 4096 ||
-	    !supported_block_size(block_size))
+	if (!supported_block_size(block_size))
 		return 0;
 	if (size % 8 || size > LINK_MEMORY_MAX_BUFFER_SIZE)
 		return 0;
@@ -339,12 +338,12 @@ static uint32_t block_buffer_count(const void *base, size_t size,
 int link_memory_format_block_buffer(void *base, size_t size,
 				    uint32_t block_size)
 {
-	uint32_t count = block_buffer_count(base, size, block_size);
+	uint32_t count = block_buffer_count(size, block_size);
 	unsigned char *p = base;
 	struct block_allocator ba;
 	int err;
 
-	if (!count)
+	if (!count || !base || (uintptr_t)base % 4096)
 		return -EINVAL;
 	err = block_allocator_init_view(
 		&ba, p + BLOCK_BUFFER_HEAD_OFFSET,
@@ -375,6 +374,34 @@ static bool registered(struct link_memory *lm, uint64_t id)
 	return link_memory_find_buffer(lm, id, &unused) == 0;
 }
 
+/* Everything but the mapping; caller holds register_lock. */
+static int check_block_buffer(struct link_memory *lm, uint64_t id, size_t size,
+			      uint32_t block_size,
+			      enum link_memory_origin origin)
+{
+	if (!block_buffer_count(size, block_size) ||
+	    !id_acceptable(lm, id, origin) || registered(lm, id))
+		return -EINVAL;
+	if (atomic_load_explicit(&lm->buffer_count, memory_order_relaxed) ==
+		    LINK_MEMORY_MAX_BUFFERS ||
+	    !buffer_pool_has_room(&lm->pool, block_size) ||
+	    lm->total_size + size > LINK_MEMORY_MAX_TOTAL_SIZE)
+		return -ENOSPC;
+	return 0;
+}
+
+int link_memory_check_block_buffer(struct link_memory *lm, uint64_t id,
+				   size_t size, uint32_t block_size,
+				   enum link_memory_origin origin)
+{
+	int err;
+
+	pthread_mutex_lock(&lm->register_lock);
+	err = check_block_buffer(lm, id, size, block_size, origin);
+	pthread_mutex_unlock(&lm->register_lock);
+	return err;
+}
+
 int link_memory_add_block_buffer(struct link_memory *lm, uint64_t id,
 				 void *base, size_t size, uint32_t block_size,
 				 enum link_memory_origin origin)
@@ -385,37 +412,28 @@ int link_memory_add_block_buffer(struct link_memory *lm, uint64_t id,
 		.size = size,
 		.block_size = block_size,
 	};
-	uint32_t count = block_buffer_count(base, size, block_size);
 	unsigned char *p = base;
 	int err;
 
-	if (!count || !id_acceptable(lm, id, origin))
+	if (!base || (uintptr_t)base % 4096)
 		return -EINVAL;
 	pthread_mutex_lock(&lm->register_lock);
-	if (registered(lm, id)) {
-		err = -EINVAL;
-		goto out;
-	}
-	if (atomic_load_explicit(&lm->buffer_count, memory_order_relaxed) ==
-	    LINK_MEMORY_MAX_BUFFERS) {
-		err = -ENOSPC;
-		goto out;
-	}
-	/*
-	 * Registry first, pool second: once a block of the buffer can be
-	 * allocated, fragments naming it must resolve.
-	 */
-	err = publish_buffer(lm, &entry);
+	err = check_block_buffer(lm, id, size, block_size, origin);
 	if (err)
 		goto out;
-	err = buffer_pool_add_allocator(&lm->pool, id, p,
-					block_buffer_data_offset(block_size),
-					p + BLOCK_BUFFER_HEAD_OFFSET,
-					block_size, count);
 	/*
-	 * A full class leaves the buffer registered (fragments in it still
-	 * resolve) but unused for allocation; report it all the same.
+	 * Registry first, pool second: once a block of the buffer can be
+	 * allocated, fragments naming it must resolve. Neither step can fail
+	 * after the checks above (adders are serialised by the lock).
 	 */
+	err = publish_buffer(lm, &entry);
+	if (!err)
+		err = buffer_pool_add_allocator(
+			&lm->pool, id, p, block_buffer_data_offset(block_size),
+			p + BLOCK_BUFFER_HEAD_OFFSET, block_size,
+			block_buffer_count(size, block_size));
+	if (!err)
+		lm->total_size += size;
 out:
 	pthread_mutex_unlock(&lm->register_lock);
 	return err;

@@ -67,6 +67,8 @@
 #define LINK_MEMORY_BLOCK_BUFFER_GRANULE (64u * 1024)
 /* A peer's buffer larger than this is refused. */
 #define LINK_MEMORY_MAX_BUFFER_SIZE (64u << 20)
+/* All buffers of a link together, primary included. */
+#define LINK_MEMORY_MAX_TOTAL_SIZE (1ull << 30)
 /* Buffers a link may hold: the primary plus growth in every class. */
 #define LINK_MEMORY_MAX_BUFFERS \
 	(1 + BUFFER_POOL_NUM_CLASSES * BUFFER_POOL_MAX_ALLOCATORS)
@@ -94,6 +96,7 @@ struct link_memory {
 	/* Registry: entries below count are immutable once published. */
 	struct link_memory_buffer buffers[LINK_MEMORY_MAX_BUFFERS];
 	_Atomic uint32_t buffer_count;
+	uint64_t total_size; /* bytes of all registered buffers */
 	pthread_mutex_t register_lock;
 };
 
@@ -157,12 +160,25 @@ int link_memory_format_block_buffer(void *base, size_t size,
 				    uint32_t block_size);
 
 /*
+ * Checks whether a block buffer of @size bytes and @block_size blocks
+ * with id @id could be registered, without mapping it: a receiver asks the
+ * driver for the size of a peer's memory object (GetSharedMemoryInfo) and
+ * checks before it maps anything. Refuses (-EINVAL) an id of the wrong
+ * side, 0, all-ones or already registered, an unsupported block size, and
+ * a size that is not a multiple of 8, too small for one block or above
+ * LINK_MEMORY_MAX_BUFFER_SIZE; -ENOSPC when the link already holds its
+ * maximum of buffers, of regions of that block size, or
+ * LINK_MEMORY_MAX_TOTAL_SIZE bytes.
+ */
+int link_memory_check_block_buffer(struct link_memory *lm, uint64_t id,
+				   size_t size, uint32_t block_size,
+				   enum link_memory_origin origin);
+
+/*
  * Registers a block buffer (created here, after the peer was told; or
- * received from the peer) and adds its blocks to the pool. Refuses
- * (-EINVAL) an id of the wrong side, 0, all-ones or already registered,
- * an unsupported block size, a size that is not a multiple of 8, too small
- * for one block or above LINK_MEMORY_MAX_BUFFER_SIZE, and a misaligned
- * base; -ENOSPC when the link holds its maximum of buffers.
+ * received from the peer and mapped) and adds its blocks to the pool.
+ * Runs the same checks (atomically with the registration), and refuses a
+ * base that is not page-aligned. Returns 0, -EINVAL or -ENOSPC.
  */
 int link_memory_add_block_buffer(struct link_memory *lm, uint64_t id,
 				 void *base, size_t size, uint32_t block_size,

@@ -254,6 +254,48 @@ TEST_F(link, peer_buffers_validated)
 	EXPECT_EQ(2, link_memory_buffer_count(self->a));
 }
 
+TEST_F(link, peer_buffers_checked_before_mapping)
+{
+	uint64_t b_id = LINK_MEMORY_SIDE_B_ID_BIT | 7;
+	size_t size = link_memory_block_buffer_size(4096);
+
+	EXPECT_EQ(0, link_memory_check_block_buffer(self->a, b_id, size, 4096,
+						    LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_check_block_buffer(self->a, 7, size, 4096,
+						 LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(0, link_memory_check_block_buffer(self->a, 7, size, 4096,
+						    LINK_MEMORY_LOCAL));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_check_block_buffer(self->a, b_id, 4096, 4096,
+						 LINK_MEMORY_FROM_PEER));
+	EXPECT_EQ(-EINVAL,
+		  link_memory_check_block_buffer(self->a, b_id, size, 4000,
+						 LINK_MEMORY_FROM_PEER));
+	/* Checking registers nothing. */
+	EXPECT_EQ(1, link_memory_buffer_count(self->a));
+}
+
+TEST_F(link, total_size_bounded)
+{
+	size_t big = LINK_MEMORY_MAX_BUFFER_SIZE;
+	void *mem = mmap(NULL, big, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t n, err = 0;
+
+	ASSERT_NE(MAP_FAILED, mem);
+	/* The same mapping under many ids: only sizes matter here. */
+	for (n = 1; n < 64 && !err; n++)
+		err = (uint64_t)-link_memory_add_block_buffer(
+			self->a, LINK_MEMORY_SIDE_B_ID_BIT | n, mem, big,
+			1u << 20, LINK_MEMORY_FROM_PEER);
+	EXPECT_EQ(ENOSPC, err);
+	/* 15 x 64 MiB fit in 1 GiB next to the primary; the 16th does not. */
+	EXPECT_EQ(17, n);
+	EXPECT_EQ(16, link_memory_buffer_count(self->a));
+	munmap(mem, big);
+}
+
 TEST_F(link, fixed_capacity_never_grows)
 {
 	struct buffer_pool_config config = { .fixed_capacity = true };
