@@ -41,7 +41,9 @@
  * message, so the receiver registers the buffer before it resolves any
  * fragment in it. If the attempt fails, link_memory_growth_failed().
  *
- * Thread safety: all calls may be made concurrently, except open/close.
+ * Thread safety: all calls may be made concurrently, except open/close and
+ * the rings: each ring end has one user at a time (the caller serialises
+ * its sends on the outgoing ring, and the draining of the incoming ring).
  * Lookups and allocations take no lock; registrations serialise on a mutex.
  */
 #ifndef IPCZ_LIB_LINK_MEMORY_H
