@@ -27,15 +27,15 @@ DEB_PACKAGES += qemu-system-x86 busybox-static cpio gzip linux-image-amd64 \
 		$(if $(KVER),linux-image-$(KVER))
 EXTRA_HELP += vm-test vm-shell vm-initramfs
 
-.PHONY: vm-initramfs vm-test vm-shell vm-inputs-none
+.PHONY: vm-initramfs vm-test vm-shell vm-inputs
 
 # Always rebuilt (a second or two). Its inputs are brought up to date first
 # by a sub-make: only in a recipe is ALL_TARGETS complete (fragments that
 # sort after this one add to it), and building only these keeps the VM
 # usable while some unrelated part of the tree is broken.
 vm-initramfs:
-	@$(MAKE) --no-print-directory vm-inputs-none $(filter $(VM_MODULE) \
-		$(VM_TESTS_DIR)/% $(VM_BIN_DIR)/%,$(ALL_TARGETS))
+	@$(MAKE) --no-print-directory vm-inputs VM_INPUTS="$(filter \
+		$(VM_MODULE) $(VM_TESTS_DIR)/% $(VM_BIN_DIR)/%,$(ALL_TARGETS))"
 	@mkdir -p $(VM_DIR)
 	@if [ -f $(VM_MODULE) ]; then set -- -k $(VM_MODULE); \
 	else echo "vm: warning: $(VM_MODULE) not built" >&2; set --; fi; \
@@ -43,7 +43,7 @@ vm-initramfs:
 		-t $(VM_TESTS_DIR) -b $(VM_BIN_DIR) \
 		$(if $(VM_UDEV_RULES),-u $(VM_UDEV_RULES))
 
-vm-inputs-none:
+vm-inputs: $(VM_INPUTS)
 	@:
 
 check-vm: vm-initramfs
