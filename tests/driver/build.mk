@@ -14,6 +14,10 @@
 #   $(BUILD)/vm-tests/driver-default     default_test.c, with the module
 #                                        (these three run in the test VM
 #                                        with the rest of vm-tests)
+#   $(BUILD)/vm-bin/driver-pingpong      round-trip latency per driver
+#                                        (release build, not a test;
+#                                        `make driver-bench` runs it in
+#                                        the VM)
 #
 # Suite `driver`: check-driver -> $(RESULTS)/driver.result.
 # `make driver-vm-test` runs only the kernel variant in the VM.
@@ -35,11 +39,13 @@ DRIVER_TEST_CFLAGS = -std=gnu11 -D_GNU_SOURCE \
 		     -I$(CURDIR)/include -I$(CURDIR) -isystem $(DRIVER_TEST_KSFT) \
 		     $(VARIANT_CFLAGS_asan)
 
+DRIVER_PINGPONG := $(BUILD)/vm-bin/driver-pingpong
+
 ALL_TARGETS  += $(DRIVER_TEST_NATIVE) $(DRIVER_TEST_KERNEL) \
-		$(DRIVER_TEST_DEFAULT) $(DRIVER_TEST_VM_EXTRA)
+		$(DRIVER_TEST_DEFAULT) $(DRIVER_TEST_VM_EXTRA) $(DRIVER_PINGPONG)
 SUITES       += driver
 DEB_PACKAGES += linux-source
-EXTRA_HELP   += driver-vm-test
+EXTRA_HELP   += driver-vm-test driver-bench
 
 $(DRIVER_TEST_OUT)/obj/%.o: tests/driver/%.c
 	@test -f $(DRIVER_TEST_KSFT)/kselftest_harness.h || \
@@ -80,7 +86,12 @@ $(BUILD)/vm-tests/driver-kernel-api: $(DRIVER_TEST_OUT)/obj/kernel_test.o \
 
 DRIVER_TEST_NATIVE_PROGRAMS := $(DRIVER_TEST_NATIVE) $(DRIVER_TEST_DEFAULT)
 
-.PHONY: check-driver driver-vm-test
+$(DRIVER_PINGPONG): $(call objs,rel,tests/driver/driver_pingpong.c) \
+		$(IPCZ_DRIVERS_A)
+	@mkdir -p $(@D)
+	$(CC) $^ -lpthread -o $@
+
+.PHONY: check-driver driver-vm-test driver-bench
 check-driver: $(DRIVER_TEST_NATIVE_PROGRAMS)
 	@mkdir -p $(RESULTS)
 	@rm -f $(RESULTS)/driver.result
@@ -96,3 +107,7 @@ driver-vm-test: $(DRIVER_TEST_KERNEL) $(DRIVER_TEST_VM_EXTRA)
 	@$(MAKE) --no-print-directory vm-initramfs
 	@$(CURDIR)/tools/vm/run -T 900 -- 'for t in /tests/driver-*; do \
 		echo "# $$t"; $$t; done'
+
+driver-bench: $(DRIVER_PINGPONG)
+	@$(MAKE) --no-print-directory vm-initramfs
+	@$(CURDIR)/tools/vm/run -T 600 -- driver-pingpong 2000
