@@ -201,7 +201,7 @@ static bool start_message(struct sockdrv_incoming *in,
 	    header->message_fds > SOCKDRV_MAX_MESSAGE_FDS)
 		return false;
 	/* Large buffers from an earlier message are not kept around. */
-	if (in->capacity > (1u << 20)) {
+	if (in->capacity > (4u << 20)) {
 		free(in->data);
 		in->data = NULL;
 		in->capacity = 0;
@@ -214,6 +214,14 @@ static bool start_message(struct sockdrv_incoming *in,
 			return false;
 	}
 	in->num_bytes = header->message_bytes;
+	/*
+	 * Reserve the whole message up front unless it is huge: a peer that
+	 * announces much and sends little then costs address space only.
+	 */
+	if (!reserve_bytes(in, in->num_bytes < SOCKDRV_PREALLOCATE_LIMIT ?
+				       in->num_bytes :
+				       SOCKDRV_PREALLOCATE_LIMIT))
+		return false;
 	in->bytes_received = 0;
 	in->num_fds = header->message_fds;
 	in->fds_received = 0;

@@ -27,11 +27,14 @@
 #define SOCKDRV_PACKET_FIRST 1
 #define SOCKDRV_PACKET_MORE 2
 
-#define SOCKDRV_MAX_PAYLOAD (64u * 1024)
+#define SOCKDRV_MAX_PAYLOAD (256u * 1024)
 #define SOCKDRV_MIN_PAYLOAD 256u
 #define SOCKDRV_MAX_PACKET_FDS 64u
 #define SOCKDRV_MAX_MESSAGE_BYTES (1u << 30)
 #define SOCKDRV_MAX_MESSAGE_FDS 4096u
+
+/* Reassembly buffers up to this size are allocated whole at once. */
+#define SOCKDRV_PREALLOCATE_LIMIT (64u << 20)
 
 struct sockdrv_packet_header {
 	uint32_t magic;

@@ -401,9 +401,7 @@ int ipcz_socket_pair(int fds[2])
 {
 	if (!fds)
 		return -EINVAL;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
-		return -errno;
-	return 0;
+	return sockdrv_socket_pair(fds);
 }
 
 IpczResult ipcz_socket_transport_from_fd(int fd, IpczDriverHandle *transport)

@@ -89,6 +89,21 @@ IpczResult sockdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 	return result;
 }
 
+int sockdrv_socket_pair(int fds[2])
+{
+	int size = SOCKDRV_SOCKET_BUFFER;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return -errno;
+	/*
+	 * Larger packets and fewer full-buffer stalls. Memory is charged as
+	 * it is used, and the kernel caps the size at net.core.wmem_max.
+	 */
+	for (int i = 0; i < 2; i++)
+		setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return 0;
+}
+
 IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 					 IpczDriverHandle *second)
 {
@@ -96,7 +111,7 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 	IpczResult result;
 	int fds[2];
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+	if (sockdrv_socket_pair(fds) < 0)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	result = sockdrv_transport_adopt(fds[0], first);
 	if (result != IPCZ_RESULT_OK) {

@@ -62,6 +62,12 @@ struct sockdrv_transport {
 /* Adopts `fd`, an AF_UNIX SOCK_SEQPACKET socket (closed on failure). */
 IpczResult sockdrv_transport_adopt(int fd, IpczDriverHandle *handle);
 
+/* Send buffer size asked for on the sockets the driver creates. */
+#define SOCKDRV_SOCKET_BUFFER (1 << 20)
+
+/* A new SEQPACKET pair, close-on-exec; 0 or a negative errno. */
+int sockdrv_socket_pair(int fds[2]);
+
 IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 					 IpczDriverHandle *second);
 

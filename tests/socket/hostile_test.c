@@ -270,8 +270,10 @@ TEST_F(hostile, announced_descriptors_beyond_the_limit)
 
 TEST_F(hostile, packet_larger_than_any_valid_one)
 {
-	ASSERT_LT(0, send_packet(self->raw, MAGIC, FIRST, 0, 100000, 0, 100000,
-				 -1, 0));
+	size_t too_big = SOCKDRV_MAX_PAYLOAD + 1;
+
+	ASSERT_LT(0, send_packet(self->raw, MAGIC, FIRST, 0, (uint32_t)too_big,
+				 0, too_big, -1, 0));
 	ASSERT_TRUE(refused(&self->r));
 }
 
