@@ -59,6 +59,7 @@ struct results {
 };
 
 static int round_trips = 20000;
+static int portal_pairs = 100000;
 static int bulk_messages = 512;
 
 long long bench_now_ns(void)
@@ -328,7 +329,7 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [-n round-trips] [-m 1MiB-messages] [-s spin-us]\n"
-		"          [-t transport]... [-r split|same]\n"
+		"          [-t transport]... [-r split|same] [-p portal-pairs]\n"
 		"transports:", argv0);
 	for (size_t i = 0; i < TRANSPORT_COUNT; i++)
 		fprintf(stderr, " %s", transports[i]->name);
@@ -343,7 +344,7 @@ int main(int argc, char **argv)
 	cpu_set_t set;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:m:s:t:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "n:m:s:t:r:p:h")) != -1) {
 		size_t i;
 
 		switch (opt) {
@@ -364,6 +365,9 @@ int main(int argc, char **argv)
 			if (i == TRANSPORT_COUNT)
 				usage(argv[0]);
 			chosen[i] = any_chosen = true;
+			break;
+		case 'p':
+			portal_pairs = atoi(optarg);
 			break;
 		case 'r':
 			regimes[SPLIT_CPUS] = !strcmp(optarg, "split");
@@ -400,6 +404,8 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
+	if (portal_pairs > 0)
+		bench_portal_pairs(portal_pairs);
 	print_load("after");
 	return 0;
 }

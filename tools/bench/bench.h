@@ -58,6 +58,9 @@ extern struct bench_options bench_options;
  */
 bool bench_may_spin(void);
 
+/* Opens `count` portal pairs in one node and across two; prints a table. */
+void bench_portal_pairs(int count);
+
 /* Monotonic time in nanoseconds. */
 long long bench_now_ns(void);
 

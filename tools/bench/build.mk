@@ -11,7 +11,8 @@ BENCH_SRCS := \
 	tools/bench/unix_stream.c \
 	tools/bench/shm_futex.c \
 	tools/bench/driver_transmit.c \
-	tools/bench/ipcz_portal.c
+	tools/bench/ipcz_portal.c \
+	tools/bench/portals.c
 BENCH_BIN := $(BUILD)/bench/ipcz-bench
 BENCH_ARGS ?=
 
