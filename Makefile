@@ -19,7 +19,11 @@ CACHE   ?= $(HOME)/.cache/ipcz
 
 # The Debian kernel we build the module for and boot in the VM: the one that
 # the linux-headers-amd64 meta-package points at.
-KVER    ?= $(shell $(CURDIR)/tools/kver)
+# Recomputed by every sub-make while empty: `make check` installs the headers
+# after the top-level make has already read this.
+ifeq ($(strip $(KVER)),)
+KVER    := $(shell $(CURDIR)/tools/kver)
+endif
 
 CC      ?= gcc
 CSTD    := -std=c11 -D_GNU_SOURCE
