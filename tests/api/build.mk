@@ -7,7 +7,7 @@
 # ThreadSanitizer as well. Suite `api`: check-api -> $(RESULTS)/api.result.
 
 API_TESTS      := $(patsubst tests/api/%_test.c,%,$(wildcard tests/api/*_test.c))
-API_TSAN_TESTS := $(filter trap thread,$(API_TESTS))
+API_TSAN_TESTS := $(filter trap thread fuzz,$(API_TESTS))
 API_OUT        := $(BUILD)/api
 
 # The harness lives in Debian's linux-source (unpacked on first use); it

@@ -7,6 +7,7 @@
  * nothing may crash or trip ASan/UBSan. Deterministic: a failing seed
  * replays exactly.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,8 +19,16 @@ enum { pool_size = 48, txn_pool = 16, steps = 10000 };
 struct fuzz {
 	uint64_t rng;
 	IpczHandle node;
-	IpczHandle pool[pool_size];
+	/* Shared between threads in the threaded test: atomic accesses. */
+	IpczHandle *pool;
 	IpczTransaction txns[txn_pool];
+	/*
+	 * A pool shared between threads. The header makes it the
+	 * application's job never to close or give away a handle while
+	 * another thread uses it, so shared fuzzers do neither: no Close(),
+	 * MergePortals() or consuming Unbox(), no handles in parcels.
+	 */
+	bool shared;
 	long bad_results;
 	long calls;
 	long succeeded;
@@ -48,14 +57,16 @@ static IpczHandle pick(struct fuzz *f)
 	case 1:
 		return (IpczHandle)next(f) << below(f, 33);
 	default:
-		return f->pool[below(f, pool_size)];
+		return __atomic_load_n(&f->pool[below(f, pool_size)],
+				       __ATOMIC_RELAXED);
 	}
 }
 
 static void keep(struct fuzz *f, IpczHandle h)
 {
 	if (h != IPCZ_INVALID_HANDLE)
-		f->pool[below(f, pool_size)] = h;
+		__atomic_store_n(&f->pool[below(f, pool_size)], h,
+				 __ATOMIC_RELAXED);
 }
 
 static IpczTransaction pick_txn(struct fuzz *f)
@@ -123,13 +134,21 @@ static void step(struct fuzz *f)
 	IpczHandle handles[4], x = IPCZ_INVALID_HANDLE, y = IPCZ_INVALID_HANDLE;
 	size_t num_bytes = below(f, 2) ? below(f, sizeof(data)) : 0;
 	size_t num_handles = below(f, 5);
+	uint32_t op;
 	IpczResult r;
 
 	memset(data, 'f', sizeof(data));
 	for (size_t i = 0; i < 4; i++)
 		handles[i] = pick(f);
+	op = below(f, 16);
+	if (f->shared) {
+		if (op == 1 || op == 2)
+			op = 3;
+		if (op == 4 || op == 6)
+			num_handles = 0;
+	}
 
-	switch (below(f, 16)) {
+	switch (op) {
 	case 0:
 		r = ipcz.OpenPortals(below(f, 4) ? f->node : pick(f),
 				     IPCZ_NO_FLAGS, NULL, &x, &y);
@@ -287,7 +306,8 @@ static void step(struct fuzz *f)
 	}
 	case 14: {
 		struct IpczBoxContents contents;
-		const IpczUnboxFlags flags = below(f, 2) ? IPCZ_UNBOX_PEEK : 0;
+		const IpczUnboxFlags flags =
+			below(f, 2) || f->shared ? IPCZ_UNBOX_PEEK : 0;
 
 		memset(&contents, 0, sizeof(contents));
 		contents.size = below(f, 8) ? sizeof(contents) : below(f, 40);
@@ -319,19 +339,28 @@ static void step(struct fuzz *f)
 	}
 }
 
+static void fill_pool(struct __test_metadata *_metadata, IpczHandle node,
+		      IpczHandle *pool)
+{
+	memset(pool, 0, pool_size * sizeof(*pool));
+	for (int i = 0; i + 1 < pool_size / 2; i += 2)
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.OpenPortals(node, IPCZ_NO_FLAGS, NULL, &pool[i],
+					   &pool[i + 1]));
+}
+
 static void run_seed(struct __test_metadata *_metadata, uint64_t seed)
 {
+	IpczHandle pool[pool_size];
 	struct fuzz f;
 
 	memset(&f, 0, sizeof(f));
 	f.rng = seed * 0x9E3779B97F4A7C15ull + 1;
+	f.pool = pool;
 	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
 	f.node = new_node(seed % 2 ? IPCZ_CREATE_NODE_AS_BROKER : 0);
 	ASSERT_NE(IPCZ_INVALID_HANDLE, f.node);
-	for (int i = 0; i + 1 < pool_size / 2; i += 2)
-		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz.OpenPortals(f.node, IPCZ_NO_FLAGS, NULL,
-					   &f.pool[i], &f.pool[i + 1]));
+	fill_pool(_metadata, f.node, pool);
 	for (int i = 0; i < steps; i++)
 		step(&f);
 	TH_LOG("seed %llu: %ld calls, %ld succeeded",
@@ -342,7 +371,7 @@ static void run_seed(struct __test_metadata *_metadata, uint64_t seed)
 	}
 	/* Let go of everything still alive; stale entries just refuse. */
 	for (int i = 0; i < pool_size; i++)
-		ipcz.Close(f.pool[i], IPCZ_NO_FLAGS, NULL);
+		ipcz.Close(pool[i], IPCZ_NO_FLAGS, NULL);
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(f.node, IPCZ_NO_FLAGS, NULL));
 }
 
@@ -362,6 +391,64 @@ TEST(seeds_17_to_24)
 {
 	for (uint64_t seed = 17; seed <= 24; seed++)
 		run_seed(_metadata, seed);
+}
+
+/*
+ * Four threads share one pool of handles and call everything that does not
+ * consume a handle on it, all at once: every answer must still be one the
+ * call can give, and TSan must see no race.
+ */
+static void *fuzz_thread(void *arg)
+{
+	struct fuzz *f = arg;
+
+	for (int i = 0; i < steps / 2; i++)
+		step(f);
+	return NULL;
+}
+
+FIXTURE(shared) {
+	int unused;
+};
+
+FIXTURE_SETUP(shared)
+{
+	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
+}
+
+FIXTURE_TEARDOWN(shared)
+{
+}
+
+TEST_F_TIMEOUT(shared, threads_share_a_pool, 300)
+{
+	enum { threads = 4 };
+	IpczHandle pool[pool_size];
+	struct fuzz f[threads];
+	pthread_t thread[threads];
+	IpczHandle node;
+	long bad = 0;
+
+	node = new_node(IPCZ_NO_FLAGS);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, node);
+	fill_pool(_metadata, node, pool);
+	for (int t = 0; t < threads; t++) {
+		memset(&f[t], 0, sizeof(f[t]));
+		f[t].rng = (t + 100) * 0x9E3779B97F4A7C15ull + 1;
+		f[t].node = node;
+		f[t].pool = pool;
+		f[t].shared = true;
+		ASSERT_EQ(0, pthread_create(&thread[t], NULL, fuzz_thread,
+					    &f[t]));
+	}
+	for (int t = 0; t < threads; t++) {
+		ASSERT_EQ(0, pthread_join(thread[t], NULL));
+		bad += f[t].bad_results;
+	}
+	EXPECT_EQ(0, bad);
+	for (int i = 0; i < pool_size; i++)
+		ipcz.Close(pool[i], IPCZ_NO_FLAGS, NULL);
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(node, IPCZ_NO_FLAGS, NULL));
 }
 
 TEST_HARNESS_MAIN
