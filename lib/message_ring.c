@@ -326,9 +326,9 @@ void spin_policy_init(struct spin_policy *policy, uint32_t max_ns)
 {
 	memset(policy, 0, sizeof(*policy));
 	policy->max_ns = max_ns ? max_ns : SPIN_POLICY_MAX_NS;
-	policy->budget_ns = SPIN_POLICY_INITIAL_NS < policy->max_ns ?
-				    SPIN_POLICY_INITIAL_NS :
-				    policy->max_ns;
+	policy->budget_ns = SPIN_POLICY_INITIAL_NS;
+	if (policy->budget_ns > policy->max_ns)
+		policy->budget_ns = policy->max_ns;
 }
 
 uint32_t spin_policy_budget(struct spin_policy *policy,
