@@ -9,6 +9,10 @@
 #   make vm-shell       a busybox shell in the VM, module loaded
 #   make vm-initramfs   build $(VM_INITRAMFS) for tools/vm/run and friends
 #
+# Modules of the VM kernel that tests need (from /lib/modules/$(KVER), with
+# their dependencies; loaded in the VM with modprobe) are named in
+# VM_KERNEL_MODULES, which any fragment may append to.
+#
 # Other parts put their programs in $(BUILD)/vm-tests or $(BUILD)/vm-bin and
 # name them in ALL_TARGETS; the initramfs is built from whatever is there
 # once those targets are up to date.
@@ -22,9 +26,11 @@ VM_BIN_DIR    := $(BUILD)/vm-bin
 VM_UDEV_RULES := $(firstword $(wildcard $(CURDIR)/*/*ipcz*.rules \
 				       $(CURDIR)/*/*/*ipcz*.rules))
 
+VM_KERNEL_MODULES +=
+
 SUITES += vm
-DEB_PACKAGES += qemu-system-x86 busybox-static cpio gzip linux-image-amd64 \
-		$(if $(KVER),linux-image-$(KVER))
+DEB_PACKAGES += qemu-system-x86 busybox-static cpio gzip kmod \
+		linux-image-amd64 $(if $(KVER),linux-image-$(KVER))
 EXTRA_HELP += vm-test vm-shell vm-initramfs
 
 .PHONY: vm-initramfs vm-test vm-shell vm-inputs
@@ -41,7 +47,8 @@ vm-initramfs:
 	else echo "vm: warning: $(VM_MODULE) not built" >&2; set --; fi; \
 	$(CURDIR)/tools/vm/mkinitramfs -o $(VM_INITRAMFS) "$$@" \
 		-t $(VM_TESTS_DIR) -b $(VM_BIN_DIR) \
-		$(if $(VM_UDEV_RULES),-u $(VM_UDEV_RULES))
+		$(if $(VM_UDEV_RULES),-u $(VM_UDEV_RULES)) \
+		$(addprefix -m ,$(VM_KERNEL_MODULES))
 
 vm-inputs: $(VM_INPUTS)
 	@:
