@@ -254,6 +254,44 @@ TEST_F(kdrv, doorbell_coalesces)
 	self->d->Close(b, 0, NULL);
 }
 
+/* Output still queued in user space when the sender closes is delivered. */
+TEST_F(kdrv, close_flushes_queued_output)
+{
+	const size_t count = 64, len = 64 * 1024;
+	uint8_t *message = malloc(len);
+	IpczDriverHandle a, b;
+
+	NEED_MODULE();
+	ASSERT_NE(NULL, message);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	/* Four times what the receiving end's kernel queue holds. */
+	for (size_t i = 0; i < count; i++) {
+		memset(message, (int)i, len);
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  self->d->Transmit(a, message, len, NULL, 0, 0,
+					    NULL));
+	}
+	ASSERT_EQ(IPCZ_RESULT_OK, self->d->Close(a, 0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&self->log, b));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.errors, 1,
+				      WAIT_MS));
+	ASSERT_EQ(count, activity_log_get(&self->log, &self->log.messages));
+	for (size_t i = 0; i < count; i++) {
+		struct activity m = activity_log_call(
+			&self->log, activity_log_message_index(&self->log, i));
+
+		ASSERT_EQ(len, m.num_bytes);
+		EXPECT_EQ((uint8_t)i, m.data[0]);
+		EXPECT_EQ((uint8_t)i, m.data[len - 1]);
+	}
+	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.deactivations,
+				      1, WAIT_MS));
+	self->d->Close(b, 0, NULL);
+	free(message);
+}
+
 TEST_F(kdrv, wrapped_descriptor_travels)
 {
 	IpczDriverHandle a, b, object, handles[4], rebuilt;
