@@ -436,6 +436,8 @@ TEST(application_object_to_another_node_is_a_subparcel)
 	size_t num_bytes = sizeof(bytes), num_handles = 1;
 	IpczHandle subparcel;
 	uintptr_t value = 0;
+	char text[4];
+	size_t text_bytes = sizeof(text);
 
 	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
 	broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
@@ -457,14 +459,9 @@ TEST(application_object_to_another_node_is_a_subparcel)
 	EXPECT_EQ(1, token.serialized);
 	EXPECT_EQ(1, token.destroyed);
 
-	{
-		char text[4];
-		size_t text_bytes = sizeof(text);
-
-		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz.Get(b, IPCZ_NO_FLAGS, NULL, text, &text_bytes,
-				   &received, &num_handles, NULL));
-	}
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(b, IPCZ_NO_FLAGS, NULL, text, &text_bytes,
+			   &received, &num_handles, NULL));
 	ASSERT_EQ(1, num_handles);
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  ipcz.Unbox(received, IPCZ_UNBOX_PEEK, NULL, &contents));

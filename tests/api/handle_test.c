@@ -309,7 +309,7 @@ TEST_F(handles, closed_handles_stay_dead)
 
 TEST_F(handles, consumed_handles_are_gone)
 {
-	IpczHandle c, d, e, f, g, h, box2, box3;
+	IpczHandle c, d, e, f, g, h, box2, box3, sent[2];
 	struct IpczBoxContents contents;
 
 	/* Unboxed. */
@@ -341,12 +341,10 @@ TEST_F(handles, consumed_handles_are_gone)
 						   NULL, &g, &h));
 	box3 = box_test_object(self->node, test_object_new(5, true));
 	ASSERT_NE(IPCZ_INVALID_HANDLE, box3);
-	{
-		IpczHandle sent[2] = { h, box3 };
-
-		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, sent, 2,
-						   IPCZ_NO_FLAGS, NULL));
-	}
+	sent[0] = h;
+	sent[1] = box3;
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, sent, 2,
+					   IPCZ_NO_FLAGS, NULL));
 	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT, put_str(h, "sent away"));
 	memset(&contents, 0, sizeof(contents));
 	contents.size = sizeof(contents);

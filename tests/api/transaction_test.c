@@ -511,7 +511,7 @@ TEST_F(txn, begin_get_handles)
 			  ipcz.Unbox(got[i], IPCZ_NO_FLAGS, NULL, &contents));
 		EXPECT_TRUE(test_object_value(contents.object.driver_object,
 					      &value));
-		EXPECT_EQ(10 * (i + 1), value);
+		EXPECT_EQ((uintptr_t)(10 * (i + 1)), value);
 		test_driver()->Close(contents.object.driver_object,
 				     IPCZ_NO_FLAGS, NULL);
 	}
