@@ -8,9 +8,12 @@
  * heads and links, link states, ref counts, data lengths) and sends
  * arbitrary descriptors and AddBlockBuffer parameters; the local side
  * allocates, frees, resolves, reads the ring, writes the ring and takes
- * link-state locks, as the routing layer will. Any out-of-bounds access
- * is caught by AddressSanitizer; a hang by libFuzzer's timeout. On top,
- * every fragment handed out must lie inside a registered buffer.
+ * link-state locks, as the routing layer will. An honest peer (a second
+ * link_memory, side B, over the same memory) also writes and reads ring
+ * messages and allocates and frees fragments, so that inputs reach valid
+ * deep states before the hostile peer corrupts them. Any out-of-bounds
+ * access is caught by AddressSanitizer; a hang by libFuzzer's timeout. On
+ * top, every fragment handed out must lie inside a registered buffer.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,9 +73,11 @@ struct world {
 	unsigned char *primary;
 	unsigned char *growth;
 	struct link_memory *lm;
+	/* An honest peer over the same memory, to reach deep states. */
+	struct link_memory *peer;
 	struct fragment held[MAX_HELD];
 	int nr_held;
-	uint64_t seq;
+	uint64_t seq, peer_seq;
 };
 
 /* Every byte of a fragment we were given must be ours to touch. */
@@ -96,10 +101,14 @@ static void poke(struct input *in, unsigned char *base, size_t size)
 		base[off++] = take_u8(in);
 }
 
+/* Ring operations by us or, with bit 2 of @op, by the honest peer. */
 static void ring_ops(struct world *w, struct input *in, uint8_t op)
 {
-	struct message_ring *incoming = link_memory_incoming_ring(w->lm);
-	struct message_ring *outgoing = link_memory_outgoing_ring(w->lm);
+	bool by_peer = op & 4;
+	struct link_memory *lm = by_peer ? w->peer : w->lm;
+	struct message_ring *incoming = link_memory_incoming_ring(lm);
+	struct message_ring *outgoing = link_memory_outgoing_ring(lm);
+	uint64_t *seq = by_peer ? &w->peer_seq : &w->seq;
 	static unsigned char buf[8192];
 	struct message_ring_msg msg;
 	uint32_t len, room;
@@ -113,17 +122,43 @@ static void ring_ops(struct world *w, struct input *in, uint8_t op)
 		break;
 	case 1:
 		len = take_u32(in) % 5000;
+		if (len > 64 && (take_u8(in) & 1))
+			len %= 64;
 		memset(buf, 0x33, len);
-		message_ring_write(outgoing, ++w->seq + take_u8(in), buf, len);
+		*seq += 1 + take_u8(in) % 4;
+		message_ring_write(outgoing, *seq, buf, len);
 		break;
 	case 2:
-		if (message_ring_prepare_sleep(incoming))
+		if (message_ring_prepare_sleep(incoming) && (take_u8(in) & 1))
 			message_ring_wake(incoming);
 		break;
 	default:
 		message_ring_should_signal(outgoing);
 		break;
 	}
+}
+
+/* The peer allocates and fills a data fragment; we adopt and free it. */
+static void receive_parcel(struct world *w, struct input *in)
+{
+	struct fragment mine, theirs;
+	uint32_t size = take_u32(in) % 70000, len;
+	const void *data;
+
+	if (data_fragment_alloc(w->peer, size, &theirs))
+		return;
+	data_fragment_commit(&theirs, size ? take_u32(in) % size : 0);
+	if (take_u8(in) & 1)
+		poke(in, w->primary, LINK_MEMORY_PRIMARY_SIZE);
+	if (fragment_resolve(w->lm, &theirs.desc, &mine))
+		return;
+	if (data_fragment_adopt(&mine, &data, &len) == 0) {
+		if ((const unsigned char *)data + len >
+		    mine.data + mine.desc.size)
+			abort();
+		memset((void *)data, 0x11, len);
+	}
+	fragment_free(w->lm, &mine.desc);
 }
 
 static void fragment_ops(struct world *w, struct input *in, uint8_t op)
@@ -134,11 +169,19 @@ static void fragment_ops(struct world *w, struct input *in, uint8_t op)
 	uint32_t len;
 	int i;
 
-	switch (op % 6) {
+	switch (op % 8) {
 	case 0:
 		d = take_desc(in);
 		if (fragment_resolve(w->lm, &d, &f) == 0)
 			check_inside(w, &f);
+		break;
+	case 6:
+		receive_parcel(w, in);
+		break;
+	case 7:
+		/* Ours, freed by the peer. */
+		if (fragment_alloc(w->lm, 1 + take_u32(in) % 5000, &f) == 0)
+			fragment_free(w->peer, &f.desc);
 		break;
 	case 1:
 		d = take_desc(in);
@@ -257,7 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static unsigned char primary_mem[LINK_MEMORY_PRIMARY_SIZE]
 	__attribute__((aligned(4096)));
 static unsigned char growth_mem[GROWTH_SIZE] __attribute__((aligned(4096)));
-static struct link_memory link_mem;
+static struct link_memory link_mem, peer_mem;
 static struct world world;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -270,9 +313,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w->primary = primary_mem;
 	w->growth = growth_mem;
 	w->lm = &link_mem;
+	w->peer = &peer_mem;
 	memset(w->growth, 0, GROWTH_SIZE);
 	if (link_memory_format_primary(w->primary, LINK_MEMORY_PRIMARY_SIZE) ||
 	    link_memory_open(w->lm, NODE_LINK_SIDE_A, w->primary,
+			     LINK_MEMORY_PRIMARY_SIZE, NULL) ||
+	    link_memory_open(w->peer, NODE_LINK_SIDE_B, w->primary,
 			     LINK_MEMORY_PRIMARY_SIZE, NULL))
 		abort();
 	while (in.size && steps++ < 4096) {
@@ -301,6 +347,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
+	link_memory_close(w->peer);
 	link_memory_close(w->lm);
 	return 0;
 }
