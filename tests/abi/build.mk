@@ -11,6 +11,8 @@
 #    object, libipcz.so.1, without sanitizers. All check at run time that
 #    IpczGetAPI() honours the caller's size and that the function tables
 #    line up, with a driver of their own.
+#  - abi-dlopen loads libipcz.so.1 with dlopen() and finds IpczGetAPI with
+#    dlsym(), naming its pointer IpczGetAPI (IPCZ_NO_GET_API_DECLARATION).
 #  - exports-check: libipcz.so.1 has its soname and exports IpczGetAPI only.
 # Suite `abi`: check-abi -> $(RESULTS)/abi.result.
 
@@ -27,12 +29,13 @@ ABI_SHARED   := $(BUILD)/lib/$(ABI_SONAME)
 ABI_STATIC   := $(BUILD)/asan/libipcz.a
 ABI_PROGRAMS := $(ABI_OUT)/abi-c $(ABI_OUT)/abi-cxx \
 		$(ABI_OUT)/abi-c-shared $(ABI_OUT)/abi-cxx-shared
+ABI_DLOPEN   := $(ABI_OUT)/abi-dlopen
 ABI_OBJS     := $(ABI_OUT)/abi_c.o $(ABI_OUT)/abi_cxx.o \
 		$(ABI_OUT)/abi_c-rel.o $(ABI_OUT)/abi_cxx-rel.o
 
 # The programs need libipcz, which lib/build.mk builds; until it exists,
 # `make` still compiles the objects (and check-abi cannot run).
-ALL_TARGETS  += $(ABI_OBJS)
+ALL_TARGETS  += $(ABI_OBJS) $(ABI_DLOPEN)
 ifneq ($(wildcard lib/build.mk),)
 ALL_TARGETS  += $(ABI_PROGRAMS)
 endif
@@ -61,6 +64,11 @@ $(ABI_OUT)/abi-c: $(ABI_OUT)/abi_c.o $(ABI_STATIC)
 $(ABI_OUT)/abi-cxx: $(ABI_OUT)/abi_cxx.o $(ABI_STATIC)
 	$(ABI_CXX) $(VARIANT_LDFLAGS_asan) $^ -lpthread -o $@
 
+# Needs no library at build time: it loads one when it runs.
+$(ABI_DLOPEN): tests/abi/abi_dlopen.c include/ipcz/ipcz.h
+	@mkdir -p $(@D)
+	$(CC) $(ABI_CFLAGS) -O2 -g $< -ldl -o $@
+
 # Linked the way an application links the installed library: by soname.
 $(ABI_OUT)/abi-c-shared: $(ABI_OUT)/abi_c-rel.o $(ABI_SHARED)
 	$(CC) $< $(ABI_SHARED) -Wl,-rpath,$(dir $(ABI_SHARED)) -o $@
@@ -69,7 +77,7 @@ $(ABI_OUT)/abi-cxx-shared: $(ABI_OUT)/abi_cxx-rel.o $(ABI_SHARED)
 	$(ABI_CXX) $< $(ABI_SHARED) -Wl,-rpath,$(dir $(ABI_SHARED)) -o $@
 
 .PHONY: check-abi
-check-abi: $(ABI_PROGRAMS)
+check-abi: $(ABI_PROGRAMS) $(ABI_DLOPEN)
 	@mkdir -p $(RESULTS) $(ABI_OUT)/tap
 	@rm -f $(RESULTS)/abi.result $(ABI_OUT)/tap/*.tap
 	@tests/abi/compile-check $(CURDIR) $(ABI_OUT)/compile \
@@ -79,5 +87,7 @@ check-abi: $(ABI_PROGRAMS)
 	@for p in $(ABI_PROGRAMS); do \
 		tests/api/run-tap $$p > $(ABI_OUT)/tap/$$(basename $$p).tap; \
 	done
+	@tests/api/run-tap $(ABI_DLOPEN) $(ABI_SHARED) \
+		> $(ABI_OUT)/tap/abi-dlopen.tap
 	@cat $(ABI_OUT)/tap/*.tap
 	@tools/check/tap-count $(RESULTS)/abi.result $(ABI_OUT)/tap/*.tap
