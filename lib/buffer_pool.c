@@ -117,13 +117,14 @@ bool buffer_pool_has_room(struct buffer_pool *pool, uint32_t block_size)
 				   BUFFER_POOL_MAX_ALLOCATORS;
 }
 
-static void request_growth(struct buffer_pool *pool, unsigned int cls)
+static void request_growth(struct buffer_pool *pool, unsigned int cls,
+			   bool essential)
 {
 	struct buffer_pool_class *c = &pool->classes[cls];
 	uint32_t idle = BUFFER_POOL_GROWTH_IDLE;
 	uint64_t bytes;
 
-	if (pool->fixed_capacity)
+	if (pool->fixed_capacity && !essential)
 		return;
 	bytes = atomic_load_explicit(&c->bytes, memory_order_relaxed);
 	if (bytes >= pool->class_byte_limit)
@@ -178,8 +179,17 @@ int buffer_pool_alloc(struct buffer_pool *pool, size_t size,
 			result = -EBUSY;
 	}
 	if (result == -ENOMEM)
-		request_growth(pool, (unsigned int)cls);
+		request_growth(pool, (unsigned int)cls, false);
 	return result;
+}
+
+void buffer_pool_request_essential_growth(struct buffer_pool *pool,
+					  size_t size)
+{
+	int cls = buffer_pool_class_of(size);
+
+	if (cls >= 0)
+		request_growth(pool, (unsigned int)cls, true);
 }
 
 static const struct buffer_pool_allocator *

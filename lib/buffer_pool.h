@@ -14,7 +14,8 @@
  *
  * When a class is exhausted the pool records a growth request for it (once,
  * until a buffer is added or the attempt is abandoned), unless the pool has
- * fixed capacity or the class already reached its byte limit. The owner
+ * fixed capacity (except for essential allocations) or the class already
+ * reached its byte limit. The owner
  * (link_memory) polls requests with buffer_pool_take_growth_request() and
  * answers with buffer_pool_add_allocator() or buffer_pool_growth_failed().
  */
@@ -118,6 +119,15 @@ bool buffer_pool_has_room(struct buffer_pool *pool, uint32_t block_size);
  */
 int buffer_pool_alloc(struct buffer_pool *pool, size_t size,
 		      struct buffer_pool_block *out);
+
+/*
+ * Records a growth request for the class of @size even when the pool has
+ * fixed capacity (still within the class limit): for allocations the
+ * routing protocol cannot do without, such as RouterLinkStates, whereas
+ * fixed capacity only means that parcel data is never given more room.
+ */
+void buffer_pool_request_essential_growth(struct buffer_pool *pool,
+					  size_t size);
 
 /*
  * Frees the block at @offset of buffer @buffer_id that was allocated for

@@ -233,6 +233,10 @@ int link_memory_alloc_link_state(struct link_memory *lm, struct fragment *out)
 {
 	int err = fragment_alloc(lm, LINK_STATE_SIZE, out);
 
+	/* Routing needs link states: grow for them even at fixed capacity. */
+	if (err == -ENOMEM)
+		buffer_pool_request_essential_growth(&lm->pool,
+						     LINK_STATE_SIZE);
 	if (err)
 		return err;
 	shm_link_state_init((struct shm_link_state *)out->data);

@@ -131,7 +131,8 @@ struct shm_link_state *link_memory_initial_link_state(struct link_memory *lm,
 
 /*
  * A new zeroed RouterLinkState in a 64-byte block; @out names it for the
- * peer. Returns 0 or an allocation error (see fragment_alloc).
+ * peer. Returns 0 or an allocation error (see fragment_alloc); on -ENOMEM
+ * a growth request is recorded even if the pool has fixed capacity.
  */
 int link_memory_alloc_link_state(struct link_memory *lm, struct fragment *out);
 

@@ -310,6 +310,13 @@ TEST_F(link, fixed_capacity_never_grows)
 		;
 	EXPECT_EQ(-ENOMEM, fragment_alloc(fixed, 2048, &f));
 	EXPECT_FALSE(link_memory_take_growth_request(fixed, &block_size));
+	/* Link states are essential: they still ask for room. */
+	while (fragment_alloc(fixed, 64, &f) == 0)
+		;
+	EXPECT_FALSE(link_memory_take_growth_request(fixed, &block_size));
+	EXPECT_EQ(-ENOMEM, link_memory_alloc_link_state(fixed, &f));
+	ASSERT_TRUE(link_memory_take_growth_request(fixed, &block_size));
+	EXPECT_EQ(64, block_size);
 	link_memory_close(fixed);
 	free(fixed);
 }
