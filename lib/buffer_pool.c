@@ -5,6 +5,7 @@
 #include "lib/buffer_pool.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 int buffer_pool_init(struct buffer_pool *pool,
@@ -32,7 +33,24 @@ int buffer_pool_init(struct buffer_pool *pool,
 
 void buffer_pool_destroy(struct buffer_pool *pool)
 {
+	unsigned int i, j;
+
+	for (i = 0; i < BUFFER_POOL_NUM_CLASSES; i++)
+		for (j = 0; j < BUFFER_POOL_MAX_ALLOCATORS / BUFFER_POOL_CHUNK;
+		     j++)
+			free(pool->classes[i].chunks[j]);
 	pthread_mutex_destroy(&pool->append_lock);
+}
+
+/*
+ * Entry @i of class @c. Callers only ask for entries below a count they
+ * loaded with acquire, which orders the chunk pointer and the entry (both
+ * written before the release store of the count) before this read.
+ */
+static struct buffer_pool_allocator *entry_at(struct buffer_pool_class *c,
+					      uint32_t i)
+{
+	return &c->chunks[i / BUFFER_POOL_CHUNK][i % BUFFER_POOL_CHUNK];
 }
 
 int buffer_pool_class_of(size_t size)
@@ -93,7 +111,15 @@ int buffer_pool_add_allocator(struct buffer_pool *pool, uint64_t buffer_id,
 		pthread_mutex_unlock(&pool->append_lock);
 		return -ENOSPC;
 	}
-	c->allocators[n] = entry;
+	if (n % BUFFER_POOL_CHUNK == 0) {
+		c->chunks[n / BUFFER_POOL_CHUNK] =
+			calloc(BUFFER_POOL_CHUNK, sizeof(entry));
+		if (!c->chunks[n / BUFFER_POOL_CHUNK]) {
+			pthread_mutex_unlock(&pool->append_lock);
+			return -ENOMEM;
+		}
+	}
+	*entry_at(c, n) = entry;
 	/*
 	 * Release: readers load the count with acquire and only then read
 	 * the entries below it, so they see the entry fully written.
@@ -163,7 +189,7 @@ int buffer_pool_alloc(struct buffer_pool *pool, size_t size,
 	start = atomic_load_explicit(&c->hint, memory_order_relaxed);
 	for (i = 0; i < n; i++) {
 		uint32_t k = (start + i) % n;
-		const struct buffer_pool_allocator *a = &c->allocators[k];
+		const struct buffer_pool_allocator *a = entry_at(c, k);
 		int64_t index = block_allocator_alloc(&a->blocks);
 
 		if (index >= 0) {
@@ -183,8 +209,7 @@ int buffer_pool_alloc(struct buffer_pool *pool, size_t size,
 	return result;
 }
 
-void buffer_pool_request_essential_growth(struct buffer_pool *pool,
-					  size_t size)
+void buffer_pool_request_essential_growth(struct buffer_pool *pool, size_t size)
 {
 	int cls = buffer_pool_class_of(size);
 
@@ -206,7 +231,7 @@ find_allocator(struct buffer_pool *pool, uint64_t buffer_id, uint32_t offset,
 	c = &pool->classes[cls];
 	n = atomic_load_explicit(&c->count, memory_order_acquire);
 	for (i = 0; i < n; i++) {
-		const struct buffer_pool_allocator *a = &c->allocators[i];
+		const struct buffer_pool_allocator *a = entry_at(c, i);
 		uint64_t rel, bs = a->blocks.block_size;
 
 		if (a->buffer_id != buffer_id || offset < a->offset)
@@ -297,7 +322,7 @@ int64_t buffer_pool_count_free(struct buffer_pool *pool, unsigned int cls)
 	n = atomic_load_explicit(&c->count, memory_order_acquire);
 	for (i = 0; i < n; i++) {
 		int64_t free_blocks =
-			block_allocator_count_free(&c->allocators[i].blocks);
+			block_allocator_count_free(&entry_at(c, i)->blocks);
 
 		if (free_blocks < 0)
 			return free_blocks;

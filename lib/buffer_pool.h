@@ -38,6 +38,8 @@
 	(BUFFER_POOL_MAX_BLOCK_SHIFT - BUFFER_POOL_MIN_BLOCK_SHIFT + 1)
 /* Regions per class; bounds the per-link memory a peer can make us track. */
 #define BUFFER_POOL_MAX_ALLOCATORS 64u
+/* Regions are tracked in chunks allocated on demand: a pool stays small. */
+#define BUFFER_POOL_CHUNK 8u
 /* Default growth limit per class. */
 #define BUFFER_POOL_DEFAULT_CLASS_LIMIT (16u << 20)
 
@@ -62,7 +64,9 @@ enum buffer_pool_growth {
 };
 
 struct buffer_pool_class {
-	struct buffer_pool_allocator allocators[BUFFER_POOL_MAX_ALLOCATORS];
+	/* Entry i is chunks[i / CHUNK][i % CHUNK]. */
+	struct buffer_pool_allocator
+		*chunks[BUFFER_POOL_MAX_ALLOCATORS / BUFFER_POOL_CHUNK];
 	_Atomic uint32_t count; /* published entries */
 	_Atomic uint32_t hint; /* where the last success was */
 	_Atomic uint32_t growth; /* enum buffer_pool_growth */

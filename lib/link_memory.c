@@ -6,6 +6,7 @@
 #include "lib/link_memory.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HEADER_SUBLINK_OFFSET 64u
@@ -83,6 +84,7 @@ static int format_region(void *ctx, unsigned char *primary, unsigned int region,
 	struct block_allocator ba;
 	int err;
 
+	(void)ctx;
 	err = block_allocator_init_view(&ba, head_of_region(primary, region),
 					primary + offset,
 					primary_regions[region].block_size,
@@ -129,6 +131,17 @@ static int add_primary_region(void *ctx, unsigned char *primary,
 					 primary_regions[region].block_count);
 }
 
+/*
+ * Registry entry @i; only called for entries below a count loaded with
+ * acquire (or under register_lock), which orders the chunk pointer and the
+ * entry, written before the count's release store, before this read.
+ */
+static struct link_memory_buffer *buffer_at(struct link_memory *lm, uint32_t i)
+{
+	return &lm->buffers[i / LINK_MEMORY_REGISTRY_CHUNK]
+			   [i % LINK_MEMORY_REGISTRY_CHUNK];
+}
+
 /* Appends a registry entry. Caller holds register_lock. */
 static int publish_buffer(struct link_memory *lm,
 			  const struct link_memory_buffer *entry)
@@ -136,9 +149,17 @@ static int publish_buffer(struct link_memory *lm,
 	uint32_t n =
 		atomic_load_explicit(&lm->buffer_count, memory_order_relaxed);
 
+	struct link_memory_buffer **chunk =
+		&lm->buffers[n / LINK_MEMORY_REGISTRY_CHUNK];
+
 	if (n == LINK_MEMORY_MAX_BUFFERS)
 		return -ENOSPC;
-	lm->buffers[n] = *entry;
+	if (n % LINK_MEMORY_REGISTRY_CHUNK == 0) {
+		*chunk = calloc(LINK_MEMORY_REGISTRY_CHUNK, sizeof(*entry));
+		if (!*chunk)
+			return -ENOMEM;
+	}
+	*buffer_at(lm, n) = *entry;
 	/* Release: lookups load the count with acquire, then read entries. */
 	atomic_store_explicit(&lm->buffer_count, n + 1, memory_order_release);
 	return 0;
@@ -178,6 +199,7 @@ int link_memory_open(struct link_memory *lm, enum node_link_side side,
 	    size > LINK_MEMORY_MAX_BUFFER_SIZE ||
 	    (side != NODE_LINK_SIDE_A && side != NODE_LINK_SIDE_B))
 		return -EINVAL;
+	memset(lm->buffers, 0, sizeof(lm->buffers));
 	lm->side = side;
 	lm->primary = primary;
 	atomic_init(&lm->next_buffer_id, 1);
@@ -205,6 +227,12 @@ int link_memory_open(struct link_memory *lm, enum node_link_side side,
 
 void link_memory_close(struct link_memory *lm)
 {
+	unsigned int i;
+
+	for (i = 0; i < LINK_MEMORY_REGISTRY_CHUNKS; i++) {
+		free(lm->buffers[i]);
+		lm->buffers[i] = NULL;
+	}
 	pthread_mutex_destroy(&lm->register_lock);
 	buffer_pool_destroy(&lm->pool);
 }
@@ -462,8 +490,8 @@ int link_memory_find_buffer(struct link_memory *lm, uint64_t id,
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		if (lm->buffers[i].id == id) {
-			*out = lm->buffers[i];
+		if (buffer_at(lm, i)->id == id) {
+			*out = *buffer_at(lm, i);
 			return 0;
 		}
 	}
@@ -480,5 +508,5 @@ const struct link_memory_buffer *link_memory_buffer_at(struct link_memory *lm,
 {
 	if (index >= link_memory_buffer_count(lm))
 		return NULL;
-	return &lm->buffers[index];
+	return buffer_at(lm, index);
 }

@@ -72,6 +72,10 @@
 /* All buffers of a link together, primary included. */
 #define LINK_MEMORY_MAX_TOTAL_SIZE (1ull << 30)
 /* Buffers a link may hold: the primary plus growth in every class. */
+#define LINK_MEMORY_REGISTRY_CHUNK 32u
+#define LINK_MEMORY_REGISTRY_CHUNKS                                   \
+	((LINK_MEMORY_MAX_BUFFERS + LINK_MEMORY_REGISTRY_CHUNK - 1) / \
+	 LINK_MEMORY_REGISTRY_CHUNK)
 #define LINK_MEMORY_MAX_BUFFERS \
 	(1 + BUFFER_POOL_NUM_CLASSES * BUFFER_POOL_MAX_ALLOCATORS)
 
@@ -95,8 +99,12 @@ struct link_memory {
 	struct message_ring outgoing; /* we produce */
 	struct message_ring incoming; /* we consume */
 	_Atomic uint64_t next_buffer_id;
-	/* Registry: entries below count are immutable once published. */
-	struct link_memory_buffer buffers[LINK_MEMORY_MAX_BUFFERS];
+	/*
+	 * Registry, in chunks allocated on demand: entry i is
+	 * buffers[i / CHUNK][i % CHUNK]; entries below buffer_count are
+	 * immutable once published.
+	 */
+	struct link_memory_buffer *buffers[LINK_MEMORY_REGISTRY_CHUNKS];
 	_Atomic uint32_t buffer_count;
 	uint64_t total_size; /* bytes of all registered buffers */
 	pthread_mutex_t register_lock;
