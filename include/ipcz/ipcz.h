@@ -220,8 +220,9 @@ struct IPCZ_ALIGN(8) IpczDriver {
 	/*
 	 * Creates two connected transports. `new_transport0` will be sent over
 	 * `transport0` and `new_transport1` over `transport1`, so that the
-	 * two remote nodes get a direct link. ipcz may Transmit() on the new transports before it
-	 * activates them. On failure the outputs are untouched.
+	 * two remote nodes get a direct link. ipcz may Transmit() on the new
+	 * transports before it activates them. On failure the outputs are
+	 * untouched.
 	 */
 	IpczResult(IPCZ_API *CreateTransports)(
 		IpczDriverHandle transport0, IpczDriverHandle transport1,
@@ -725,10 +726,9 @@ struct IPCZ_ALIGN(8) IpczAPI {
 	 * Returns IPCZ_RESULT_OK, or IPCZ_RESULT_INVALID_ARGUMENT if `portal`
 	 * is invalid or `status` is null or has too small a `size`.
 	 */
-	IpczResult(IPCZ_API *QueryPortalStatus)(IpczHandle portal,
-						uint32_t flags,
-						const void *options,
-						struct IpczPortalStatus *status);
+	IpczResult(IPCZ_API *QueryPortalStatus)(
+		IpczHandle portal, uint32_t flags, const void *options,
+		struct IpczPortalStatus *status);
 
 	/*
 	 * Put() sends a parcel of `num_bytes` bytes from `data` and

@@ -194,8 +194,10 @@ TEST_F(box, box_refusals)
 	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
 		  ipcz.Box(self->node, &contents, IPCZ_NO_FLAGS, NULL, &box));
 
-	/* Subparcels are only ever boxed by ipcz itself; other types do not
-	 * exist. Upstream answers both with UNIMPLEMENTED. */
+	/*
+	 * Subparcels are only ever boxed by ipcz itself; other types do not
+	 * exist. Upstream answers both with UNIMPLEMENTED.
+	 */
 	contents.type = IPCZ_BOX_TYPE_SUBPARCEL;
 	contents.object.subparcel = self->a;
 	EXPECT_EQ(IPCZ_RESULT_UNIMPLEMENTED,

@@ -200,8 +200,8 @@ static void step(struct fuzz *f)
 	}
 	case 6:
 		r = ipcz.EndPut(pick(f), pick_txn(f), below(f, 80), handles,
-				num_handles, below(f, 3) ? 0 : IPCZ_END_PUT_ABORT,
-				NULL);
+				num_handles,
+				below(f, 3) ? 0 : IPCZ_END_PUT_ABORT, NULL);
 		expect_one_of(f, "EndPut", r,
 			      R(OK) | R(INVALID_ARGUMENT) | R(NOT_FOUND));
 		break;

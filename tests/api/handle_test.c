@@ -231,7 +231,8 @@ TEST_F(handles, forged_values)
 	ASSERT_LE(n, sizeof(forged) / sizeof(forged[0]));
 
 	for (size_t i = 0; i < n; i++) {
-		if (forged[i] == IPCZ_INVALID_HANDLE || is_live(self, forged[i]))
+		if (forged[i] == IPCZ_INVALID_HANDLE ||
+		    is_live(self, forged[i]))
 			continue;
 		expect_refused_everywhere(_metadata, self, forged[i], 0);
 		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
@@ -281,8 +282,10 @@ TEST_F(handles, closed_handles_stay_dead)
 			for (int j = 0; j < 32; j++)
 				reused |= stale[i] == fresh[j];
 			if (reused) {
-				/* Same value handed out again: then it simply
-				 * names the new object. Nothing to test. */
+				/*
+				 * Same value handed out again: then it simply
+				 * names the new object. Nothing to test.
+				 */
 				TH_LOG("handle value %#lx was reused",
 				       (unsigned long)stale[i]);
 				continue;
@@ -353,7 +356,7 @@ TEST_F(handles, consumed_handles_are_gone)
 
 	/* Taken out again, they are new handles and work. */
 	{
-		IpczHandle got[2] = { IPCZ_INVALID_HANDLE, IPCZ_INVALID_HANDLE };
+		IpczHandle got[2] = { 0, 0 };
 		size_t num_handles = 2;
 
 		ASSERT_EQ(IPCZ_RESULT_OK,

@@ -123,8 +123,10 @@ TEST(create_node_honours_driver_size)
 
 TEST(create_node_needs_every_required_driver_function)
 {
-	/* Offsets of the entries upstream requires: all but the bad-activity
-	 * report. */
+	/*
+	 * Offsets of the entries upstream requires: all but the bad-activity
+	 * report.
+	 */
 	static const size_t required[] = {
 		offsetof(struct IpczDriver, Close),
 		offsetof(struct IpczDriver, Serialize),
@@ -145,10 +147,12 @@ TEST(create_node_needs_every_required_driver_function)
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		struct IpczDriver driver = *test_driver();
 
-		memset((char *)&driver + required[i], 0, sizeof(void (*)(void)));
+		memset((char *)&driver + required[i], 0,
+		       sizeof(void (*)(void)));
 		node = IPCZ_INVALID_HANDLE;
 		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
-			  ipcz.CreateNode(&driver, IPCZ_NO_FLAGS, NULL, &node)) {
+			  ipcz.CreateNode(&driver, IPCZ_NO_FLAGS, NULL,
+					  &node)) {
 			TH_LOG("driver entry at offset %zu missing",
 			       required[i]);
 		}
@@ -307,8 +311,10 @@ TEST_F(node, connect_node_invalid)
 		  ipcz.ConnectNode(self->node, t0, 1,
 				   IPCZ_CONNECT_NODE_TO_BROKER, NULL, NULL));
 
-	/* Far more initial portals than any implementation supports: refused
-	 * before anything is written to the (small) array. */
+	/*
+	 * Far more initial portals than any implementation supports: refused
+	 * before anything is written to the (small) array.
+	 */
 	EXPECT_EQ(IPCZ_RESULT_OUT_OF_RANGE,
 		  ipcz.ConnectNode(self->node, t0, 1u << 20,
 				   IPCZ_CONNECT_NODE_TO_BROKER, NULL, portals));

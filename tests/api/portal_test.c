@@ -411,7 +411,7 @@ TEST_F(portal, send_a_portal)
 
 TEST_F(portal, send_both_ends_of_a_pair)
 {
-	IpczHandle pair[2], got[2] = { IPCZ_INVALID_HANDLE, IPCZ_INVALID_HANDLE };
+	IpczHandle pair[2], got[2] = { 0, 0 };
 	size_t num_handles = 2;
 	char text[8];
 

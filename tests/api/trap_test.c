@@ -385,8 +385,10 @@ TEST_F(trap, trap_stays_with_a_portal_moved_within_the_node)
 	IpczHandle c, d, received = IPCZ_INVALID_HANDLE;
 	size_t num_handles = 1;
 
-	/* Within a node a moved portal is the same portal (upstream passes
-	 * it by reference), so its traps stay installed. */
+	/*
+	 * Within a node a moved portal is the same portal (upstream passes
+	 * it by reference), so its traps stay installed.
+	 */
 	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS,
 						   NULL, &c, &d));
 	ASSERT_EQ(IPCZ_RESULT_OK, watch(d, IPCZ_TRAP_NEW_LOCAL_PARCEL, 0, 0,
@@ -587,9 +589,11 @@ TEST(events_from_another_node_are_not_within_api_call)
 	connect_two_nodes(_metadata, &broker, &client, &a, &b);
 	ASSERT_EQ(IPCZ_RESULT_OK, watch(b, IPCZ_TRAP_NEW_LOCAL_PARCEL, 0, 0,
 					&record));
-	/* The in-process driver delivers on this very thread, yet the event
+	/*
+	 * The in-process driver delivers on this very thread, yet the event
 	 * comes from a transport notification, not from an API call on b's
-	 * node. */
+	 * node.
+	 */
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(a, "remote"));
 	ASSERT_EQ(1, record.count);
 	EXPECT_EQ(IPCZ_TRAP_NEW_LOCAL_PARCEL, record.flags);
