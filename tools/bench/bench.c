@@ -51,6 +51,7 @@ static const size_t latency_sizes[] = { 64, 4096 };
 
 struct results {
 	int ok;
+	int reported;		/* side 0 sent these results */
 	int attached;		/* side 0 could take up its end */
 	double median_us[SIZE_COUNT];
 	double switches_per_trip;	/* context switches, 64 B run */
@@ -224,10 +225,14 @@ static void run_side(const struct bench_transport *t, struct bench_channel *c,
 	uint8_t *buffer;
 	int status = 1;
 
+	r.reported = 1;
+	if (side == 1)
+		close(result_fd);
 	if (pin_to(cpu) == 0 && t->attach(c, side) == 0) {
 		if (side == 0) {
 			r = measure(t, c);
 			r.attached = 1;
+			r.reported = 1;
 			status = !r.ok;
 			if (write(result_fd, &r, sizeof(r)) != sizeof(r))
 				status = 1;
@@ -244,14 +249,30 @@ static void run_side(const struct bench_transport *t, struct bench_channel *c,
 	_exit(status);
 }
 
-/* Waits for side 0's results, giving up after RUN_TIMEOUT_S. */
-static bool read_results(int fd, struct results *r)
+/*
+ * Waits for side 0's results, for RUN_TIMEOUT_S at most, and for only a
+ * few seconds more once the echo side has exited: if that was a failure,
+ * side 0 may wait for it forever. Sets `*echo_side` to -1 once reaped.
+ */
+static bool read_results(int fd, pid_t *echo_side, struct results *r)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int limit = RUN_TIMEOUT_S;
 
-	if (poll(&p, 1, RUN_TIMEOUT_S * 1000) != 1)
-		return false;
-	return read(fd, r, sizeof(*r)) == sizeof(*r);
+	for (int waited = 0; waited < limit; waited++) {
+		int n = poll(&p, 1, 1000);
+
+		if (n == 1)
+			return read(fd, r, sizeof(*r)) == sizeof(*r);
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (*echo_side > 0 &&
+		    waitpid(*echo_side, NULL, WNOHANG) == *echo_side) {
+			*echo_side = -1;
+			limit = waited + 5;
+		}
+	}
+	return false;
 }
 
 static struct results run_pair(const struct bench_transport *t,
@@ -275,16 +296,17 @@ static struct results run_pair(const struct bench_transport *t,
 		}
 	}
 	close(pipe_fds[1]);
-	if (!read_results(pipe_fds[0], &r))
+	if (!read_results(pipe_fds[0], &pids[1], &r))
 		r.ok = 0;
 	close(pipe_fds[0]);
 	for (int side = 0; side < 2; side++) {
 		int status;
 
+		if (pids[side] <= 0)
+			continue;
 		if (!r.ok)
 			kill(pids[side], SIGKILL);
-		if (pids[side] > 0)
-			waitpid(pids[side], &status, 0);
+		waitpid(pids[side], &status, 0);
 	}
 	t->detach(c, -1);
 	return r;
@@ -315,8 +337,10 @@ static void print_row(const char *regime, const char *name,
 		      const struct results *r)
 {
 	if (!r->ok) {
-		printf("%-8s %-14s %10s\n", regime, name,
-		       r->attached ? "failed" : "unavailable (could not connect)");
+		printf("%-8s %-14s %s\n", regime, name,
+		       !r->reported ? "failed (no result; a side died or hung)" :
+		       r->attached  ? "failed" :
+				      "unavailable (could not connect)");
 		return;
 	}
 	printf("%-8s %-14s %10.2f %10.2f %8.2f %10.2f %10.2f %10.0f\n",
