@@ -488,7 +488,12 @@ static void fail_input(struct sockdrv_transport *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* Reads and delivers a bounded number of packets. */
+/*
+ * Reads packets until one message is delivered (or a bounded number of
+ * packets arrived), then goes back to epoll: level-triggered epoll reports
+ * the socket again if more is waiting, and an isolated message costs no
+ * extra recvmsg() that could only fail with EAGAIN.
+ */
 static void read_messages(struct sockdrv_transport *t, uint8_t *buffer)
 {
 	IpczTransportActivityHandler handler;
@@ -505,11 +510,9 @@ static void read_messages(struct sockdrv_transport *t, uint8_t *buffer)
 		case SOCKDRV_RECEIVE_PARTIAL:
 			break;
 		case SOCKDRV_RECEIVE_MESSAGE:
-			if (!deliver(&view, handler, listener)) {
+			if (!deliver(&view, handler, listener))
 				fail_input(t);
-				return;
-			}
-			break;
+			return;
 		default:
 			fail_input(t);
 			return;
