@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -55,6 +56,7 @@ static struct bench_channel *portal_create(void)
 static int portal_attach(struct bench_channel *c, int side)
 {
 	IpczDriverHandle transport;
+	IpczResult result;
 
 	close(c->fds[!side]);
 	c->spin = bench_may_spin();
@@ -66,10 +68,13 @@ static int portal_attach(struct bench_channel *c, int side)
 	    ipcz_socket_transport_from_fd(c->fds[side], &transport) !=
 		    IPCZ_RESULT_OK)
 		return -1;
-	if (c->api.ConnectNode(c->node, transport, 1,
-			       side ? IPCZ_CONNECT_NODE_TO_BROKER :
-				      IPCZ_NO_FLAGS,
-			       NULL, &c->portal) != IPCZ_RESULT_OK) {
+	result = c->api.ConnectNode(c->node, transport, 1,
+				    side ? IPCZ_CONNECT_NODE_TO_BROKER :
+					   IPCZ_NO_FLAGS,
+				    NULL, &c->portal);
+	if (result != IPCZ_RESULT_OK) {
+		fprintf(stderr, "ipcz-socket: ConnectNode() on side %d: "
+			"result %d\n", side, result);
 		ipcz_socket_driver()->Close(transport, 0, NULL);
 		return -1;
 	}
@@ -78,7 +83,13 @@ static int portal_attach(struct bench_channel *c, int side)
 
 static int portal_send(struct bench_channel *c, const void *data, size_t size)
 {
-	return c->api.Put(c->portal, data, size, NULL, 0, 0, NULL) ? -1 : 0;
+	IpczResult result = c->api.Put(c->portal, data, size, NULL, 0, 0,
+				       NULL);
+
+	if (result != IPCZ_RESULT_OK)
+		fprintf(stderr, "ipcz-socket: Put() of %zu bytes: result %d\n",
+			size, result);
+	return result == IPCZ_RESULT_OK ? 0 : -1;
 }
 
 /* Sleeps until a parcel is there or the peer is gone. */
@@ -111,8 +122,11 @@ static ssize_t portal_receive(struct bench_channel *c, void *buffer,
 
 		if (result == IPCZ_RESULT_OK)
 			return (ssize_t)size;
-		if (result != IPCZ_RESULT_UNAVAILABLE)
+		if (result != IPCZ_RESULT_UNAVAILABLE) {
+			fprintf(stderr, "ipcz-socket: Get(): result %d\n",
+				result);
 			return -1;
+		}
 		if (c->spin && !deadline)
 			deadline = bench_now_ns() +
 				   bench_options.spin_us * 1000LL;
