@@ -74,13 +74,6 @@ all: $(ALL_TARGETS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-# The main job. For now the single-node example from the API guide: the
-# demonstration of portals crossing nodes needs the multi-node routing.
-.PHONY: demo
-demo: deps
-	@$(MAKE) --no-print-directory $(BUILD)/examples/hello_portals
-	$(BUILD)/examples/hello_portals
-
 # Install whatever Debian packages the fragments ask for and are missing.
 # On a fresh machine KVER is still empty here (no linux-headers-amd64 yet):
 # the versioned names it would complete are dropped, and the meta-packages
