@@ -157,9 +157,24 @@ bool demo_ipczctl_compare(const struct demo_transports *known,
 			  const struct demo_transports *before,
 			  const struct demo_transports *after);
 
+/*
+ * sync.c: A and B mark B's last measurement over a socket pair of their
+ * own, outside ipcz. The steps, each one byte:
+ */
+#define DEMO_SYNC_DIRECT 'r'	/* B: my route to C is direct */
+#define DEMO_SYNC_GO 'g'	/* A: counters read, measure */
+#define DEMO_SYNC_DONE 'd'	/* B: measured */
+#define DEMO_SYNC_CHECKED 'c'	/* A: counters read again */
+
+bool demo_sync_pair(int fds[2]);
+bool demo_sync_send(int fd, char step);
+/* Waits (bounded) for `step` from the other side. */
+bool demo_sync_expect(int fd, char step);
+
 /* The roles, one per process. Each returns true if all went well. */
-bool demo_role_a(int fd_b, int fd_c, const struct demo_transports *links);
-bool demo_role_b(int fd);
+bool demo_role_a(int fd_b, int fd_c, int sync_b,
+		 const struct demo_transports *links);
+bool demo_role_b(int fd, int sync_a);
 bool demo_role_c(int fd);
 
 #endif /* IPCZ_TOOLS_DEMO_DEMO_H */

@@ -3,7 +3,8 @@
  * ipcz-demo: the demonstration of Documentation/demo.rst.
  *
  * Three processes: A (the broker, this process) connects to B and to C
- * over transport pairs made here before the fork; B sends one end of a new
+ * over transport pairs made here before the fork (and keeps a plain socket
+ * pair with B to mark B's last measurement, see sync.c); B sends one end of a new
  * portal pair to A, A forwards it to C, and route reduction then takes A
  * out of the route between B and C. Every step is printed as it happens,
  * by the process that takes it; the exit status is 0 only if every step
@@ -147,27 +148,48 @@ static bool make_pair(int fds[2], const char *label,
 	return true;
 }
 
-/* Starts a child running `role` on `fd`; closes `fd` here. */
-static pid_t start(const char *name, bool (*role)(int fd), int fd,
-		   const int *close_fds, int num_close, int64_t epoch)
+/* Every descriptor made before the fork; each process keeps its own. */
+struct demo_fds {
+	int ab[2];	/* transport pair A-B: [0] for A, [1] for B */
+	int ac[2];	/* transport pair A-C */
+	int sync[2];	/* A-B sync socket pair, outside ipcz */
+};
+
+static void close_all_but(const struct demo_fds *fds, int keep1, int keep2)
+{
+	const int *all = &fds->ab[0];
+	size_t i;
+
+	for (i = 0; i < sizeof(*fds) / sizeof(int); i++)
+		if (all[i] != keep1 && all[i] != keep2)
+			close(all[i]);
+}
+
+static bool run_child(const char *name, const struct demo_fds *fds)
+{
+	if (!strcmp(name, "B")) {
+		close_all_but(fds, fds->ab[1], fds->sync[1]);
+		return demo_role_b(fds->ab[1], fds->sync[1]);
+	}
+	close_all_but(fds, fds->ac[1], -1);
+	return demo_role_c(fds->ac[1]);
+}
+
+static pid_t start(const char *name, const struct demo_fds *fds,
+		   int64_t epoch)
 {
 	pid_t pid;
-	int i;
 
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
 		demo_fail("fork() for %s: %s", name, strerror(errno));
-		close(fd);
 		return -1;
 	}
 	if (pid == 0) {
-		for (i = 0; i < num_close; i++)
-			close(close_fds[i]);
 		demo_log_start(name, epoch);
-		exit(role(fd) ? 0 : 1);
+		exit(run_child(name, fds) ? 0 : 1);
 	}
-	close(fd);
 	demo_say("started %s (pid %d)", name, (int)pid);
 	return pid;
 }
@@ -206,7 +228,7 @@ int main(int argc, char **argv)
 {
 	static struct demo_transports links;
 	int64_t epoch = demo_now_ns();
-	int ab[2], ac[2];
+	struct demo_fds fds;
 	pid_t b, c;
 	bool ok;
 
@@ -217,15 +239,18 @@ int main(int argc, char **argv)
 		return 1;
 	if (demo_options.ipczctl && !demo_ipczctl_transports(&links))
 		return 1;
-	if (!make_pair(ab, "A-B", &links) || !make_pair(ac, "A-C", &links))
+	if (!make_pair(fds.ab, "A-B", &links) ||
+	    !make_pair(fds.ac, "A-C", &links) || !demo_sync_pair(fds.sync))
 		return 1;
-	b = start("B", demo_role_b, ab[1], (int[]){ ab[0], ac[0], ac[1] }, 3,
-		  epoch);
-	c = start("C", demo_role_c, ac[1], (int[]){ ac[0], ab[0] }, 2, epoch);
+	b = start("B", &fds, epoch);
+	c = b < 0 ? -1 : start("C", &fds, epoch);
+	close(fds.ab[1]);
+	close(fds.ac[1]);
+	close(fds.sync[1]);
 	if (b < 0 || c < 0)
 		ok = false;
 	else
-		ok = demo_role_a(ab[0], ac[0], &links);
+		ok = demo_role_a(fds.ab[0], fds.ac[0], fds.sync[0], &links);
 	ok = reap("B", b) && ok;
 	ok = reap("C", c) && ok;
 	if (ok)

@@ -4,7 +4,7 @@
  * a portal pair and forwards it to C, after which it stands in the route
  * between B and C as a proxy until route reduction takes it out. With
  * --ipczctl it also shows the module's objects, and checks that its own
- * transports are idle while B and C exchange a burst of parcels.
+ * transports stay idle while B and C exchange B's last measurement.
  */
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 
 struct role_a {
 	IpczHandle node, to_b, to_c;
+	int sync_b;				/* the socket to B, outside ipcz */
 	const struct demo_transports *links;	/* A-B and A-C ends */
 	struct demo_transports before, after;
 };
@@ -94,23 +95,24 @@ static bool run(struct role_a *a, int fd_b, int fd_c)
 	if (!demo_node_connect(a->node, fd_b, IPCZ_NO_FLAGS, "B", &a->to_b) ||
 	    !demo_node_connect(a->node, fd_c, IPCZ_NO_FLAGS, "C", &a->to_c))
 		return false;
-	if (!forward_portal(a))
+	if (!forward_portal(a) || !wait_proxies_gone(a))
 		return false;
-	if (!demo_expect(a->to_b, "route is direct", 0, NULL))
+	if (!demo_sync_expect(a->sync_b, DEMO_SYNC_DIRECT))
 		return false;
 	demo_say("B reports its route to C is direct");
-	if (!wait_proxies_gone(a) || !show_kernel_objects(a) ||
-	    !demo_send(a->to_b, "go", NULL, 0))
-		return false;
-	if (!demo_expect(a->to_b, "burst done", 0, NULL) ||
-	    !check_links_idle(a) || !demo_send(a->to_b, "checked", NULL, 0))
+	if (!show_kernel_objects(a) ||
+	    !demo_sync_send(a->sync_b, DEMO_SYNC_GO) ||
+	    !demo_sync_expect(a->sync_b, DEMO_SYNC_DONE) ||
+	    !check_links_idle(a) ||
+	    !demo_sync_send(a->sync_b, DEMO_SYNC_CHECKED))
 		return false;
 	return wait_peers_closed(a);
 }
 
-bool demo_role_a(int fd_b, int fd_c, const struct demo_transports *links)
+bool demo_role_a(int fd_b, int fd_c, int sync_b,
+		 const struct demo_transports *links)
 {
-	struct role_a a = { .links = links };
+	struct role_a a = { .links = links, .sync_b = sync_b };
 	bool ok;
 
 	if (!demo_node_up(true, &a.node))

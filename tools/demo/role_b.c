@@ -12,6 +12,7 @@
 
 struct role_b {
 	IpczHandle node, to_a, mine;
+	int sync_a;		/* the socket to A, outside ipcz */
 };
 
 static bool send_one_end(struct role_b *b)
@@ -90,19 +91,19 @@ static bool run(struct role_b *b, int fd)
 	    !measure(b, "latency right after the transfer") ||
 	    !demo_route_report("after that measurement", b->mine))
 		return false;
-	if (!wait_direct(b) || !demo_send(b->to_a, "route is direct", NULL, 0))
+	if (!wait_direct(b) || !demo_sync_send(b->sync_a, DEMO_SYNC_DIRECT))
 		return false;
-	if (!demo_expect(b->to_a, "go", 0, NULL) ||
+	if (!demo_sync_expect(b->sync_a, DEMO_SYNC_GO) ||
 	    !measure(b, "latency on the reduced route") ||
-	    !demo_send(b->to_a, "burst done", NULL, 0) ||
-	    !demo_expect(b->to_a, "checked", 0, NULL))
+	    !demo_sync_send(b->sync_a, DEMO_SYNC_DONE) ||
+	    !demo_sync_expect(b->sync_a, DEMO_SYNC_CHECKED))
 		return false;
 	return demo_send(b->mine, "bye", NULL, 0) && wait_c_closed(b);
 }
 
-bool demo_role_b(int fd)
+bool demo_role_b(int fd, int sync_a)
 {
-	struct role_b b = { 0 };
+	struct role_b b = { .sync_a = sync_a };
 	bool ok;
 
 	if (!demo_node_up(false, &b.node))
