@@ -39,9 +39,18 @@ static struct parcel_wrapper *get_parcel(IpczHandle handle)
 static IpczResult IPCZ_API api_close(IpczHandle handle, uint32_t flags,
 				     const void *options)
 {
-	struct api_object *object = handle_table_take(handle, API_OBJECT_ANY);
+	struct api_object *object = handle_table_get(handle, API_OBJECT_ANY);
 	IpczResult result;
 
+	if (!object)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	/* A transport listener's handle is the driver's, not the caller's. */
+	if (object->type == API_OBJECT_TRANSPORT_LISTENER) {
+		api_object_unref(object);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	api_object_unref(object);
+	object = handle_table_take(handle, API_OBJECT_ANY);
 	if (!object)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	result = api_object_close(object);

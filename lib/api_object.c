@@ -7,6 +7,7 @@
 
 #include "lib/box.h"
 #include "lib/node.h"
+#include "lib/node_link.h"
 #include "lib/parcel_wrapper.h"
 #include "lib/router.h"
 
@@ -27,6 +28,9 @@ void api_object_unref(struct api_object *object)
 		break;
 	case API_OBJECT_PARCEL:
 		parcel_wrapper_destroy((struct parcel_wrapper *)object);
+		break;
+	case API_OBJECT_TRANSPORT_LISTENER:
+		node_link_destroy((struct node_link *)object);
 		break;
 	default:
 		break;

@@ -19,6 +19,7 @@ enum api_object_type {
 	API_OBJECT_PORTAL,
 	API_OBJECT_BOX,
 	API_OBJECT_PARCEL,
+	API_OBJECT_TRANSPORT_LISTENER,	/* a node link, known to its driver */
 };
 
 struct api_object {

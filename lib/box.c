@@ -205,3 +205,50 @@ IpczResult box_extract(struct box *box, bool peek,
 	ipcz_unlock(&box->lock);
 	return IPCZ_RESULT_OK;
 }
+
+bool box_take_contents(struct box *box, IpczBoxType *type,
+		       union box_contents *contents)
+{
+	bool had_contents;
+
+	ipcz_lock(&box->lock);
+	had_contents = !box->empty;
+	box->empty = true;
+	*type = box->type;
+	*contents = box->u;
+	ipcz_unlock(&box->lock);
+	if (had_contents && *type == IPCZ_BOX_TYPE_SUBPARCEL) {
+		/* A peeked handle must not outlive the box's ownership. */
+		retire_peek_handle(contents->subparcel.wrapper,
+				   contents->subparcel.peek_handle);
+		contents->subparcel.peek_handle = IPCZ_INVALID_HANDLE;
+	}
+	return had_contents;
+}
+
+struct box *box_create_empty(void)
+{
+	struct box *box = calloc(1, sizeof(*box));
+
+	if (box) {
+		api_object_init(&box->object, API_OBJECT_BOX);
+		box->empty = true;
+	}
+	return box;
+}
+
+struct box *box_wrap_driver_object(struct node *node, IpczDriverHandle handle)
+{
+	struct box *box = calloc(1, sizeof(*box));
+
+	if (!box) {
+		driver_close_object(&node->driver, handle);
+		return NULL;
+	}
+	api_object_init(&box->object, API_OBJECT_BOX);
+	box->type = IPCZ_BOX_TYPE_DRIVER_OBJECT;
+	node_ref(node);
+	box->u.driver_object.node = node;
+	box->u.driver_object.handle = handle;
+	return box;
+}

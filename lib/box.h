@@ -21,7 +21,7 @@ struct box {
 	struct ipcz_lock lock;
 	IpczBoxType type;
 	bool empty;		/* the contents were taken or released */
-	union {
+	union box_contents {
 		struct {
 			struct node *node;	/* whose driver owns it */
 			IpczDriverHandle handle;
@@ -66,5 +66,19 @@ bool box_can_send_from(struct box *box, struct router *sender);
  */
 IpczResult box_extract(struct box *box, bool peek,
 		       struct IpczBoxContents *contents);
+
+/*
+ * Takes everything out of the box for sending to another node; the caller
+ * now owns what it holds (the node reference of a driver object, the
+ * parcel reference of a subparcel). False if the box was empty.
+ */
+bool box_take_contents(struct box *box, IpczBoxType *type,
+		       union box_contents *contents);
+
+/* An empty box: what arrives in place of contents that could not travel. */
+struct box *box_create_empty(void);
+
+/* Boxes a driver object that arrived from another node. */
+struct box *box_wrap_driver_object(struct node *node, IpczDriverHandle handle);
 
 #endif

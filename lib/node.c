@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/node_link.h"
+
 struct node *node_create(const struct IpczDriver *driver, bool is_broker,
 			 const struct IpczCreateNodeOptions *options)
 {
@@ -36,14 +38,71 @@ struct node *node_create(const struct IpczDriver *driver, bool is_broker,
 
 void node_destroy(struct node *node)
 {
+	free(node->links);
 	free(node);
+}
+
+bool node_add_link(struct node *node, struct node_link *link)
+{
+	bool added = false;
+
+	ipcz_lock(&node->lock);
+	if (!node->closed && node->num_links == node->links_capacity) {
+		size_t capacity = node->links_capacity ?
+					  node->links_capacity * 2 : 4;
+		struct node_link **grown = realloc(node->links,
+						   capacity * sizeof(*grown));
+
+		if (grown) {
+			node->links = grown;
+			node->links_capacity = capacity;
+		}
+	}
+	if (!node->closed && node->num_links < node->links_capacity) {
+		node_link_ref(link);
+		node->links[node->num_links++] = link;
+		added = true;
+	}
+	ipcz_unlock(&node->lock);
+	return added;
+}
+
+void node_remove_link(struct node *node, struct node_link *link)
+{
+	bool found = false;
+	size_t i;
+
+	ipcz_lock(&node->lock);
+	for (i = 0; i < node->num_links; i++) {
+		if (node->links[i] == link) {
+			node->links[i] = node->links[--node->num_links];
+			found = true;
+			break;
+		}
+	}
+	ipcz_unlock(&node->lock);
+	if (found)
+		node_link_unref(link);
 }
 
 IpczResult node_close(struct node *node)
 {
+	struct node_link **links;
+	size_t count, i;
+
 	ipcz_lock(&node->lock);
 	node->closed = true;
+	links = node->links;
+	count = node->num_links;
+	node->links = NULL;
+	node->num_links = node->links_capacity = 0;
 	ipcz_unlock(&node->lock);
+	/* Routes through the node's links break; their peers see closure. */
+	for (i = 0; i < count; i++) {
+		node_link_disconnect(links[i], OP_API_CALL);
+		node_link_unref(links[i]);
+	}
+	free(links);
 	return IPCZ_RESULT_OK;
 }
 
@@ -74,16 +133,17 @@ IpczResult node_connect(struct node *node, IpczDriverHandle transport,
 {
 	IpczResult result = check_connect_flags(node, flags);
 
-	(void)transport;
-	(void)num_initial_portals;
-	(void)initial_portals;
 	if (result != IPCZ_RESULT_OK)
 		return result;
 	/*
-	 * Links between nodes are the multi-node work (node links, their
-	 * shared pools, the connection handshakes). Until then a valid
-	 * request is refused as unavailable, before anything is written to
-	 * `initial_portals` and with `transport` still the caller's.
+	 * Sharing and inheriting a broker go through a third node (the
+	 * broker) and belong to the multi-node stage; they are refused as
+	 * unavailable before anything is written to `initial_portals`, with
+	 * `transport` still the caller's.
 	 */
-	return IPCZ_RESULT_UNAVAILABLE;
+	if (flags & (IPCZ_CONNECT_NODE_SHARE_BROKER |
+		     IPCZ_CONNECT_NODE_INHERIT_BROKER))
+		return IPCZ_RESULT_UNAVAILABLE;
+	return node_link_connect(node, transport, flags, num_initial_portals,
+				 initial_portals);
 }

@@ -20,7 +20,11 @@ struct node {
 	IpczMemoryFlags memory_flags;
 	struct IpczDriver driver;
 	uint8_t name[16];	/* random; brokers name themselves */
+	struct node_link **links;	/* references, guarded by `lock` */
+	size_t num_links, links_capacity;
 };
+
+struct node_link;
 
 /*
  * Creates a node. `options` (may be NULL) is read up to its size field;
@@ -31,16 +35,22 @@ struct node *node_create(const struct IpczDriver *driver, bool is_broker,
 
 void node_destroy(struct node *node);
 
-/* Close(): the node stops taking part in connections. */
+/* Close(): every connection of the node is dropped. */
 IpczResult node_close(struct node *node);
 
 /*
  * ConnectNode() after the API-level checks: validates the flags for this
- * node as upstream does, then connects.
+ * node as upstream does, then connects (node_link.c).
  */
 IpczResult node_connect(struct node *node, IpczDriverHandle transport,
 			size_t num_initial_portals, IpczConnectNodeFlags flags,
 			IpczHandle *initial_portals);
+
+/* Keeps a reference to a new node link; false if closed or no memory. */
+bool node_add_link(struct node *node, struct node_link *link);
+
+/* Drops the node's reference to `link`, if it has one. */
+void node_remove_link(struct node *node, struct node_link *link);
 
 static inline void node_ref(struct node *node)
 {

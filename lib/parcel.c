@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "lib/handle_table.h"
+#include "lib/node_link.h"
 
 struct parcel *parcel_create(size_t capacity)
 {
@@ -32,6 +33,8 @@ void parcel_destroy(struct parcel *parcel)
 		api_object_unref(objects[i]);
 	}
 	free(parcel->objects);
+	if (parcel->source)
+		node_link_unref(parcel->source);
 	free(parcel);
 }
 
@@ -51,6 +54,19 @@ void parcel_set_objects(struct parcel *parcel, struct api_object **objects,
 {
 	parcel->objects = objects;
 	parcel->num_objects = count;
+	parcel->first_object = 0;
+}
+
+void parcel_release_objects(struct parcel *parcel)
+{
+	struct api_object **objects = parcel_objects(parcel);
+	uint32_t i;
+
+	for (i = 0; i < parcel->num_objects; i++)
+		api_object_unref(objects[i]);
+	free(parcel->objects);
+	parcel->objects = NULL;
+	parcel->num_objects = 0;
 	parcel->first_object = 0;
 }
 

@@ -20,6 +20,11 @@ struct parcel {
 	struct api_object **objects;	/* references owned by the parcel */
 	uint32_t num_objects;		/* remaining, from objects[first] */
 	uint32_t first_object;
+	/*
+	 * The node link the parcel arrived on (a reference), or NULL if it was
+	 * put on this node: Reject() reports only parcels from other nodes.
+	 */
+	struct node_link *source;
 	uint8_t inline_data[];
 };
 
@@ -44,6 +49,12 @@ static inline struct api_object **parcel_objects(const struct parcel *parcel)
 {
 	return parcel->objects ? parcel->objects + parcel->first_object : NULL;
 }
+
+/*
+ * Drops the parcel's references to its objects without closing them: they
+ * travelled on (were encoded for another node).
+ */
+void parcel_release_objects(struct parcel *parcel);
 
 /*
  * Moves the first `count` remaining objects out as new handles in `out`;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/handle_table.h"
+#include "lib/node_link.h"
 
 IpczHandle parcel_wrapper_wrap(struct parcel *parcel)
 {
@@ -161,12 +162,10 @@ IpczResult parcel_wrapper_reject(struct parcel_wrapper *wrapper,
 				 uintptr_t context)
 {
 	/*
-	 * Reject() reports a parcel to the driver transport it came over.
-	 * Every parcel of a single node was put on this node, so there is no
-	 * transport to blame; parcels arriving from other nodes will carry
-	 * their node link with the multi-node work.
+	 * Only a parcel that came from another node can be blamed on the
+	 * transport it came over.
 	 */
-	(void)wrapper;
-	(void)context;
-	return IPCZ_RESULT_FAILED_PRECONDITION;
+	if (!wrapper->parcel->source)
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	return node_link_report_bad_activity(wrapper->parcel->source, context);
 }

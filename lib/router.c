@@ -279,9 +279,7 @@ static IpczResult send_outbound_parcel(struct router *router,
 /* Detaches objects from a parcel that could not be sent, then frees it. */
 static void discard_unsent(struct parcel *parcel)
 {
-	release_objects(parcel->objects, parcel->num_objects);
-	parcel->objects = NULL;
-	parcel->num_objects = 0;
+	parcel_release_objects(parcel);
 	parcel_destroy(parcel);
 }
 

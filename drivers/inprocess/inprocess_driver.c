@@ -188,6 +188,8 @@ static void notify(struct transport *transport, struct message *message)
 		pthread_mutex_unlock(&transport->lock);
 		return;
 	}
+	/* A handler may close the transport: keep it alive till we are done. */
+	atomic_fetch_add(&transport->header.refs, 1);
 	transport->notifying = true;
 	for (;;) {
 		handler = transport->handler;
@@ -233,6 +235,7 @@ static void notify(struct transport *transport, struct message *message)
 			transport->deferred_tail = NULL;
 			transport->notifying = false;
 			pthread_mutex_unlock(&transport->lock);
+			transport_unref(transport);
 			return;
 		}
 		transport->deferred = message->next;

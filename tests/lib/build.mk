@@ -9,9 +9,10 @@
 LIBTEST_OUT      := $(BUILD)/tests/lib
 LIBTEST_ASAN     := handle_table_test sequenced_queue_test trap_set_test \
 		    portal_test transaction_test merge_test box_test \
-		    threads_test inprocess_driver_test api_fuzz_test
+		    threads_test inprocess_driver_test api_fuzz_test \
+		    node_link_test
 LIBTEST_TSAN     := handle_table_test threads_test merge_test \
-		    inprocess_driver_test
+		    inprocess_driver_test node_link_test
 # Measured on the release build, where malloc is the real one.
 LIBTEST_REL      := portal_memory
 LIBTEST_BINS     := $(addprefix $(LIBTEST_OUT)/asan/,$(LIBTEST_ASAN)) \
@@ -50,7 +51,7 @@ check-lib: $(LIBTEST_BINS)
 	@for bin in $(LIBTEST_BINS); do \
 		name=$$(basename $$(dirname $$bin))-$$(basename $$bin); \
 		echo "# $$name"; \
-		$$bin > $(LIBTEST_OUT)/tap/$$name.tap 2>&1; \
+		timeout 600 $$bin > $(LIBTEST_OUT)/tap/$$name.tap 2>&1; \
 		status=$$?; \
 		cat $(LIBTEST_OUT)/tap/$$name.tap; \
 		if [ $$status -ne 0 ] && \

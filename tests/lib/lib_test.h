@@ -32,12 +32,17 @@ static inline int leaks_found(void)
 
 static struct IpczAPI ipcz = { .size = sizeof(ipcz) };
 
+static inline void test_node_api(void)
+{
+	if (ipcz.size != sizeof(ipcz) || !ipcz.Close)
+		IpczGetAPI(&ipcz);
+}
+
 static inline IpczHandle test_node(void)
 {
 	IpczHandle node = IPCZ_INVALID_HANDLE;
 
-	if (ipcz.size != sizeof(ipcz) || !ipcz.Close)
-		IpczGetAPI(&ipcz);
+	test_node_api();
 	ipcz.CreateNode(ipcz_inprocess_driver(), IPCZ_NO_FLAGS, NULL, &node);
 	return node;
 }

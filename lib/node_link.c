@@ -1,0 +1,1089 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Node links: the handshake, the routing of received messages to routers
+ * by sublink, and the encoding and decoding of parcels with the objects
+ * they carry (portals continue as new routers, boxes as driver objects or
+ * subparcels).
+ */
+#include "lib/node_link.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/box.h"
+#include "lib/driver.h"
+#include "lib/handle_table.h"
+#include "lib/lock.h"
+#include "lib/node.h"
+#include "lib/node_message.h"
+#include "lib/parcel.h"
+#include "lib/parcel_wrapper.h"
+#include "lib/remote_router_link.h"
+#include "lib/router.h"
+#include "lib/sublink_map.h"
+
+enum node_link_state { LINK_CONNECTING, LINK_CONNECTED, LINK_DEAD };
+
+/* The first sublink number handed out for a transferred portal. */
+#define FIRST_TRANSFER_SUBLINK 64
+
+struct node_link {
+	struct api_object object;
+	struct ipcz_lock lock;
+	struct node *node;		/* a reference */
+	IpczDriverHandle transport;	/* ours until destruction */
+	IpczHandle listener;		/* our handle while activated */
+	uint8_t state;
+	uint8_t side;
+	IpczConnectNodeFlags flags;
+	struct router **initial;	/* references, until the handshake */
+	uint32_t num_initial;
+	uint32_t num_portals;		/* initial portals asked for */
+	uint64_t next_sublink;
+	struct sublink_map routes;
+};
+
+static const struct IpczDriver *driver_of(struct node_link *link)
+{
+	return &link->node->driver;
+}
+
+void node_link_destroy(struct node_link *link)
+{
+	uint32_t count, i;
+	struct sublink_entry *entries = sublink_map_take_all(&link->routes,
+							     &count);
+
+	for (i = 0; i < count; i++)
+		router_unref(entries[i].router);
+	free(entries);
+	for (i = 0; i < link->num_initial; i++)
+		router_unref(link->initial[i]);
+	free(link->initial);
+	driver_close_object(driver_of(link), link->transport);
+	node_unref(link->node);
+	free(link);
+}
+
+/* ---- sending ---- */
+
+static void transmit(struct node_link *link, struct message_builder *b)
+{
+	const struct IpczDriver *driver = driver_of(link);
+	IpczResult result = IPCZ_RESULT_UNAVAILABLE;
+	bool dead;
+
+	IpczDriverHandle transport;
+
+	ipcz_lock(&link->lock);
+	dead = link->state == LINK_DEAD;
+	transport = link->transport;
+	ipcz_unlock(&link->lock);
+	if (!b->failed && !dead && transport != IPCZ_INVALID_DRIVER_HANDLE)
+		result = driver->Transmit(transport, b->bytes, b->size,
+					  b->handles, b->num_handles,
+					  IPCZ_NO_FLAGS, NULL);
+	if (result != IPCZ_RESULT_OK) {
+		/* Driver objects the driver did not take are ours to close. */
+		size_t i;
+
+		for (i = 0; i < b->num_handles; i++)
+			driver_close_object(driver, b->handles[i]);
+	}
+}
+
+static void set_header(struct message_builder *b, enum node_message_type type)
+{
+	struct msg_header header = {
+		.size = (uint32_t)b->size,
+		.type = (uint16_t)type,
+	};
+
+	if (!b->failed && b->size <= UINT32_MAX)
+		memcpy(b->bytes, &header, sizeof(header));
+	else
+		b->failed = true;
+}
+
+void node_link_send_route_closed(struct node_link *link, uint64_t sublink,
+				 uint64_t length)
+{
+	struct msg_route_closed message = {
+		.header = { .size = sizeof(message), .type = MSG_ROUTE_CLOSED },
+		.sublink = sublink,
+		.length = length,
+	};
+	struct message_builder b;
+
+	message_builder_init(&b);
+	message_builder_append(&b, &message, sizeof(message));
+	transmit(link, &b);
+	message_builder_free(&b);
+}
+
+void node_link_send_route_disconnected(struct node_link *link,
+				       uint64_t sublink)
+{
+	struct msg_route_disconnected message = {
+		.header = { .size = sizeof(message),
+			    .type = MSG_ROUTE_DISCONNECTED },
+		.sublink = sublink,
+	};
+	struct message_builder b;
+
+	message_builder_init(&b);
+	message_builder_append(&b, &message, sizeof(message));
+	transmit(link, &b);
+	message_builder_free(&b);
+}
+
+/* A portal on its way: adopts its link once the message is out. */
+struct transfer {
+	struct router *router;
+	struct router_link *link;
+};
+
+struct encoder {
+	struct node_link *link;
+	enum op_context ctx;
+	struct message_builder records;	/* records, and the driver handles */
+	struct message_builder data;	/* parcel data, then record bytes */
+	uint32_t num_records;
+	struct transfer *transfers;
+	size_t num_transfers, transfer_capacity;
+};
+
+static uint64_t allocate_sublink(struct node_link *link)
+{
+	uint64_t sublink;
+
+	ipcz_lock(&link->lock);
+	/* Each side numbers from its own half, so the two never collide. */
+	sublink = (link->next_sublink++ << 1) | link->side;
+	ipcz_unlock(&link->lock);
+	return sublink;
+}
+
+static bool add_route(struct node_link *link, uint64_t sublink,
+		      struct router *router, struct router_link *router_link)
+{
+	bool added = false;
+
+	ipcz_lock(&link->lock);
+	if (link->state != LINK_DEAD)
+		added = sublink_map_add(&link->routes, sublink, router,
+					router_link, router_link->type);
+	ipcz_unlock(&link->lock);
+	return added;
+}
+
+static size_t add_record(struct encoder *e, const struct wire_object *record)
+{
+	size_t offset = message_builder_append(&e->records, record,
+					       sizeof(*record));
+
+	e->num_records++;
+	return offset;
+}
+
+static void encode_objects(struct encoder *e, struct api_object **objects,
+			   uint32_t count, int depth);
+
+/* A portal continues on the other node; it stays here as a proxy. */
+static void encode_portal(struct encoder *e, struct router *router,
+			  struct wire_object *record)
+{
+	struct router_link *link;
+	uint64_t sublink = allocate_sublink(e->link);
+	struct transfer *grown;
+
+	link = remote_router_link_create(e->link, sublink,
+					 LINK_PERIPHERAL_INWARD, e->link->side);
+	if (!link)
+		goto lost;
+	if (e->num_transfers == e->transfer_capacity) {
+		size_t capacity = e->transfer_capacity ?
+					  e->transfer_capacity * 2 : 4;
+
+		grown = realloc(e->transfers, capacity * sizeof(*grown));
+		if (!grown)
+			goto lost_link;
+		e->transfers = grown;
+		e->transfer_capacity = capacity;
+	}
+	/* Registered before the message goes out, adopted after it. */
+	if (!add_route(e->link, sublink, router, link))
+		goto lost_link;
+	if (!router_begin_transfer(router, e->ctx, &record->next_outbound,
+				   &record->next_inbound)) {
+		node_link_remove_route(e->link, sublink, link);
+		goto lost_link;
+	}
+	record->kind = WIRE_PORTAL;
+	record->sublink = sublink;
+	router_ref(router);
+	e->transfers[e->num_transfers].router = router;
+	e->transfers[e->num_transfers].link = link;
+	e->num_transfers++;
+	return;
+lost_link:
+	router_link_unref(link);
+lost:
+	router_close(router);
+	record->kind = WIRE_LOST;
+}
+
+static void encode_driver_object(struct encoder *e, struct node *node,
+				 IpczDriverHandle handle,
+				 struct wire_object *record)
+{
+	const struct IpczDriver *driver = &node->driver;
+	size_t num_bytes = 0, num_handles = 0;
+	IpczDriverHandle *handles = NULL;
+	void *bytes = NULL;
+	IpczResult result;
+
+	result = driver->Serialize(handle, e->link->transport, IPCZ_NO_FLAGS,
+				   NULL, NULL, &num_bytes, NULL, &num_handles);
+	if (result == IPCZ_RESULT_RESOURCE_EXHAUSTED) {
+		bytes = calloc(1, num_bytes ? num_bytes : 1);
+		handles = calloc(num_handles ? num_handles : 1,
+				 sizeof(*handles));
+		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
+		if (bytes && handles)
+			result = driver->Serialize(handle, e->link->transport,
+						   IPCZ_NO_FLAGS, NULL, bytes,
+						   &num_bytes, handles,
+						   &num_handles);
+	}
+	if (result != IPCZ_RESULT_OK || num_bytes > UINT32_MAX ||
+	    num_handles > UINT32_MAX) {
+		/*
+		 * This transport cannot carry it (relaying through a broker
+		 * comes with the multi-node stage): it is lost, and closed.
+		 */
+		driver_close_object(driver, handle);
+		record->kind = WIRE_LOST;
+	} else {
+		record->kind = WIRE_DRIVER_OBJECT;
+		record->num_bytes = (uint32_t)num_bytes;
+		record->num_handles = (uint32_t)num_handles;
+		record->first_handle = (uint32_t)message_builder_add_handles(
+			&e->records, handles, num_handles);
+		message_builder_append(&e->data, bytes, num_bytes);
+	}
+	free(bytes);
+	free(handles);
+	node_unref(node);
+}
+
+/*
+ * An application object crosses as the parcel its serializer writes (data
+ * and handles); the object itself is destroyed here. Without a serializer,
+ * or if it fails, the object is lost.
+ */
+static void encode_application_object(struct encoder *e,
+				      union box_contents *contents,
+				      size_t record_offset, int depth)
+{
+	IpczApplicationObjectSerializer serialize =
+		contents->application_object.serializer;
+	uintptr_t value = contents->application_object.value;
+	size_t num_bytes = 0, num_handles = 0, i;
+	IpczHandle *handles = NULL;
+	struct api_object **objects = NULL;
+	void *bytes = NULL;
+	IpczResult result = IPCZ_RESULT_FAILED_PRECONDITION;
+	struct wire_object record = { .kind = WIRE_LOST };
+
+	if (serialize && depth < WIRE_MAX_DEPTH) {
+		result = serialize(value, IPCZ_NO_FLAGS, NULL, NULL,
+				   &num_bytes, NULL, &num_handles);
+		if (result == IPCZ_RESULT_RESOURCE_EXHAUSTED) {
+			bytes = calloc(1, num_bytes ? num_bytes : 1);
+			handles = calloc(num_handles ? num_handles : 1,
+					 sizeof(*handles));
+			objects = calloc(num_handles ? num_handles : 1,
+					 sizeof(*objects));
+			result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
+			if (bytes && handles && objects)
+				result = serialize(value, IPCZ_NO_FLAGS, NULL,
+						   bytes, &num_bytes, handles,
+						   &num_handles);
+		}
+	}
+	if (contents->application_object.destructor)
+		contents->application_object.destructor(value, IPCZ_NO_FLAGS,
+							NULL);
+	if (result == IPCZ_RESULT_OK && num_bytes <= UINT32_MAX &&
+	    num_handles <= UINT32_MAX) {
+		uint32_t count = 0;
+
+		/* The handles the serializer wrote now belong to ipcz. */
+		for (i = 0; i < num_handles; i++) {
+			struct api_object *object =
+				handle_table_take(handles[i], API_OBJECT_ANY);
+
+			if (object)
+				objects[count++] = object;
+		}
+		record.kind = WIRE_SUBPARCEL;
+		record.num_bytes = (uint32_t)num_bytes;
+		record.num_objects = count;
+		memcpy(e->records.bytes + record_offset, &record,
+		       sizeof(record));
+		message_builder_append(&e->data, bytes, num_bytes);
+		encode_objects(e, objects, count, depth + 1);
+		for (i = 0; i < count; i++)
+			api_object_unref(objects[i]);
+	} else if (!e->records.failed) {
+		memcpy(e->records.bytes + record_offset, &record,
+		       sizeof(record));
+	}
+	free(bytes);
+	free(handles);
+	free(objects);
+}
+
+static void encode_subparcel(struct encoder *e, struct parcel_wrapper *wrapper,
+			     size_t record_offset, int depth)
+{
+	struct parcel *parcel = wrapper->parcel;
+	struct wire_object record = { .kind = WIRE_LOST };
+
+	if (depth < WIRE_MAX_DEPTH && parcel->data_size <= UINT32_MAX) {
+		record.kind = WIRE_SUBPARCEL;
+		record.num_bytes = (uint32_t)parcel->data_size;
+		record.num_objects = parcel->num_objects;
+		if (!e->records.failed)
+			memcpy(e->records.bytes + record_offset, &record,
+			       sizeof(record));
+		message_builder_append(&e->data, parcel->data,
+				       parcel->data_size);
+		encode_objects(e, parcel_objects(parcel), parcel->num_objects,
+			       depth + 1);
+		parcel_release_objects(parcel);
+	} else if (!e->records.failed) {
+		memcpy(e->records.bytes + record_offset, &record,
+		       sizeof(record));
+	}
+	api_object_unref(&wrapper->object);
+}
+
+static void encode_box(struct encoder *e, struct box *box,
+		       size_t record_offset, int depth)
+{
+	struct wire_object record = { .kind = WIRE_LOST };
+	union box_contents contents;
+	IpczBoxType type;
+
+	if (!box_take_contents(box, &type, &contents)) {
+		if (!e->records.failed)
+			memcpy(e->records.bytes + record_offset, &record,
+			       sizeof(record));
+		return;
+	}
+	switch (type) {
+	case IPCZ_BOX_TYPE_DRIVER_OBJECT:
+		encode_driver_object(e, contents.driver_object.node,
+				     contents.driver_object.handle, &record);
+		if (!e->records.failed)
+			memcpy(e->records.bytes + record_offset, &record,
+			       sizeof(record));
+		break;
+	case IPCZ_BOX_TYPE_APPLICATION_OBJECT:
+		encode_application_object(e, &contents, record_offset, depth);
+		break;
+	default:
+		encode_subparcel(e, contents.subparcel.wrapper, record_offset,
+				 depth);
+		break;
+	}
+}
+
+/*
+ * Encodes `count` objects, depth first. Each object leaves this node: the
+ * encoder consumes what it holds (the caller keeps its references to the
+ * objects themselves).
+ */
+static void encode_objects(struct encoder *e, struct api_object **objects,
+			   uint32_t count, int depth)
+{
+	uint32_t i;
+
+	for (i = 0; i < count; i++) {
+		struct wire_object record = { .kind = WIRE_LOST };
+		size_t offset = add_record(e, &record);
+
+		switch (objects[i]->type) {
+		case API_OBJECT_PORTAL:
+			encode_portal(e, (struct router *)objects[i], &record);
+			if (!e->records.failed)
+				memcpy(e->records.bytes + offset, &record,
+				       sizeof(record));
+			break;
+		case API_OBJECT_BOX:
+			encode_box(e, (struct box *)objects[i], offset, depth);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void node_link_send_parcel(struct node_link *link, enum op_context ctx,
+			   uint64_t sublink, struct parcel *parcel)
+{
+	struct msg_parcel message = {
+		.header = { .type = MSG_PARCEL },
+		.sublink = sublink,
+		.seq = parcel->seq,
+		.num_bytes = (uint32_t)parcel->data_size,
+		.num_objects = parcel->num_objects,
+	};
+	struct message_builder b;
+	struct encoder e = { .link = link, .ctx = ctx };
+	size_t i;
+
+	message_builder_init(&e.records);
+	message_builder_init(&e.data);
+	message_builder_init(&b);
+	if (parcel->data_size > UINT32_MAX)
+		e.data.failed = true;
+	message_builder_append(&e.data, parcel->data, parcel->data_size);
+	encode_objects(&e, parcel_objects(parcel), parcel->num_objects, 0);
+	message.num_records = e.num_records;
+	message.num_driver_handles = (uint32_t)e.records.num_handles;
+
+	message_builder_append(&b, &message, sizeof(message));
+	message_builder_append(&b, e.records.bytes, e.records.size);
+	message_builder_append(&b, e.data.bytes, e.data.size);
+	message_builder_add_handles(&b, e.records.handles,
+				    e.records.num_handles);
+	b.failed |= e.records.failed || e.data.failed;
+	set_header(&b, MSG_PARCEL);
+	transmit(link, &b);
+
+	/* The portals' new routers exist on the other side now. */
+	for (i = 0; i < e.num_transfers; i++) {
+		router_adopt_inward_link(e.transfers[i].router, ctx,
+					 e.transfers[i].link);
+		router_unref(e.transfers[i].router);
+	}
+	free(e.transfers);
+	message_builder_free(&e.records);
+	message_builder_free(&e.data);
+	message_builder_free(&b);
+	parcel_release_objects(parcel);
+	parcel_destroy(parcel);
+}
+
+/* ---- receiving ---- */
+
+struct decoder {
+	struct node_link *link;
+	const uint8_t *records;
+	uint32_t num_records, next_record;
+	const uint8_t *data;
+	size_t data_size, next_data;
+	const IpczDriverHandle *handles;
+	size_t num_handles, next_handle;
+};
+
+static bool take_record(struct decoder *d, struct wire_object *record)
+{
+	if (d->next_record >= d->num_records)
+		return false;
+	memcpy(record, d->records + (size_t)d->next_record * sizeof(*record),
+	       sizeof(*record));
+	d->next_record++;
+	return true;
+}
+
+static const uint8_t *take_data(struct decoder *d, size_t size)
+{
+	const uint8_t *bytes = d->data + d->next_data;
+
+	if (size > d->data_size - d->next_data)
+		return NULL;
+	d->next_data += size;
+	return bytes;
+}
+
+static struct api_object *decode_object(struct decoder *d, int depth);
+
+/* Decodes `count` objects into a new array; NULL (and nothing kept) on error. */
+static struct api_object **decode_objects(struct decoder *d, uint32_t count,
+					  int depth)
+{
+	struct api_object **objects;
+	uint32_t i;
+
+	if (count > d->num_records - d->next_record)
+		return NULL;
+	objects = calloc(count ? count : 1, sizeof(*objects));
+	if (!objects)
+		return NULL;
+	for (i = 0; i < count; i++) {
+		objects[i] = decode_object(d, depth);
+		if (!objects[i]) {
+			while (i--) {
+				api_object_close(objects[i]);
+				api_object_unref(objects[i]);
+			}
+			free(objects);
+			return NULL;
+		}
+	}
+	return objects;
+}
+
+static struct api_object *decode_portal(struct decoder *d,
+					const struct wire_object *record)
+{
+	struct router *router;
+	struct router_link *link;
+
+	/* The sender numbers new sublinks from its own half. */
+	if ((record->sublink & 1) == d->link->side ||
+	    record->sublink >> 1 < FIRST_TRANSFER_SUBLINK ||
+	    record->num_bytes || record->num_handles || record->num_objects)
+		return NULL;
+	router = router_create_transferred(record->next_outbound,
+					   record->next_inbound);
+	if (!router)
+		return NULL;
+	link = remote_router_link_create(d->link, record->sublink,
+					 LINK_PERIPHERAL_OUTWARD,
+					 link_side_opposite(d->link->side));
+	if (!link || !add_route(d->link, record->sublink, router, link)) {
+		router_link_unref(link);
+		router_unref(router);
+		return NULL;
+	}
+	router_set_outward_link(router, OP_TRANSPORT, link);
+	return &router->object;
+}
+
+static struct api_object *decode_driver_object(struct decoder *d,
+					       const struct wire_object *record)
+{
+	const struct IpczDriver *driver = driver_of(d->link);
+	const uint8_t *bytes = take_data(d, record->num_bytes);
+	IpczDriverHandle handle = IPCZ_INVALID_DRIVER_HANDLE;
+	struct box *box;
+
+	if (!bytes || record->num_objects ||
+	    record->first_handle != d->next_handle ||
+	    record->num_handles > d->num_handles - d->next_handle)
+		return NULL;
+	d->next_handle += record->num_handles;
+	if (driver->Deserialize(bytes, record->num_bytes,
+				d->handles + record->first_handle,
+				record->num_handles, d->link->transport,
+				IPCZ_NO_FLAGS, NULL, &handle) != IPCZ_RESULT_OK) {
+		/* The handles were claimed: close them ourselves. */
+		uint32_t i;
+
+		for (i = 0; i < record->num_handles; i++)
+			driver_close_object(
+				driver, d->handles[record->first_handle + i]);
+		return NULL;
+	}
+	box = box_wrap_driver_object(d->link->node, handle);
+	return box ? &box->object : NULL;
+}
+
+static struct parcel *decode_parcel_body(struct decoder *d, uint32_t num_bytes,
+					 uint32_t num_objects, int depth)
+{
+	const uint8_t *bytes = take_data(d, num_bytes);
+	struct parcel *parcel;
+	struct api_object **objects;
+
+	if (!bytes)
+		return NULL;
+	parcel = parcel_create(num_bytes);
+	if (!parcel)
+		return NULL;
+	memcpy(parcel->data, bytes, num_bytes);
+	parcel_commit(parcel, num_bytes);
+	objects = decode_objects(d, num_objects, depth);
+	if (!objects) {
+		parcel_destroy(parcel);
+		return NULL;
+	}
+	parcel_set_objects(parcel, objects, num_objects);
+	node_link_ref(d->link);
+	parcel->source = d->link;
+	return parcel;
+}
+
+static struct api_object *decode_object(struct decoder *d, int depth)
+{
+	struct wire_object record;
+	struct parcel *parcel;
+	struct box *box;
+	IpczHandle handle;
+	struct api_object *wrapper;
+
+	if (!take_record(d, &record))
+		return NULL;
+	switch (record.kind) {
+	case WIRE_PORTAL:
+		return decode_portal(d, &record);
+	case WIRE_DRIVER_OBJECT:
+		return decode_driver_object(d, &record);
+	case WIRE_LOST:
+		if (record.num_bytes || record.num_handles ||
+		    record.num_objects)
+			return NULL;
+		box = box_create_empty();
+		return box ? &box->object : NULL;
+	case WIRE_SUBPARCEL:
+		if (depth >= WIRE_MAX_DEPTH || record.num_handles)
+			return NULL;
+		parcel = decode_parcel_body(d, record.num_bytes,
+					    record.num_objects, depth + 1);
+		if (!parcel)
+			return NULL;
+		handle = parcel_wrapper_wrap(parcel);
+		wrapper = handle_table_take(handle, API_OBJECT_PARCEL);
+		box = wrapper ? box_wrap_subparcel(
+					(struct parcel_wrapper *)wrapper) :
+				NULL;
+		return box ? &box->object : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static struct router *route_of(struct node_link *link, uint64_t sublink,
+			       uint8_t *type)
+{
+	struct sublink_entry *entry;
+	struct router *router = NULL;
+
+	ipcz_lock(&link->lock);
+	entry = sublink_map_find(&link->routes, sublink);
+	if (entry) {
+		router = entry->router;
+		router_ref(router);
+		*type = entry->link_type;
+	}
+	ipcz_unlock(&link->lock);
+	return router;
+}
+
+static IpczResult accept_parcel(struct node_link *link, const uint8_t *bytes,
+				size_t num_bytes,
+				const IpczDriverHandle *handles,
+				size_t num_handles, size_t *claimed)
+{
+	struct msg_parcel message;
+	struct decoder d = { .link = link, .handles = handles,
+			     .num_handles = num_handles };
+	struct parcel *parcel;
+	struct router *router;
+	size_t records_size;
+	uint8_t type;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	records_size = (size_t)message.num_records * sizeof(struct wire_object);
+	if (message.num_driver_handles != num_handles ||
+	    records_size > num_bytes - sizeof(message))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	d.records = bytes + sizeof(message);
+	d.num_records = message.num_records;
+	d.data = d.records + records_size;
+	d.data_size = num_bytes - sizeof(message) - records_size;
+	parcel = decode_parcel_body(&d, message.num_bytes, message.num_objects,
+				    0);
+	*claimed = d.next_handle;
+	if (!parcel)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (d.next_record != d.num_records || d.next_data != d.data_size ||
+	    d.next_handle != d.num_handles) {
+		parcel_destroy(parcel);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	parcel->seq = message.seq;
+	router = route_of(link, message.sublink, &type);
+	if (!router) {
+		/* A route already gone here: what it carried is dropped. */
+		parcel_destroy(parcel);
+		return IPCZ_RESULT_OK;
+	}
+	if (type == LINK_PERIPHERAL_INWARD)
+		router_accept_outbound_parcel(router, OP_TRANSPORT, parcel);
+	else
+		router_accept_inbound_parcel(router, OP_TRANSPORT, parcel);
+	router_unref(router);
+	return IPCZ_RESULT_OK;
+}
+
+static IpczResult accept_route_closed(struct node_link *link,
+				      const uint8_t *bytes, size_t num_bytes)
+{
+	struct msg_route_closed message;
+	struct router *router;
+	uint8_t type;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    num_bytes != sizeof(message))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	router = route_of(link, message.sublink, &type);
+	if (router) {
+		router_accept_route_closure(router, OP_TRANSPORT, type,
+					    message.length);
+		router_unref(router);
+	}
+	return IPCZ_RESULT_OK;
+}
+
+static IpczResult accept_route_disconnected(struct node_link *link,
+					    const uint8_t *bytes,
+					    size_t num_bytes)
+{
+	struct msg_route_disconnected message;
+	struct router *router;
+	uint8_t type;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    num_bytes != sizeof(message))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	router = route_of(link, message.sublink, &type);
+	if (router) {
+		router_accept_route_disconnected(router, OP_TRANSPORT, type);
+		router_unref(router);
+	}
+	return IPCZ_RESULT_OK;
+}
+
+/* ---- the handshake ---- */
+
+static struct msg_connect connect_message(struct node_link *link)
+{
+	struct msg_connect message = {
+		.header = { .size = sizeof(message), .type = MSG_CONNECT },
+		.flags = link->flags,
+		.is_broker = link->node->is_broker,
+		.num_initial_portals = link->num_portals,
+	};
+
+	memcpy(message.name, link->node->name, sizeof(message.name));
+	return message;
+}
+
+/*
+ * The pairs this stage connects: a broker (no flags) with a non-broker
+ * connecting TO_BROKER, and two brokers that both connect TO_BROKER. The
+ * side of the link (which half of the sublink numbers each end uses)
+ * follows: the broker, or the broker with the greater name, is side A.
+ */
+static bool roles_match(struct node_link *link,
+			const struct msg_connect *remote, uint8_t *side)
+{
+	const bool local_broker = link->node->is_broker;
+	const bool local_to_broker = link->flags & IPCZ_CONNECT_NODE_TO_BROKER;
+	const bool remote_to_broker = remote->flags &
+				      IPCZ_CONNECT_NODE_TO_BROKER;
+	int order;
+
+	if (remote->is_broker > 1)
+		return false;
+	if (local_broker && remote->is_broker) {
+		order = memcmp(link->node->name, remote->name,
+			       sizeof(remote->name));
+		*side = order > 0 ? LINK_SIDE_A : LINK_SIDE_B;
+		return local_to_broker && remote_to_broker && order != 0;
+	}
+	if (local_broker) {
+		*side = LINK_SIDE_A;
+		return !local_to_broker && remote_to_broker;
+	}
+	*side = LINK_SIDE_B;
+	return local_to_broker && remote->is_broker && !remote_to_broker;
+}
+
+static IpczResult accept_connect(struct node_link *link, const uint8_t *bytes,
+				 size_t num_bytes)
+{
+	struct msg_connect message;
+	struct router **initial;
+	uint32_t count, linked, i;
+	uint8_t side = LINK_SIDE_A;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    num_bytes != sizeof(message))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	ipcz_lock(&link->lock);
+	if (link->state != LINK_CONNECTING || !roles_match(link, &message,
+							   &side)) {
+		ipcz_unlock(&link->lock);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	link->state = LINK_CONNECTED;
+	link->side = side;
+	initial = link->initial;
+	count = link->num_initial;
+	link->initial = NULL;
+	link->num_initial = 0;
+	ipcz_unlock(&link->lock);
+
+	/* Portals both sides asked for are joined; the rest see closure. */
+	linked = count < message.num_initial_portals ?
+			 count : message.num_initial_portals;
+	for (i = 0; i < count; i++) {
+		struct router_link *router_link = NULL;
+
+		if (i < linked)
+			router_link = remote_router_link_create(
+				link, i, LINK_CENTRAL, side);
+		if (router_link && add_route(link, i, initial[i], router_link))
+			router_set_outward_link(initial[i], OP_TRANSPORT,
+						router_link);
+		else if (router_link)
+			router_link_unref(router_link);
+		if (i >= linked)
+			router_accept_route_closure(initial[i], OP_TRANSPORT,
+						    LINK_CENTRAL, 0);
+		else if (!router_link)
+			router_accept_route_disconnected(initial[i],
+							 OP_TRANSPORT,
+							 LINK_CENTRAL);
+		router_unref(initial[i]);
+	}
+	free(initial);
+	return IPCZ_RESULT_OK;
+}
+
+/* ---- transport activity ---- */
+
+void node_link_disconnect(struct node_link *link, enum op_context ctx)
+{
+	struct sublink_entry *entries;
+	struct router **initial;
+	uint32_t count = 0, num_initial, i;
+	bool was_active;
+
+	ipcz_lock(&link->lock);
+	was_active = link->state != LINK_DEAD;
+	link->state = LINK_DEAD;
+	entries = sublink_map_take_all(&link->routes, &count);
+	initial = link->initial;
+	num_initial = link->num_initial;
+	link->initial = NULL;
+	link->num_initial = 0;
+	ipcz_unlock(&link->lock);
+
+	for (i = 0; i < count; i++) {
+		router_accept_route_disconnected(entries[i].router, ctx,
+						 entries[i].link_type);
+		router_unref(entries[i].router);
+	}
+	free(entries);
+	for (i = 0; i < num_initial; i++) {
+		router_accept_route_disconnected(initial[i], ctx, LINK_CENTRAL);
+		router_unref(initial[i]);
+	}
+	free(initial);
+	if (was_active) {
+		IpczDriverHandle transport;
+
+		node_remove_link(link->node, link);
+		ipcz_lock(&link->lock);
+		transport = link->transport;
+		ipcz_unlock(&link->lock);
+		if (transport != IPCZ_INVALID_DRIVER_HANDLE)
+			driver_of(link)->DeactivateTransport(transport,
+							     IPCZ_NO_FLAGS,
+							     NULL);
+	}
+}
+
+static IpczResult dispatch(struct node_link *link, const void *data,
+			   size_t num_bytes, const IpczDriverHandle *handles,
+			   size_t num_handles, size_t *claimed)
+{
+	struct msg_header header;
+
+	*claimed = 0;
+	if (!node_message_check(data, num_bytes, sizeof(header)))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&header, data, sizeof(header));
+	if (header.type == MSG_PARCEL)
+		return accept_parcel(link, data, num_bytes, handles,
+				     num_handles, claimed);
+	if (num_handles)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	switch (header.type) {
+	case MSG_CONNECT:
+		return accept_connect(link, data, num_bytes);
+	case MSG_ROUTE_CLOSED:
+		return accept_route_closed(link, data, num_bytes);
+	case MSG_ROUTE_DISCONNECTED:
+		return accept_route_disconnected(link, data, num_bytes);
+	default:
+		/* Unknown messages (from a newer peer) are ignored. */
+		return IPCZ_RESULT_OK;
+	}
+}
+
+static IpczResult IPCZ_API on_activity(IpczHandle listener, const void *data,
+				       size_t num_bytes,
+				       const IpczDriverHandle *handles,
+				       size_t num_handles,
+				       IpczTransportActivityFlags flags,
+				       const void *options)
+{
+	struct api_object *object =
+		handle_table_get(listener, API_OBJECT_TRANSPORT_LISTENER);
+	struct node_link *link = (struct node_link *)object;
+	IpczResult result = IPCZ_RESULT_OK;
+	size_t claimed = 0, i;
+
+	if (!link)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (flags & IPCZ_TRANSPORT_ACTIVITY_DEACTIVATED) {
+		/*
+		 * The driver is done with us: close the transport (the peer
+		 * sees an error) and retire the listener handle.
+		 */
+		struct api_object *taken;
+		IpczDriverHandle transport;
+
+		ipcz_lock(&link->lock);
+		transport = link->transport;
+		link->transport = IPCZ_INVALID_DRIVER_HANDLE;
+		ipcz_unlock(&link->lock);
+		driver_close_object(driver_of(link), transport);
+		taken = handle_table_take(listener,
+					  API_OBJECT_TRANSPORT_LISTENER);
+		if (taken)
+			api_object_unref(taken);
+	} else if (flags & IPCZ_TRANSPORT_ACTIVITY_ERROR) {
+		node_link_disconnect(link, OP_TRANSPORT);
+	} else {
+		result = dispatch(link, data, num_bytes, handles, num_handles,
+				  &claimed);
+		if (result != IPCZ_RESULT_OK) {
+			/* Unclaimed driver objects must not leak. */
+			for (i = claimed; i < num_handles; i++)
+				driver_close_object(driver_of(link),
+						    handles[i]);
+			node_link_disconnect(link, OP_TRANSPORT);
+		}
+	}
+	node_link_unref(link);
+	return result;
+}
+
+IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
+			     IpczConnectNodeFlags flags, size_t num_portals,
+			     IpczHandle *portals)
+{
+	struct node_link *link = calloc(1, sizeof(*link));
+	struct msg_connect message;
+	struct message_builder b;
+	size_t i, made = 0;
+	IpczResult result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
+
+	if (!link)
+		return result;
+	api_object_init(&link->object, API_OBJECT_TRANSPORT_LISTENER);
+	node_ref(node);
+	link->node = node;
+	link->flags = flags;
+	link->num_portals = (uint32_t)num_portals;
+	link->next_sublink = FIRST_TRANSFER_SUBLINK;
+	link->initial = calloc(num_portals, sizeof(*link->initial));
+	if (!link->initial)
+		goto fail;
+	for (made = 0; made < num_portals; made++) {
+		link->initial[made] = router_create();
+		if (!link->initial[made])
+			goto fail;
+		link->num_initial++;
+	}
+	/* The handle table's reference is the transport's, until deactivation. */
+	node_link_ref(link);
+	link->listener = handle_table_add(&link->object);
+	if (link->listener == IPCZ_INVALID_HANDLE)
+		goto fail;
+	for (i = 0; i < num_portals; i++) {
+		router_ref(link->initial[i]);
+		portals[i] = handle_table_add(&link->initial[i]->object);
+	}
+	if (!node_add_link(node, link))
+		goto fail_portals;
+	/* From here the link owns the transport. */
+	link->transport = transport;
+	result = node->driver.ActivateTransport(transport, link->listener,
+						on_activity, IPCZ_NO_FLAGS,
+						NULL);
+	if (result != IPCZ_RESULT_OK) {
+		link->transport = IPCZ_INVALID_DRIVER_HANDLE;
+		node_remove_link(node, link);
+		goto fail_portals;
+	}
+	message = connect_message(link);
+	message_builder_init(&b);
+	message_builder_append(&b, &message, sizeof(message));
+	transmit(link, &b);
+	message_builder_free(&b);
+	node_link_unref(link);
+	return IPCZ_RESULT_OK;
+
+fail_portals:
+	for (i = 0; i < num_portals; i++) {
+		struct api_object *portal =
+			handle_table_take(portals[i], API_OBJECT_PORTAL);
+
+		if (portal)
+			api_object_unref(portal);
+	}
+	{
+		struct api_object *taken = handle_table_take(
+			link->listener, API_OBJECT_TRANSPORT_LISTENER);
+
+		if (taken)
+			api_object_unref(taken);
+	}
+fail:
+	node_link_unref(link);
+	return result == IPCZ_RESULT_OK ? IPCZ_RESULT_RESOURCE_EXHAUSTED :
+					  result;
+}
+
+void node_link_remove_route(struct node_link *link, uint64_t sublink,
+			    struct router_link *router_link)
+{
+	struct router *router;
+
+	ipcz_lock(&link->lock);
+	router = sublink_map_remove(&link->routes, sublink, router_link);
+	ipcz_unlock(&link->lock);
+	router_unref(router);
+}
+
+IpczResult node_link_report_bad_activity(struct node_link *link,
+					 uintptr_t context)
+{
+	IpczDriverHandle transport;
+
+	ipcz_lock(&link->lock);
+	transport = link->transport;
+	ipcz_unlock(&link->lock);
+	/* Once the link is gone there is no transport left to blame. */
+	if (transport == IPCZ_INVALID_DRIVER_HANDLE)
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	return driver_of(link)->ReportBadTransportActivity(transport, context,
+							   IPCZ_NO_FLAGS,
+							   NULL);
+}

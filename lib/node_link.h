@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A node link: this node's connection to one other node over a driver
+ * transport, made by ConnectNode(). It carries any number of routes, each
+ * on its own sublink: sublinks 0 to n-1 join the initial portals, and each
+ * portal sent to the other node opens a new one.
+ *
+ * Within this stage a node link is a direct connection between a broker
+ * and a non-broker, or between two brokers; every message goes through the
+ * driver's Transmit(). Referrals, introductions, shared memory pools and
+ * route reduction belong to the multi-node stage.
+ *
+ * The node link is the listener of its transport: its handle in the
+ * handle table is what the driver passes back with every notification, so
+ * a notification for a link that is gone is refused rather than followed.
+ */
+#ifndef IPCZ_LIB_NODE_LINK_H
+#define IPCZ_LIB_NODE_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/api_object.h"
+#include "lib/router_link.h"
+
+struct node;
+struct node_link;
+struct parcel;
+
+/*
+ * ConnectNode() once its arguments are checked: creates the link and the
+ * initial portals (written to `portals`), activates the transport and
+ * starts the handshake. Parcels put into the portals before it completes
+ * wait in them.
+ */
+IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
+			     IpczConnectNodeFlags flags, size_t num_portals,
+			     IpczHandle *portals);
+
+static inline void node_link_ref(struct node_link *link)
+{
+	api_object_ref((struct api_object *)link);
+}
+
+static inline void node_link_unref(struct node_link *link)
+{
+	api_object_unref((struct api_object *)link);
+}
+
+/* Called by api_object_unref() with the last reference. */
+void node_link_destroy(struct node_link *link);
+
+/* Sends a parcel on `sublink`; takes the parcel and what it carries. */
+void node_link_send_parcel(struct node_link *link, enum op_context ctx,
+			   uint64_t sublink, struct parcel *parcel);
+void node_link_send_route_closed(struct node_link *link, uint64_t sublink,
+				 uint64_t length);
+void node_link_send_route_disconnected(struct node_link *link,
+				       uint64_t sublink);
+
+/* Forgets the route on `sublink` if `router_link` is still its link. */
+void node_link_remove_route(struct node_link *link, uint64_t sublink,
+			    struct router_link *router_link);
+
+/*
+ * Drops the connection: every route through it is disconnected and the
+ * transport deactivated (node closure, transport errors, bad messages).
+ */
+void node_link_disconnect(struct node_link *link, enum op_context ctx);
+
+/* Reject(): tells the driver that `context` came from a bad transport. */
+IpczResult node_link_report_bad_activity(struct node_link *link,
+					 uintptr_t context);
+
+#endif

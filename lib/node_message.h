@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The messages two nodes exchange over a driver transport, and the
+ * encoding of parcels into them. Every message starts with a header
+ * giving its total size and type; all integers are in the sender's byte
+ * order (both ends run on one machine). Everything received is checked
+ * before use: sizes, counts, offsets, and that each driver handle is
+ * claimed exactly once.
+ *
+ * CONNECT            the handshake: name, broker or not, the sender's
+ *                    ConnectNode() flags and number of initial portals.
+ * PARCEL             a parcel for a sublink: its number, data and objects.
+ * ROUTE_CLOSED       the sender's side of a sublink's route ends at a
+ *                    given length.
+ * ROUTE_DISCONNECTED the route through a sublink broke.
+ */
+#ifndef IPCZ_LIB_NODE_MESSAGE_H
+#define IPCZ_LIB_NODE_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipcz/ipcz.h"
+
+struct node;
+struct node_link;
+struct parcel;
+
+enum node_message_type {
+	MSG_CONNECT = 1,
+	MSG_PARCEL = 2,
+	MSG_ROUTE_CLOSED = 3,
+	MSG_ROUTE_DISCONNECTED = 4,
+};
+
+struct msg_header {
+	uint32_t size;		/* of the whole message */
+	uint16_t type;
+	uint16_t version;	/* 0 */
+};
+
+struct msg_connect {
+	struct msg_header header;
+	uint8_t name[16];
+	uint32_t flags;		/* the sender's IpczConnectNodeFlags */
+	uint8_t is_broker;
+	uint8_t reserved[3];
+	uint32_t num_initial_portals;
+	uint32_t reserved2;
+};
+
+struct msg_route_closed {
+	struct msg_header header;
+	uint64_t sublink;
+	uint64_t length;
+};
+
+struct msg_route_disconnected {
+	struct msg_header header;
+	uint64_t sublink;
+};
+
+/*
+ * A parcel: the fixed part, then `num_records` object records, then the
+ * parcel's data followed by each record's bytes in record order.
+ */
+struct msg_parcel {
+	struct msg_header header;
+	uint64_t sublink;
+	uint64_t seq;
+	uint32_t num_bytes;	/* the parcel's own data */
+	uint32_t num_objects;	/* top-level objects */
+	uint32_t num_records;	/* all records, subparcel contents included */
+	uint32_t num_driver_handles;
+};
+
+enum wire_object_kind {
+	WIRE_PORTAL = 1,	/* a router continuing on a new sublink */
+	WIRE_DRIVER_OBJECT = 2,	/* a boxed driver object */
+	WIRE_SUBPARCEL = 3,	/* a boxed parcel (application objects) */
+	WIRE_LOST = 4,		/* a box whose contents could not travel */
+};
+
+/*
+ * One object. A subparcel's `num_objects` records follow it directly
+ * (depth first).
+ */
+struct wire_object {
+	uint32_t kind;
+	uint32_t num_bytes;
+	uint32_t first_handle;	/* index into the message's driver handles */
+	uint32_t num_handles;
+	uint32_t num_objects;
+	uint32_t reserved;
+	uint64_t sublink;
+	uint64_t next_outbound;
+	uint64_t next_inbound;
+};
+
+/* Subparcels may hold subparcels this deep, no deeper. */
+#define WIRE_MAX_DEPTH 4
+
+/* A message being built, with the driver handles it carries. */
+struct message_builder {
+	uint8_t *bytes;
+	size_t size, capacity;
+	IpczDriverHandle *handles;
+	size_t num_handles, handle_capacity;
+	bool failed;		/* out of memory at some point */
+};
+
+void message_builder_init(struct message_builder *b);
+void message_builder_free(struct message_builder *b);
+/* Appends bytes; returns their offset (the builder may move them). */
+size_t message_builder_append(struct message_builder *b, const void *data,
+			      size_t size);
+size_t message_builder_add_handles(struct message_builder *b,
+				   const IpczDriverHandle *handles,
+				   size_t count);
+
+/*
+ * Validates a received message's header: at least `min_size` bytes,
+ * `size` matching the bytes received.
+ */
+bool node_message_check(const void *data, size_t num_bytes, size_t min_size);
+
+#endif

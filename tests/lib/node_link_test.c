@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Two nodes in one process joined by in-process transports: the
+ * handshake (broker and non-broker, two brokers, refused pairings, extra
+ * initial portals), parcels both ways (also put before the handshake),
+ * portals sent to the other node and back (proxies), driver objects and
+ * application objects crossing (as subparcels), closure and node shutdown
+ * seen across, traps raised by the other node, and Reject().
+ */
+#include <pthread.h>
+
+#include "kselftest_harness.h"
+#include "lib/handle_table.h"
+#include "lib_test.h"
+
+static IpczHandle new_node(IpczCreateNodeFlags flags)
+{
+	IpczHandle node = IPCZ_INVALID_HANDLE;
+
+	test_node_api();
+	ipcz.CreateNode(ipcz_inprocess_driver(), flags, NULL, &node);
+	return node;
+}
+
+static void transports(IpczDriverHandle *t0, IpczDriverHandle *t1)
+{
+	ipcz_inprocess_driver()->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
+						  IPCZ_INVALID_DRIVER_HANDLE,
+						  0, NULL, t0, t1);
+}
+
+FIXTURE(nodes) {
+	IpczHandle broker, client, a, b;
+};
+
+FIXTURE_SETUP(nodes)
+{
+	IpczDriverHandle t0, t1;
+
+	self->broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	self->client = new_node(IPCZ_NO_FLAGS);
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(self->broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL,
+						   &self->a));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(self->client, t1, 1,
+				   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+				   &self->b));
+}
+
+FIXTURE_TEARDOWN(nodes)
+{
+	close_handle(self->a);
+	close_handle(self->b);
+	close_handle(self->client);
+	close_handle(self->broker);
+	EXPECT_EQ(0, ipcz_inprocess_live_objects());
+	EXPECT_EQ(0, leaks_found());
+}
+
+TEST_F(nodes, parcels_both_ways)
+{
+	char buf[32];
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		snprintf(buf, sizeof(buf), "to client %d", i);
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, buf));
+		snprintf(buf, sizeof(buf), "to broker %d", i);
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->b, buf));
+	}
+	for (i = 0; i < 20; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "to client %d", i);
+		ASSERT_EQ(IPCZ_RESULT_OK, get_str(self->b, buf, sizeof(buf)));
+		ASSERT_STREQ(want, buf);
+		snprintf(want, sizeof(want), "to broker %d", i);
+		ASSERT_EQ(IPCZ_RESULT_OK, get_str(self->a, buf, sizeof(buf)));
+		ASSERT_STREQ(want, buf);
+	}
+}
+
+TEST_F(nodes, closure_across_nodes)
+{
+	char buf[8];
+
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "last"));
+	close_handle(self->a);
+	self->a = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED, status_flags(self->b));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(self->b, buf, sizeof(buf)));
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(self->b));
+	ASSERT_EQ(IPCZ_RESULT_NOT_FOUND, put_str(self->b, "x"));
+}
+
+TEST_F(nodes, closing_a_node_breaks_its_routes)
+{
+	close_handle(self->broker);
+	self->broker = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(self->b));
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(self->a));
+}
+
+TEST_F(nodes, portal_to_the_other_node_and_back)
+{
+	IpczHandle c, d, got, back;
+	char buf[16];
+	size_t h = 1;
+
+	test_portals(self->broker, &c, &d);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(c, "queued"));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, "d", 1, &d, 1, 0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(self->b, 0, NULL, buf,
+					   &(size_t){ sizeof(buf) }, &got, &h,
+					   NULL));
+	ASSERT_EQ(1, h);
+	/* What was queued in d came along; traffic flows both ways. */
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(got, buf, sizeof(buf)));
+	ASSERT_STREQ("queued", buf);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(got, "from client"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(c, buf, sizeof(buf)));
+	ASSERT_STREQ("from client", buf);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(c, "from broker"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(got, buf, sizeof(buf)));
+	ASSERT_STREQ("from broker", buf);
+	/* Send it back: now two proxies deep. */
+	h = 1;
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->b, NULL, 0, &got, 1, 0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(self->a, 0, NULL, NULL, NULL, &back,
+					   &h, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(back, "round trip"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(c, buf, sizeof(buf)));
+	ASSERT_STREQ("round trip", buf);
+	/* Closure travels through the proxies too. */
+	close_handle(c);
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(back));
+	close_handle(back);
+}
+
+TEST_F(nodes, both_ends_of_a_pair_to_the_other_node)
+{
+	IpczHandle pair[2], got[2];
+	char buf[8];
+	size_t h = 2;
+
+	test_portals(self->broker, &pair[0], &pair[1]);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, pair, 2, 0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(self->b, 0, NULL, NULL, NULL, got,
+					   &h, NULL));
+	ASSERT_EQ(2, h);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(got[0], "loop"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(got[1], buf, sizeof(buf)));
+	ASSERT_STREQ("loop", buf);
+	close_handle(got[0]);
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(got[1]));
+	close_handle(got[1]);
+}
+
+struct record {
+	int count;
+	IpczTrapConditionFlags flags;
+};
+
+static void record(const struct IpczTrapEvent *event)
+{
+	struct record *r = (struct record *)event->context;
+
+	r->count++;
+	r->flags = event->condition_flags;
+}
+
+TEST_F(nodes, remote_events_are_not_within_api_call)
+{
+	const struct IpczTrapConditions c = {
+		.size = sizeof(c),
+		.flags = IPCZ_TRAP_NEW_LOCAL_PARCEL,
+	};
+	struct record r = { 0 };
+
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Trap(self->b, &c, record, (uintptr_t)&r,
+					    0, NULL, NULL, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "x"));
+	ASSERT_EQ(1, r.count);
+	/* Delivered by the transport, even though on this very thread. */
+	ASSERT_EQ(IPCZ_TRAP_NEW_LOCAL_PARCEL, r.flags);
+}
+
+TEST_F(nodes, traps_removed_when_portal_leaves)
+{
+	const struct IpczTrapConditions c = {
+		.size = sizeof(c),
+		.flags = IPCZ_TRAP_NEW_LOCAL_PARCEL,
+	};
+	struct record r = { 0 };
+	IpczHandle x, y;
+
+	test_portals(self->broker, &x, &y);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Trap(y, &c, record, (uintptr_t)&r, 0,
+					    NULL, NULL, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, &y, 1, 0, NULL));
+	ASSERT_EQ(1, r.count);
+	ASSERT_EQ(IPCZ_TRAP_REMOVED | IPCZ_TRAP_WITHIN_API_CALL, r.flags);
+	close_handle(x);
+}
+
+static int reports;
+static uintptr_t reported_context;
+
+static void on_bad_activity(IpczDriverHandle transport, uintptr_t context)
+{
+	reports++;
+	reported_context = context;
+}
+
+TEST_F(nodes, reject_remote_parcel)
+{
+	IpczHandle parcel;
+	char byte;
+	size_t n = 1;
+
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "!"));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(self->b, 0, NULL, &byte, &n, NULL,
+					   NULL, &parcel));
+	reports = 0;
+	ipcz_inprocess_set_bad_activity_hook(on_bad_activity);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Reject(parcel, 42, 0, NULL));
+	ipcz_inprocess_set_bad_activity_hook(NULL);
+	ASSERT_EQ(1, reports);
+	ASSERT_EQ(42, reported_context);
+	/* Once the link is gone, there is nobody left to tell. */
+	close_handle(self->broker);
+	self->broker = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_RESULT_FAILED_PRECONDITION,
+		  ipcz.Reject(parcel, 43, 0, NULL));
+	close_handle(parcel);
+}
+
+TEST_F(nodes, driver_objects_cross)
+{
+	IpczDriverHandle object = ipcz_inprocess_test_object_create(99, 1);
+	struct IpczBoxContents contents = {
+		.size = sizeof(contents),
+		.type = IPCZ_BOX_TYPE_DRIVER_OBJECT,
+		.object.driver_object = object,
+	};
+	IpczHandle box, got;
+	size_t h = 1;
+	uintptr_t value;
+
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Box(self->broker, &contents, 0, NULL,
+					   &box));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, &box, 1, 0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(self->b, 0, NULL, NULL, NULL, &got,
+					   &h, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Unbox(got, 0, NULL, &contents));
+	ASSERT_EQ(IPCZ_BOX_TYPE_DRIVER_OBJECT, contents.type);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz_inprocess_test_object_value(
+			  contents.object.driver_object, &value));
+	ASSERT_EQ(99, value);
+	ipcz_inprocess_driver()->Close(contents.object.driver_object, 0, NULL);
+}
+
+static int serialized, destroyed;
+
+static IpczResult serialize_pair(uintptr_t object, uint32_t flags,
+				 const void *options, volatile void *data,
+				 size_t *num_bytes, IpczHandle *handles,
+				 size_t *num_handles)
+{
+	IpczHandle *portal = (IpczHandle *)object;
+	size_t room = num_bytes ? *num_bytes : 0;
+	size_t handle_room = num_handles ? *num_handles : 0;
+
+	*num_bytes = 5;
+	*num_handles = 1;
+	if (room < 5 || handle_room < 1)
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	memcpy((void *)data, "hello", 5);
+	handles[0] = *portal;
+	serialized++;
+	return IPCZ_RESULT_OK;
+}
+
+static void destroy_pair(uintptr_t object, uint32_t flags, const void *options)
+{
+	destroyed++;
+}
+
+TEST_F(nodes, application_object_becomes_a_subparcel)
+{
+	IpczHandle x, y, box, got, subparcel, portal;
+	struct IpczBoxContents contents = {
+		.size = sizeof(contents),
+		.type = IPCZ_BOX_TYPE_APPLICATION_OBJECT,
+		.serializer = serialize_pair,
+		.destructor = destroy_pair,
+	};
+	char buf[16];
+	size_t n = sizeof(buf), h = 1;
+
+	test_portals(self->broker, &x, &y);
+	contents.object.application_object = (uintptr_t)&y;
+	serialized = destroyed = 0;
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Box(self->broker, &contents, 0, NULL,
+					   &box));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, &box, 1, 0, NULL));
+	ASSERT_EQ(1, serialized);
+	ASSERT_EQ(1, destroyed);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(self->b, 0, NULL, NULL, NULL, &got,
+					   &h, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Unbox(got, 0, NULL, &contents));
+	ASSERT_EQ(IPCZ_BOX_TYPE_SUBPARCEL, contents.type);
+	subparcel = contents.object.subparcel;
+	h = 1;
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(subparcel, 0, NULL, buf, &n,
+					   &portal, &h, NULL));
+	ASSERT_EQ(5, n);
+	ASSERT_EQ(0, memcmp(buf, "hello", 5));
+	ASSERT_EQ(1, h);
+	/* The portal inside the object made it across too. */
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(portal, "via subparcel"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(x, buf, sizeof(buf)));
+	ASSERT_STREQ("via subparcel", buf);
+	close_handle(portal);
+	close_handle(subparcel);
+	close_handle(x);
+}
+
+TEST(parcels_before_the_handshake)
+{
+	IpczHandle broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle client = new_node(IPCZ_NO_FLAGS);
+	IpczHandle a[3], b[2];
+	IpczDriverHandle t0, t1;
+	char buf[16];
+
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(broker, t0, 3, IPCZ_NO_FLAGS, NULL, a));
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(a[0], "early"));
+	ASSERT_EQ(0, status_flags(a[2]));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(client, t1, 2, IPCZ_CONNECT_NODE_TO_BROKER,
+				   NULL, b));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(b[0], buf, sizeof(buf)));
+	ASSERT_STREQ("early", buf);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(b[1], "second"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(a[1], buf, sizeof(buf)));
+	ASSERT_STREQ("second", buf);
+	/* The client asked for fewer portals: the third sees closure. */
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(a[2]));
+	close_handle(a[0]);
+	close_handle(a[1]);
+	close_handle(a[2]);
+	close_handle(b[0]);
+	close_handle(b[1]);
+	close_handle(client);
+	close_handle(broker);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
+}
+
+TEST(two_brokers)
+{
+	IpczHandle x = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle y = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle p, q;
+	IpczDriverHandle t0, t1;
+	char buf[8];
+
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(x, t0, 1,
+						   IPCZ_CONNECT_NODE_TO_BROKER,
+						   NULL, &p));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(y, t1, 1,
+						   IPCZ_CONNECT_NODE_TO_BROKER,
+						   NULL, &q));
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(p, "hi"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(q, buf, sizeof(buf)));
+	ASSERT_STREQ("hi", buf);
+	close_handle(p);
+	close_handle(q);
+	close_handle(x);
+	close_handle(y);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+}
+
+TEST(mismatched_roles_disconnect)
+{
+	IpczHandle x = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle y = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle p, q;
+	IpczDriverHandle t0, t1;
+
+	/* A broker connecting without TO_BROKER expects a non-broker. */
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(x, t0, 1, IPCZ_NO_FLAGS,
+						   NULL, &p));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(y, t1, 1, IPCZ_NO_FLAGS,
+						   NULL, &q));
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(p));
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(q));
+	ASSERT_EQ(IPCZ_RESULT_NOT_FOUND, put_str(p, "x"));
+	close_handle(p);
+	close_handle(q);
+	close_handle(x);
+	close_handle(y);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+}
+
+TEST(garbage_from_the_transport_drops_the_link)
+{
+	IpczHandle broker = new_node(IPCZ_CREATE_NODE_AS_BROKER), a;
+	const struct IpczDriver *driver = ipcz_inprocess_driver();
+	IpczDriverHandle t0, t1;
+	const char garbage[] = "not an ipcz message at all";
+
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL, &a));
+	ASSERT_EQ(IPCZ_RESULT_OK, driver->Transmit(t1, garbage,
+						   sizeof(garbage), NULL, 0, 0,
+						   NULL));
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(a));
+	driver->Close(t1, 0, NULL);
+	close_handle(a);
+	close_handle(broker);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+}
+
+TEST_HARNESS_MAIN
