@@ -293,8 +293,8 @@ static void initial_client(struct mn_ctx *ctx)
 	size_t ours = initial_count(ctx, ctx->index), i;
 
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
-			  mn_connect(ctx, 0, ours, IPCZ_CONNECT_NODE_TO_BROKER,
-				     portals),
+			  mn_connect(ctx, ctx->index - 1, ours,
+				     IPCZ_CONNECT_NODE_TO_BROKER, portals),
 			  "client ConnectNode");
 	check_initial(ctx, portals, ours, initial_count(&broker, ctx->index),
 		      false);

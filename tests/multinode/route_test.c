@@ -1,0 +1,833 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Routes across nodes: data and portals in parcels, portals passed along
+ * chains of nodes while numbered streams flow both ways (in order, exactly
+ * once), many portals moving at once, boxes (driver objects and
+ * application objects) and MergePortals() across nodes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/multinode/mn_test.h"
+
+/* Helpers shared by the roles below. */
+
+static void open_pair(struct mn_ctx *ctx, IpczHandle *a, IpczHandle *b)
+{
+	IpczResult result = ipcz.OpenPortals(ctx->node, IPCZ_NO_FLAGS, NULL,
+					     a, b);
+
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, result, "OpenPortals");
+}
+
+/* Connects to the broker over link `link` with one initial portal. */
+static bool connect_client(struct mn_ctx *ctx, int link, IpczHandle *portal)
+{
+	return MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				mn_connect(ctx, link, 1,
+					   IPCZ_CONNECT_NODE_TO_BROKER,
+					   portal),
+				"client ConnectNode");
+}
+
+/* The broker: one initial portal to each of its links, in order. */
+static bool connect_broker(struct mn_ctx *ctx, int num_links,
+			   IpczHandle *portals)
+{
+	int i;
+
+	for (i = 0; i < num_links; i++)
+		if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				      mn_connect(ctx, i, 1, IPCZ_NO_FLAGS,
+						 &portals[i]),
+				      "broker ConnectNode"))
+			return false;
+	return true;
+}
+
+/* Ends a client: tells the broker, waits for the broker to close. */
+static void client_finish(struct mn_ctx *ctx, IpczHandle broker)
+{
+	mn_put_str(broker, "done", NULL, 0);
+	mn_wait_status(ctx, broker, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
+	mn_close(ctx, broker);
+}
+
+/* Ends the broker: waits for every client's "done", then closes. */
+static void broker_finish(struct mn_ctx *ctx, IpczHandle *portals, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		mn_expect_str(ctx, portals[i], "done", NULL, 0);
+	for (i = 0; i < n; i++)
+		mn_close(ctx, portals[i]);
+}
+
+/* Data and handles: portals in parcels, portals inside portals. */
+
+static void handles_broker(struct mn_ctx *ctx)
+{
+	IpczHandle client, near[3], far[3], outer, outer_peer, inner,
+		   inner_peer;
+	int i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	for (i = 0; i < 3; i++)
+		open_pair(ctx, &near[i], &far[i]);
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 mn_put_str(client, "three portals", far, 3),
+			 "Put of three portals");
+	for (i = 0; i < 3; i++) {
+		mn_ping(ctx, near[i]);
+		mn_close(ctx, near[i]);
+	}
+	/* A portal sent through a portal that itself just crossed. */
+	open_pair(ctx, &outer, &outer_peer);
+	open_pair(ctx, &inner, &inner_peer);
+	mn_put_str(client, "outer", &outer_peer, 1);
+	mn_put_str(outer, "inner", &inner_peer, 1);
+	mn_ping(ctx, inner);
+	mn_close(ctx, outer);
+	mn_close(ctx, inner);
+	broker_finish(ctx, &client, 1);
+}
+
+static void handles_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, got[3], outer, inner;
+	int i;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	if (mn_expect_str(ctx, broker, "three portals", got, 3)) {
+		for (i = 0; i < 3; i++)
+			mn_pong(ctx, got[i]);
+		for (i = 0; i < 3; i++) {
+			mn_wait_status(ctx, got[i], IPCZ_PORTAL_STATUS_DEAD,
+				       "received portal's peer closed");
+			mn_close(ctx, got[i]);
+		}
+	}
+	if (mn_expect_str(ctx, broker, "outer", &outer, 1)) {
+		if (mn_expect_str(ctx, outer, "inner", &inner, 1)) {
+			mn_pong(ctx, inner);
+			mn_close(ctx, inner);
+		}
+		mn_close(ctx, outer);
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(data_and_handles)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, handles_broker },
+			   { "client", false, handles_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Transfer chains. The origin B opens (x, y), keeps x and sends y on a
+ * path of nodes: B->A->C (and longer paths through more nodes). A
+ * numbered stream flows each way the whole time: B puts 0..N-1 on x in
+ * small batches while y moves; every holder of y reads a few numbers,
+ * answers a few of its own, and passes y on with the next number it
+ * expects and the next it sends, so that the next holder can check that
+ * nothing was lost, repeated or reordered across the move. The last
+ * holder reads and sends the rest; B checks its N numbers; both then see
+ * the route close.
+ */
+
+#define CHAIN_N 120
+#define CHAIN_PER_HOP 6
+#define CHAIN_MAX_HOPS 12
+
+enum { CH_A, CH_B, CH_C, CH_D };
+
+struct chain_envelope {
+	uint32_t hop;
+	uint32_t expected;
+	uint32_t to_send;
+};
+
+/* The holders of y after B, per test; all are A or a client of A. */
+static const int chain_bac[] = { CH_A, CH_C };
+static const int chain_long[] = { CH_A, CH_C, CH_A, CH_D, CH_A, CH_C, CH_A,
+				  CH_D, CH_A, CH_C };
+
+struct chain_state {
+	const int *path;
+	int length;
+	/* This node's portal to each node (the broker's to each client, a
+	 * client's to the broker). */
+	IpczHandle to[4];
+};
+
+static IpczHandle chain_portal_to(const struct chain_state *s, int node)
+{
+	return s->to[node];
+}
+
+/* Reads `count` numbers from y, checking each against *expected. */
+static bool chain_read(struct mn_ctx *ctx, IpczHandle y, uint32_t *expected,
+		       uint32_t count)
+{
+	uint32_t value;
+
+	while (count-- > 0) {
+		if (!mn_get_u32(ctx, y, &value, "chain stream"))
+			return false;
+		if (value != *expected) {
+			MN_FAIL(ctx, "chain stream: expected %u, got %u",
+				*expected, value);
+			return false;
+		}
+		(*expected)++;
+	}
+	return true;
+}
+
+static void chain_send(struct mn_ctx *ctx, IpczHandle y, uint32_t *to_send,
+		       uint32_t count)
+{
+	while (count-- > 0) {
+		MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				 mn_put_u32(y, 100000 + *to_send),
+				 "Put on the moving portal");
+		(*to_send)++;
+	}
+}
+
+/* One hop at this node: take y from `from`, use it, pass it on. */
+static bool chain_hop(struct mn_ctx *ctx, struct chain_state *s,
+		      IpczHandle from)
+{
+	struct chain_envelope env;
+	size_t num_bytes = sizeof(env), num_handles = 1;
+	IpczHandle y;
+	uint32_t left;
+	IpczResult result = mn_get(ctx, from, &env, &num_bytes, &y,
+				   &num_handles, "chain envelope");
+
+	if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, result, "chain envelope"))
+		return false;
+	if (num_bytes != sizeof(env) || num_handles != 1 ||
+	    env.hop >= (uint32_t)s->length || s->path[env.hop] != ctx->index) {
+		MN_FAIL(ctx, "a bad chain envelope (hop %u)", env.hop);
+		return false;
+	}
+	if (env.hop + 1 < (uint32_t)s->length) {
+		if (!chain_read(ctx, y, &env.expected, CHAIN_PER_HOP))
+			return false;
+		chain_send(ctx, y, &env.to_send, CHAIN_PER_HOP);
+		env.hop++;
+		result = ipcz.Put(chain_portal_to(s, s->path[env.hop]), &env,
+				  sizeof(env), &y, 1, IPCZ_NO_FLAGS, NULL);
+		return MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, result,
+					"Put of the moving portal");
+	}
+	/* The last holder: the rest of both streams, then closure. */
+	left = CHAIN_N - env.expected;
+	chain_send(ctx, y, &env.to_send, CHAIN_N - env.to_send);
+	if (chain_read(ctx, y, &env.expected, left) &&
+	    mn_wait_status(ctx, y, IPCZ_PORTAL_STATUS_DEAD, "origin closed x"))
+		MN_EXPECT(ctx, mn_status(y).num_local_parcels == 0,
+			  "no parcel beyond the stream");
+	mn_close(ctx, y);
+	return true;
+}
+
+static int chain_hops_at(const struct chain_state *s, int node)
+{
+	int i, count = 0;
+
+	for (i = 0; i < s->length; i++)
+		count += s->path[i] == node;
+	return count;
+}
+
+static void chain_origin(struct mn_ctx *ctx, struct chain_state *s)
+{
+	struct chain_envelope env = { 0, 0, 0 };
+	IpczHandle x, y;
+	uint32_t sent = 0, received = 0, value;
+	int64_t deadline = mn_now_ms() + mn_timeout_ms();
+	IpczResult result;
+
+	open_pair(ctx, &x, &y);
+	mn_put_u32(x, sent++);
+	result = ipcz.Put(s->to[CH_A], &env, sizeof(env), &y, 1,
+			  IPCZ_NO_FLAGS, NULL);
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, result, "Put of y");
+	while (received < CHAIN_N && !ctx->failed) {
+		int batch;
+
+		for (batch = 0; batch < 3 && sent < CHAIN_N; batch++)
+			mn_put_u32(x, sent++);
+		while (received < CHAIN_N && mn_status(x).num_local_parcels) {
+			if (!mn_get_u32(ctx, x, &value, "chain reply"))
+				break;
+			MN_EXPECT(ctx, value == 100000 + received,
+				  "reply %u at %u", value, received);
+			received++;
+		}
+		if (mn_now_ms() > deadline) {
+			MN_FAIL(ctx, "chain: %u of %u replies", received,
+				CHAIN_N);
+			break;
+		}
+		mn_pause(ctx);
+	}
+	while (sent < CHAIN_N)
+		mn_put_u32(x, sent++);
+	mn_close(ctx, x);
+}
+
+static void chain_role(struct mn_ctx *ctx, const int *path, int length)
+{
+	struct chain_state s = { .path = path, .length = length };
+	IpczHandle portals[3];
+	int hops, i;
+
+	for (i = 0; i < 4; i++)
+		s.to[i] = IPCZ_INVALID_HANDLE;
+	if (ctx->index == CH_A) {
+		int clients = ctx->test->num_nodes - 1;
+
+		MN_REQUIRE(ctx, connect_broker(ctx, clients, portals));
+		for (i = 0; i < clients; i++)
+			s.to[CH_B + i] = portals[i];
+	} else {
+		MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1,
+					       &s.to[CH_A]));
+	}
+	if (ctx->index == CH_B)
+		chain_origin(ctx, &s);
+	hops = chain_hops_at(&s, ctx->index);
+	while (hops-- > 0 && !ctx->failed) {
+		int from;
+
+		if (ctx->index != CH_A) {
+			chain_hop(ctx, &s, s.to[CH_A]);
+			continue;
+		}
+		from = mn_wait_any(ctx, portals, ctx->test->num_nodes - 1,
+				   "chain envelope at the broker");
+		if (from < 0)
+			break;
+		chain_hop(ctx, &s, portals[from]);
+	}
+	if (ctx->index == CH_A)
+		broker_finish(ctx, portals, ctx->test->num_nodes - 1);
+	else
+		client_finish(ctx, s.to[CH_A]);
+}
+
+static void chain_bac_role(struct mn_ctx *ctx)
+{
+	chain_role(ctx, chain_bac, sizeof(chain_bac) / sizeof(int));
+}
+
+static void chain_long_role(struct mn_ctx *ctx)
+{
+	chain_role(ctx, chain_long, sizeof(chain_long) / sizeof(int));
+}
+
+MN_TEST(transfer_chain_b_a_c)
+{
+	static const struct mn_test test = {
+		.num_nodes = 3,
+		.nodes = { [CH_A] = { "A", true, chain_bac_role },
+			   [CH_B] = { "B", false, chain_bac_role },
+			   [CH_C] = { "C", false, chain_bac_role } },
+		.num_links = 2,
+		.links = { { CH_A, CH_B }, { CH_A, CH_C } },
+	};
+	MN_RUN(test);
+}
+
+MN_TEST(transfer_chain_ten_hops)
+{
+	static const struct mn_test test = {
+		.num_nodes = 4,
+		.nodes = { [CH_A] = { "A", true, chain_long_role },
+			   [CH_B] = { "B", false, chain_long_role },
+			   [CH_C] = { "C", false, chain_long_role },
+			   [CH_D] = { "D", false, chain_long_role } },
+		.num_links = 3,
+		.links = { { CH_A, CH_B }, { CH_A, CH_C }, { CH_A, CH_D } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Many portals moving at once: B sends the far ends of 24 pairs to C via
+ * the broker while it streams numbered parcels into each; C checks every
+ * stream, answers on it and closes it.
+ */
+
+#define MANY_PORTALS 24
+#define MANY_PARCELS 6
+
+static uint32_t many_tag(uint32_t portal, uint32_t seq)
+{
+	return portal << 16 | seq;
+}
+
+static void many_broker(struct mn_ctx *ctx)
+{
+	IpczHandle portals[2], moving;
+	int i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 2, portals));
+	for (i = 0; i < MANY_PORTALS; i++) {
+		uint32_t index;
+		size_t num_bytes = sizeof(index), num_handles = 1;
+
+		if (mn_get(ctx, portals[0], &index, &num_bytes, &moving,
+			   &num_handles, "moving portal") != IPCZ_RESULT_OK ||
+		    num_handles != 1) {
+			MN_FAIL(ctx, "moving portal %d did not arrive", i);
+			break;
+		}
+		MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				 ipcz.Put(portals[1], &index, sizeof(index),
+					  &moving, 1, IPCZ_NO_FLAGS, NULL),
+				 "forwarding a moving portal");
+	}
+	broker_finish(ctx, portals, 2);
+}
+
+static void many_sender(struct mn_ctx *ctx)
+{
+	IpczHandle broker, near[MANY_PORTALS], far;
+	uint32_t i, seq, value;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	for (i = 0; i < MANY_PORTALS; i++) {
+		open_pair(ctx, &near[i], &far);
+		for (seq = 0; seq < MANY_PARCELS / 2; seq++)
+			mn_put_u32(near[i], many_tag(i, seq));
+		MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				 ipcz.Put(broker, &i, sizeof(i), &far, 1,
+					  IPCZ_NO_FLAGS, NULL),
+				 "Put of a moving portal");
+		for (; seq < MANY_PARCELS; seq++)
+			mn_put_u32(near[i], many_tag(i, seq));
+	}
+	for (i = 0; i < MANY_PORTALS; i++) {
+		for (seq = 0; seq < MANY_PARCELS; seq++) {
+			if (!mn_get_u32(ctx, near[i], &value, "answer"))
+				break;
+			MN_EXPECT(ctx, value == many_tag(i, 1000 + seq),
+				  "portal %u: answer 0x%x at %u", i, value,
+				  seq);
+		}
+		mn_wait_status(ctx, near[i], IPCZ_PORTAL_STATUS_DEAD,
+			       "receiver closed its end");
+		mn_close(ctx, near[i]);
+	}
+	client_finish(ctx, broker);
+}
+
+static void many_receiver(struct mn_ctx *ctx)
+{
+	IpczHandle broker, moving;
+	uint32_t i, index, seq, value;
+	bool seen[MANY_PORTALS] = { false };
+
+	MN_REQUIRE(ctx, connect_client(ctx, 1, &broker));
+	for (i = 0; i < MANY_PORTALS; i++) {
+		size_t num_bytes = sizeof(index), num_handles = 1;
+
+		if (mn_get(ctx, broker, &index, &num_bytes, &moving,
+			   &num_handles, "moving portal") != IPCZ_RESULT_OK ||
+		    num_handles != 1 || index >= MANY_PORTALS ||
+		    seen[index]) {
+			MN_FAIL(ctx, "moving portal %u: bad arrival", i);
+			break;
+		}
+		seen[index] = true;
+		for (seq = 0; seq < MANY_PARCELS; seq++) {
+			if (!mn_get_u32(ctx, moving, &value, "stream"))
+				break;
+			MN_EXPECT(ctx, value == many_tag(index, seq),
+				  "portal %u: 0x%x at %u", index, value, seq);
+			mn_put_u32(moving, many_tag(index, 1000 + seq));
+		}
+		mn_close(ctx, moving);
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(many_portals_moving)
+{
+	static const struct mn_test test = {
+		.num_nodes = 3,
+		.nodes = { { "broker", true, many_broker },
+			   { "sender", false, many_sender },
+			   { "receiver", false, many_receiver } },
+		.num_links = 2,
+		.links = { { 0, 1 }, { 0, 2 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Boxes across nodes: a driver shared memory object, mapped on both sides
+ * (in the processes variants, memory shared between two processes), and
+ * an application object, which arrives serialized as a subparcel.
+ */
+
+#define BOX_MEMORY_SIZE 8192
+static const char box_greeting[] = "written by the broker";
+static const char box_reply[] = "written by the client";
+static const char app_object_bytes[] = "an application object, serialized";
+
+static IpczResult IPCZ_API serialize_app_object(uintptr_t object,
+						uint32_t flags,
+						const void *options,
+						volatile void *data,
+						size_t *num_bytes,
+						IpczHandle *handles,
+						size_t *num_handles)
+{
+	size_t capacity = num_bytes ? *num_bytes : 0;
+	size_t i;
+
+	if (num_bytes)
+		*num_bytes = sizeof(app_object_bytes);
+	if (num_handles)
+		*num_handles = 0;
+	if (capacity < sizeof(app_object_bytes))
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	for (i = 0; i < sizeof(app_object_bytes); i++)
+		((volatile char *)data)[i] = app_object_bytes[i];
+	return IPCZ_RESULT_OK;
+}
+
+static void IPCZ_API destroy_app_object(uintptr_t object, uint32_t flags,
+					const void *options)
+{
+}
+
+static void box_broker(struct mn_ctx *ctx)
+{
+	const struct IpczDriver *driver = mn_driver();
+	IpczDriverHandle memory, mapping;
+	volatile void *address;
+	IpczHandle client, box;
+	struct IpczBoxContents contents = { .size = sizeof(contents) };
+	char reply[sizeof(box_reply)];
+	size_t i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  driver->AllocateSharedMemory(BOX_MEMORY_SIZE, 0, NULL,
+						       &memory),
+			  "AllocateSharedMemory");
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  driver->MapSharedMemory(memory, 0, NULL, &address,
+						  &mapping),
+			  "MapSharedMemory");
+	for (i = 0; i < sizeof(box_greeting); i++)
+		((volatile char *)address)[i] = box_greeting[i];
+	contents.type = IPCZ_BOX_TYPE_DRIVER_OBJECT;
+	contents.object.driver_object = memory;
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.Box(ctx->node, &contents, 0, NULL, &box),
+			 "Box of shared memory");
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 mn_put_str(client, "memory", &box, 1),
+			 "Put of a boxed memory object");
+	if (mn_expect_str(ctx, client, "replied", NULL, 0)) {
+		for (i = 0; i < sizeof(reply); i++)
+			reply[i] = ((volatile char *)address)[4096 + i];
+		MN_EXPECT(ctx, memcmp(reply, box_reply, sizeof(reply)) == 0,
+			  "the client's write is in our mapping");
+	}
+	driver->Close(mapping, 0, NULL);
+
+	memset(&contents, 0, sizeof(contents));
+	contents.size = sizeof(contents);
+	contents.type = IPCZ_BOX_TYPE_APPLICATION_OBJECT;
+	contents.object.application_object = 42;
+	contents.serializer = serialize_app_object;
+	contents.destructor = destroy_app_object;
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.Box(ctx->node, &contents, 0, NULL, &box),
+			 "Box of an application object");
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 mn_put_str(client, "application object", &box, 1),
+			 "Put of a boxed application object");
+	broker_finish(ctx, &client, 1);
+}
+
+static void box_client_memory(struct mn_ctx *ctx, IpczHandle box)
+{
+	const struct IpczDriver *driver = mn_driver();
+	struct IpczBoxContents contents = { .size = sizeof(contents) };
+	struct IpczSharedMemoryInfo info = { .size = sizeof(info) };
+	IpczDriverHandle mapping;
+	volatile void *address;
+	char greeting[sizeof(box_greeting)];
+	size_t i;
+
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.Unbox(box, 0, NULL, &contents), "Unbox");
+	MN_REQUIRE(ctx, contents.type == IPCZ_BOX_TYPE_DRIVER_OBJECT,
+		   "box type %u", (unsigned)contents.type);
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 driver->GetSharedMemoryInfo(
+				 contents.object.driver_object, 0, NULL,
+				 &info),
+			 "GetSharedMemoryInfo");
+	MN_EXPECT(ctx, info.region_num_bytes >= BOX_MEMORY_SIZE,
+		  "region of %zu bytes", (size_t)info.region_num_bytes);
+	if (MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			     driver->MapSharedMemory(
+				     contents.object.driver_object, 0, NULL,
+				     &address, &mapping),
+			     "MapSharedMemory of the received region")) {
+		for (i = 0; i < sizeof(greeting); i++)
+			greeting[i] = ((volatile char *)address)[i];
+		MN_EXPECT(ctx,
+			  memcmp(greeting, box_greeting, sizeof(greeting)) == 0,
+			  "the broker's write is in our mapping");
+		for (i = 0; i < sizeof(box_reply); i++)
+			((volatile char *)address)[4096 + i] = box_reply[i];
+		driver->Close(mapping, 0, NULL);
+	}
+	driver->Close(contents.object.driver_object, 0, NULL);
+}
+
+static void box_client_app_object(struct mn_ctx *ctx, IpczHandle box)
+{
+	struct IpczBoxContents contents = { .size = sizeof(contents) };
+	char data[64];
+	size_t num_bytes = sizeof(data), num_handles = 0;
+
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.Unbox(box, 0, NULL, &contents), "Unbox");
+	MN_REQUIRE(ctx, contents.type == IPCZ_BOX_TYPE_SUBPARCEL,
+		   "an application object from another node arrives as a subparcel (type %u)",
+		   (unsigned)contents.type);
+	if (MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			     ipcz.Get(contents.object.subparcel, 0, NULL, data,
+				      &num_bytes, NULL, &num_handles, NULL),
+			     "Get from the subparcel"))
+		MN_EXPECT(ctx, num_bytes == sizeof(app_object_bytes) &&
+			  memcmp(data, app_object_bytes, num_bytes) == 0,
+			  "the serialized bytes (%zu)", num_bytes);
+	mn_close(ctx, contents.object.subparcel);
+}
+
+static void box_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, box;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	if (mn_expect_str(ctx, broker, "memory", &box, 1)) {
+		box_client_memory(ctx, box);
+		mn_put_str(broker, "replied", NULL, 0);
+	}
+	if (mn_expect_str(ctx, broker, "application object", &box, 1))
+		box_client_app_object(ctx, box);
+	client_finish(ctx, broker);
+}
+
+MN_TEST(boxes_across_nodes)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, box_broker },
+			   { "client", false, box_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * MergePortals() across nodes: the broker merges a local pair's end with
+ * its initial portal to the client, and the two routes become one.
+ */
+
+static void merge_initial_broker(struct mn_ctx *ctx)
+{
+	IpczHandle client, q, p;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	open_pair(ctx, &q, &p);
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_INVALID_ARGUMENT,
+			 ipcz.MergePortals(client, client, 0, NULL),
+			 "MergePortals of a portal with itself");
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_INVALID_ARGUMENT,
+			 ipcz.MergePortals(q, p, 0, NULL),
+			 "MergePortals of two local peers");
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.MergePortals(client, p, 0, NULL),
+			  "MergePortals with an initial portal");
+	mn_put_str(q, "through the merge", NULL, 0);
+	mn_expect_str(ctx, q, "back through the merge", NULL, 0);
+	mn_ping(ctx, q);
+	mn_close(ctx, q);
+}
+
+static void merge_initial_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	mn_expect_str(ctx, broker, "through the merge", NULL, 0);
+	mn_put_str(broker, "back through the merge", NULL, 0);
+	mn_pong(ctx, broker);
+	mn_wait_status(ctx, broker,
+		       IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		       "merged route's far end closed");
+	mn_close(ctx, broker);
+}
+
+MN_TEST(merge_with_initial_portal)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, merge_initial_broker },
+			   { "client", false, merge_initial_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * A portal that has already sent or read parcels cannot be merged
+ * (FAILED_PRECONDITION); merging with a route whose far end is closed
+ * propagates the closure.
+ */
+
+static void merge_closed_broker(struct mn_ctx *ctx)
+{
+	IpczHandle client, r, s, used, used_peer;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	open_pair(ctx, &used, &used_peer);
+	mn_put_str(client, "used", NULL, 0);
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_FAILED_PRECONDITION,
+			 ipcz.MergePortals(client, used, 0, NULL),
+			 "MergePortals of a portal that sent a parcel");
+	mn_close(ctx, used);
+	mn_close(ctx, used_peer);
+	open_pair(ctx, &r, &s);
+	mn_put_str(client, "merge this", &r, 1);
+	mn_wait_status(ctx, s,
+		       IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		       "closure through the merge");
+	mn_close(ctx, s);
+	broker_finish(ctx, &client, 1);
+}
+
+static void merge_closed_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, q, p, r;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	mn_expect_str(ctx, broker, "used", NULL, 0);
+	open_pair(ctx, &q, &p);
+	mn_close(ctx, q);
+	if (mn_expect_str(ctx, broker, "merge this", &r, 1))
+		MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				 ipcz.MergePortals(p, r, 0, NULL),
+				 "MergePortals with a closed local peer");
+	client_finish(ctx, broker);
+}
+
+MN_TEST(merge_with_closed_peer)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, merge_closed_broker },
+			   { "client", false, merge_closed_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Merging complex routes: two clients bounce two portals between
+ * themselves and the broker many times, then the broker merges the two
+ * ends it kept; the clients, holding the far ends, talk through it.
+ */
+
+#define MERGE_ROUNDS 20
+
+static void merge_complex_broker(struct mn_ctx *ctx)
+{
+	IpczHandle clients[2], q, p, s, t, u, v, moving;
+	int i, c;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	open_pair(ctx, &q, &p);
+	mn_put_str(clients[0], "other", &q, 1);
+	mn_put_str(clients[1], "other", &p, 1);
+	open_pair(ctx, &s, &t);
+	open_pair(ctx, &u, &v);
+	mn_put_str(clients[0], "portal", &t, 1);
+	mn_put_str(clients[1], "portal", &v, 1);
+	for (i = 0; i < MERGE_ROUNDS && !ctx->failed; i++) {
+		for (c = 0; c < 2; c++) {
+			if (!mn_expect_str(ctx, clients[c], "bounce", &moving,
+					   1))
+				break;
+			mn_put_str(clients[c], "bounce", &moving, 1);
+		}
+	}
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, ipcz.MergePortals(s, u, 0, NULL),
+			 "MergePortals of two moved routes");
+	broker_finish(ctx, clients, 2);
+}
+
+static void merge_complex_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, other, portal;
+	int i;
+
+	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "other", &other, 1));
+	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "portal", &portal, 1));
+	for (i = 0; i < MERGE_ROUNDS; i++) {
+		mn_put_str(other, "swap", &portal, 1);
+		if (!mn_expect_str(ctx, other, "swap", &portal, 1))
+			break;
+		mn_put_str(broker, "bounce", &portal, 1);
+		if (!mn_expect_str(ctx, broker, "bounce", &portal, 1))
+			break;
+	}
+	if (i == MERGE_ROUNDS) {
+		mn_put_str(portal, "hello", NULL, 0);
+		mn_expect_str(ctx, portal, "hello", NULL, 0);
+		mn_close(ctx, portal);
+	}
+	mn_close(ctx, other);
+	client_finish(ctx, broker);
+}
+
+MN_TEST(merge_complex_routes)
+{
+	static const struct mn_test test = {
+		.num_nodes = 3,
+		.nodes = { { "broker", true, merge_complex_broker },
+			   { "client1", false, merge_complex_client },
+			   { "client2", false, merge_complex_client } },
+		.num_links = 2,
+		.links = { { 0, 1 }, { 0, 2 } },
+	};
+	MN_RUN(test);
+}
+
+TEST_HARNESS_MAIN
