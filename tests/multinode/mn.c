@@ -529,6 +529,10 @@ static bool reap_children(struct mn_child *children, int count,
 			   WTERMSIG(status) == SIGKILL &&
 			   children[i].verdict == 'P') {
 			/* mn_die(): killed on purpose after reporting. */
+		} else if (WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+			   children[i].verdict == 'F') {
+			/* The role's failure, already reported. */
+			ok = false;
 		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			fprintf(stderr,
 				"# [%s] node %s: exit status 0x%x (a sanitizer report, or a crash while closing the node)\n",
