@@ -27,6 +27,13 @@ enum node_link_state { LINK_CONNECTING, LINK_CONNECTED, LINK_DEAD };
 /* The first sublink number handed out for a transferred portal. */
 #define FIRST_TRANSFER_SUBLINK 64
 
+/*
+ * Where a transferred portal's sequences may start: far below the top of
+ * the 64-bit range, so that no sequence arithmetic can wrap (and none can
+ * reach the "unknown" marker).
+ */
+#define MAX_SEQUENCE_START (UINT64_C(1) << 62)
+
 struct node_link {
 	struct api_object object;
 	struct ipcz_lock lock;
@@ -547,6 +554,8 @@ static struct api_object *decode_portal(struct decoder *d,
 	/* The sender numbers new sublinks from its own half. */
 	if ((record->sublink & 1) == d->link->side ||
 	    record->sublink >> 1 < FIRST_TRANSFER_SUBLINK ||
+	    record->next_outbound > MAX_SEQUENCE_START ||
+	    record->next_inbound > MAX_SEQUENCE_START ||
 	    record->num_bytes || record->num_handles || record->num_objects)
 		return NULL;
 	router = router_create_transferred(record->next_outbound,
@@ -912,11 +921,18 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 			   size_t num_handles, size_t *claimed)
 {
 	struct msg_header header;
+	bool connecting;
 
 	*claimed = 0;
 	if (!node_message_check(data, num_bytes, sizeof(header)))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	memcpy(&header, data, sizeof(header));
+	ipcz_lock(&link->lock);
+	connecting = link->state == LINK_CONNECTING;
+	ipcz_unlock(&link->lock);
+	/* Until the handshake, only the handshake. */
+	if (connecting && header.type != MSG_CONNECT)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
 	if (header.type == MSG_PARCEL)
 		return accept_parcel(link, data, num_bytes, handles,
 				     num_handles, claimed);

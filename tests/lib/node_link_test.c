@@ -11,6 +11,7 @@
 
 #include "kselftest_harness.h"
 #include "lib/handle_table.h"
+#include "lib/node_message.h"
 #include "lib_test.h"
 
 static IpczHandle new_node(IpczCreateNodeFlags flags)
@@ -438,6 +439,137 @@ TEST(garbage_from_the_transport_drops_the_link)
 	close_handle(a);
 	close_handle(broker);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+}
+
+/* ---- hostile peers: random and mutated messages ---- */
+
+/* Mirrors node_link.c: the first sublink of a transferred portal. */
+#define FIRST_SUBLINK 64
+
+static unsigned int fuzz_seed;
+
+static unsigned int fuzz_next(void)
+{
+	fuzz_seed = fuzz_seed * 1103515245u + 12345u;
+	return (fuzz_seed >> 8) & 0xffffff;
+}
+
+/* Answers the broker's handshake as a well-behaved client would. */
+static void send_connect(IpczDriverHandle t)
+{
+	struct msg_connect connect = {
+		.header = { .size = sizeof(connect), .type = MSG_CONNECT },
+		.flags = IPCZ_CONNECT_NODE_TO_BROKER,
+		.num_initial_portals = 1,
+	};
+
+	connect.name[0] = 1;
+	ipcz_inprocess_driver()->Transmit(t, &connect, sizeof(connect), NULL,
+					  0, 0, NULL);
+}
+
+/*
+ * A parcel message on sublink 0, mostly well formed (records and data that
+ * add up, one driver handle per driver object), then random damage.
+ */
+static size_t hostile_parcel(uint8_t *buf, size_t room, size_t *num_handles)
+{
+	struct msg_parcel parcel = {
+		.header = { .type = MSG_PARCEL },
+		.sublink = fuzz_next() % 8 ? 0 : fuzz_next(),
+		.seq = fuzz_next() % 8,
+		.num_bytes = fuzz_next() % 16,
+		.num_objects = fuzz_next() % 3,
+	};
+	struct wire_object record = { 0 };
+	size_t size = sizeof(parcel), data = parcel.num_bytes, i;
+
+	*num_handles = 0;
+	parcel.num_records = parcel.num_objects;
+	for (i = 0; i < parcel.num_records; i++) {
+		memset(&record, 0, sizeof(record));
+		record.kind = 1 + fuzz_next() % 4;
+		if (record.kind == WIRE_PORTAL) {
+			record.sublink =
+				((FIRST_SUBLINK + fuzz_next() % 4) << 1) | 0;
+			record.next_outbound = fuzz_next() % 3;
+			record.next_inbound = fuzz_next() % 3;
+		} else if (record.kind == WIRE_DRIVER_OBJECT &&
+			   *num_handles < 2) {
+			record.first_handle = (uint32_t)(*num_handles)++;
+			record.num_handles = 1;
+		} else if (record.kind == WIRE_SUBPARCEL) {
+			record.num_bytes = fuzz_next() % 4;
+			data += record.num_bytes;
+		} else {
+			record.kind = WIRE_LOST;
+		}
+		memcpy(buf + size, &record, sizeof(record));
+		size += sizeof(record);
+	}
+	for (i = 0; i < data && size < room; i++)
+		buf[size++] = (uint8_t)fuzz_next();
+	parcel.num_driver_handles = (uint32_t)*num_handles;
+	parcel.header.size = (uint32_t)size;
+	memcpy(buf, &parcel, sizeof(parcel));
+	/* One message in four is damaged somewhere, the header included. */
+	if (fuzz_next() % 4 == 0) {
+		for (i = 1 + fuzz_next() % 3; i > 0; i--)
+			buf[fuzz_next() % size] ^=
+				(uint8_t)(1u << (fuzz_next() % 8));
+	}
+	if (fuzz_next() % 16 == 0)
+		size -= fuzz_next() % size;
+	return size;
+}
+
+TEST(hostile_messages_never_crash)
+{
+	const struct IpczDriver *driver = ipcz_inprocess_driver();
+	IpczHandle broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle a = IPCZ_INVALID_HANDLE;
+	IpczDriverHandle t0, t1 = IPCZ_INVALID_DRIVER_HANDLE;
+	uint8_t buf[512];
+	int i, connections = 0;
+
+	fuzz_seed = 7;
+	for (i = 0; i < 3000; i++) {
+		IpczDriverHandle handles[2];
+		size_t size, num_handles, k;
+
+		if (t1 == IPCZ_INVALID_DRIVER_HANDLE ||
+		    (status_flags(a) & IPCZ_PORTAL_STATUS_DEAD)) {
+			/* The last one was dropped: start a new link. */
+			if (t1 != IPCZ_INVALID_DRIVER_HANDLE) {
+				driver->Close(t1, 0, NULL);
+				close_handle(a);
+			}
+			transports(&t0, &t1);
+			ASSERT_EQ(IPCZ_RESULT_OK,
+				  ipcz.ConnectNode(broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL, &a));
+			send_connect(t1);
+			connections++;
+		}
+		if (fuzz_next() % 8 == 0)
+			put_str(a, "traffic");
+		size = hostile_parcel(buf, sizeof(buf), &num_handles);
+		if (fuzz_next() % 8 == 0 && num_handles < 2)
+			num_handles++;
+		for (k = 0; k < num_handles; k++)
+			handles[k] = ipcz_inprocess_test_object_create(k, 1);
+		driver->Transmit(t1, buf, size, handles, num_handles, 0, NULL);
+		/* Whatever reached the portal is read and dropped. */
+		while (ipcz.Get(a, IPCZ_GET_PARTIAL, NULL, NULL, NULL, NULL,
+				NULL, NULL) == IPCZ_RESULT_OK)
+			;
+	}
+	TH_LOG("%d connections for 3000 messages", connections);
+	driver->Close(t1, 0, NULL);
+	close_handle(a);
+	close_handle(broker);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
 }
 
 TEST_HARNESS_MAIN
