@@ -8,6 +8,8 @@
  * seen across, traps raised by the other node, and Reject().
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
 
 #include "kselftest_harness.h"
 #include "lib/handle_table.h"
@@ -439,6 +441,75 @@ TEST(garbage_from_the_transport_drops_the_link)
 	close_handle(a);
 	close_handle(broker);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+}
+
+TEST_F(nodes, merge_with_a_remote_route)
+{
+	IpczHandle c, d;
+	char buf[16];
+
+	/* b (client) -- a (broker) merged with c -- d: b and d are peers. */
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->b, "early"));
+	test_portals(self->broker, &c, &d);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.MergePortals(self->a, c, 0, NULL));
+	self->a = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(d, buf, sizeof(buf)));
+	ASSERT_STREQ("early", buf);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(d, "to client"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(self->b, buf, sizeof(buf)));
+	ASSERT_STREQ("to client", buf);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->b, "to broker"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(d, buf, sizeof(buf)));
+	ASSERT_STREQ("to broker", buf);
+	close_handle(self->b);
+	self->b = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(d));
+	close_handle(d);
+}
+
+/* Each node's portal driven by its own thread, parcels both ways. */
+struct pump {
+	IpczHandle portal;
+	int sent, received;
+	bool out_of_order;
+};
+
+static void *pump(void *arg)
+{
+	struct pump *p = arg;
+	char buf[16];
+
+	while (p->sent < 3000 || p->received < 3000) {
+		if (p->sent < 3000) {
+			snprintf(buf, sizeof(buf), "%d", p->sent);
+			if (put_str(p->portal, buf) == IPCZ_RESULT_OK)
+				p->sent++;
+		}
+		if (get_str(p->portal, buf, sizeof(buf)) == IPCZ_RESULT_OK) {
+			if (atoi(buf) != p->received)
+				p->out_of_order = true;
+			p->received++;
+		} else {
+			sched_yield();
+		}
+	}
+	return NULL;
+}
+
+TEST_F(nodes, threads_on_both_nodes)
+{
+	struct pump pumps[2] = { { .portal = self->a }, { .portal = self->b } };
+	pthread_t threads[2];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, pump,
+					    &pumps[i]));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	ASSERT_FALSE(pumps[0].out_of_order);
+	ASSERT_FALSE(pumps[1].out_of_order);
 }
 
 /* ---- hostile peers: random and mutated messages ---- */
