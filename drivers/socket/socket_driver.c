@@ -138,9 +138,12 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 	if (result != IPCZ_RESULT_OK)
 		return result;
 
+	errno = 0;
 	fd = take_object_fd(handle, header.type);
 	if (fd < 0)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
+		return errno == EMFILE || errno == ENFILE ?
+			       IPCZ_RESULT_RESOURCE_EXHAUSTED :
+			       IPCZ_RESULT_INVALID_ARGUMENT;
 	result = sockdrv_descriptor_create(fd, &handles[0]);
 	if (result != IPCZ_RESULT_OK)
 		return result;

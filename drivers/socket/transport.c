@@ -350,11 +350,16 @@ int sockdrv_transport_release_fd(struct sockdrv_transport *t)
 {
 	int fd = -1;
 
+	/*
+	 * A duplicate leaves: the I/O thread may not have dropped its epoll
+	 * watch of a queue that just drained, and the watch must be removed
+	 * through the descriptor it was added with, which therefore stays
+	 * open here until the transport is destroyed.
+	 */
 	pthread_mutex_lock(&t->lock);
-	if (t->state == SOCKDRV_TRANSPORT_IDLE && !t->queue_head) {
-		fd = t->fd;
-		t->fd = -1;
-	}
+	if (t->state == SOCKDRV_TRANSPORT_IDLE && !t->queue_head &&
+	    t->fd >= 0)
+		fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
 	t->closed = true;
 	pthread_mutex_unlock(&t->lock);
 	return fd;

@@ -93,7 +93,10 @@ void sockdrv_transport_close(struct sockdrv_transport *t);
  */
 bool sockdrv_transport_can_release_fd(struct sockdrv_transport *t);
 
-/* Moves the socket out of a transport whose handle was retired. */
+/*
+ * A descriptor of the socket of a transport whose handle was retired, for
+ * the transport to move to another process; -1 on failure.
+ */
 int sockdrv_transport_release_fd(struct sockdrv_transport *t);
 
 /* I/O thread: epoll reported `events` for the transport. */
