@@ -311,6 +311,24 @@ static void init_ctx(struct mn_ctx *ctx, const struct mn_test *test, int i)
 	}
 }
 
+/*
+ * With every node closed nothing of the test may remain. The harness ends
+ * each test with _exit(), which skips LeakSanitizer's check at exit, so
+ * the in-process variants ask for one here (the processes variants get it
+ * when each child exits).
+ */
+static bool no_leaks(void)
+{
+#if MN_ASAN
+	if (__lsan_do_recoverable_leak_check()) {
+		fprintf(stderr, "# [%s] LeakSanitizer found leaks (above)\n",
+			mn_variant.name);
+		return false;
+	}
+#endif
+	return true;
+}
+
 static bool run_in_process(const struct mn_test *test)
 {
 	struct mn_ctx ctxs[MN_MAX_NODES];
@@ -328,7 +346,7 @@ static bool run_in_process(const struct mn_test *test)
 		ok = ok && !ctxs[i].failed;
 		release_node(&ctxs[i]);
 	}
-	return ok;
+	return no_leaks() && ok;
 }
 
 /* The processes variants: one forked child per node. */
