@@ -74,13 +74,20 @@ void node_link_destroy(struct node_link *link)
 
 /* ---- sending ---- */
 
-static void transmit(struct node_link *link, struct message_builder *b)
+/*
+ * Transmits a built message. A message that cannot go (no memory to build
+ * it, or the driver refuses it, e.g. over its queue limit) would be a
+ * parcel or closure silently lost, so the link is dropped instead: every
+ * route through it breaks, visibly, on both sides.
+ */
+static void transmit(struct node_link *link, struct message_builder *b,
+		     enum op_context ctx)
 {
 	const struct IpczDriver *driver = driver_of(link);
 	IpczResult result = IPCZ_RESULT_UNAVAILABLE;
-	bool dead;
-
 	IpczDriverHandle transport;
+	bool dead;
+	size_t i;
 
 	ipcz_lock(&link->lock);
 	dead = link->state == LINK_DEAD;
@@ -90,13 +97,13 @@ static void transmit(struct node_link *link, struct message_builder *b)
 		result = driver->Transmit(transport, b->bytes, b->size,
 					  b->handles, b->num_handles,
 					  IPCZ_NO_FLAGS, NULL);
-	if (result != IPCZ_RESULT_OK) {
-		/* Driver objects the driver did not take are ours to close. */
-		size_t i;
-
-		for (i = 0; i < b->num_handles; i++)
-			driver_close_object(driver, b->handles[i]);
-	}
+	if (result == IPCZ_RESULT_OK)
+		return;
+	/* Driver objects the driver did not take are ours to close. */
+	for (i = 0; i < b->num_handles; i++)
+		driver_close_object(driver, b->handles[i]);
+	if (!dead)
+		node_link_disconnect(link, ctx);
 }
 
 static void set_header(struct message_builder *b, enum node_message_type type)
@@ -112,8 +119,8 @@ static void set_header(struct message_builder *b, enum node_message_type type)
 		b->failed = true;
 }
 
-void node_link_send_route_closed(struct node_link *link, uint64_t sublink,
-				 uint64_t length)
+void node_link_send_route_closed(struct node_link *link, enum op_context ctx,
+				 uint64_t sublink, uint64_t length)
 {
 	struct msg_route_closed message = {
 		.header = { .size = sizeof(message), .type = MSG_ROUTE_CLOSED },
@@ -124,12 +131,12 @@ void node_link_send_route_closed(struct node_link *link, uint64_t sublink,
 
 	message_builder_init(&b);
 	message_builder_append(&b, &message, sizeof(message));
-	transmit(link, &b);
+	transmit(link, &b, ctx);
 	message_builder_free(&b);
 }
 
 void node_link_send_route_disconnected(struct node_link *link,
-				       uint64_t sublink)
+				       enum op_context ctx, uint64_t sublink)
 {
 	struct msg_route_disconnected message = {
 		.header = { .size = sizeof(message),
@@ -140,7 +147,7 @@ void node_link_send_route_disconnected(struct node_link *link,
 
 	message_builder_init(&b);
 	message_builder_append(&b, &message, sizeof(message));
-	transmit(link, &b);
+	transmit(link, &b, ctx);
 	message_builder_free(&b);
 }
 
@@ -469,7 +476,7 @@ void node_link_send_parcel(struct node_link *link, enum op_context ctx,
 				    e.records.num_handles);
 	b.failed |= e.records.failed || e.data.failed;
 	set_header(&b, MSG_PARCEL);
-	transmit(link, &b);
+	transmit(link, &b, ctx);
 
 	/* The portals' new routers exist on the other side now. */
 	for (i = 0; i < e.num_transfers; i++) {
@@ -1051,7 +1058,7 @@ IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 	message = connect_message(link);
 	message_builder_init(&b);
 	message_builder_append(&b, &message, sizeof(message));
-	transmit(link, &b);
+	transmit(link, &b, OP_API_CALL);
 	message_builder_free(&b);
 	node_link_unref(link);
 	return IPCZ_RESULT_OK;

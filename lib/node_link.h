@@ -50,13 +50,17 @@ static inline void node_link_unref(struct node_link *link)
 /* Called by api_object_unref() with the last reference. */
 void node_link_destroy(struct node_link *link);
 
-/* Sends a parcel on `sublink`; takes the parcel and what it carries. */
+/*
+ * Sends a parcel, a closure or a disconnection on `sublink`; a parcel is
+ * taken with what it carries. If the driver refuses the message the link
+ * is dropped (see node_link.c).
+ */
 void node_link_send_parcel(struct node_link *link, enum op_context ctx,
 			   uint64_t sublink, struct parcel *parcel);
-void node_link_send_route_closed(struct node_link *link, uint64_t sublink,
-				 uint64_t length);
+void node_link_send_route_closed(struct node_link *link, enum op_context ctx,
+				 uint64_t sublink, uint64_t length);
 void node_link_send_route_disconnected(struct node_link *link,
-				       uint64_t sublink);
+				       enum op_context ctx, uint64_t sublink);
 
 /* Forgets the route on `sublink` if `router_link` is still its link. */
 void node_link_remove_route(struct node_link *link, uint64_t sublink,

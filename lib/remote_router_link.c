@@ -52,7 +52,8 @@ static void remote_accept_route_closure(struct router_link *link,
 {
 	struct remote_router_link *remote = remote_of(link);
 
-	node_link_send_route_closed(remote->node_link, remote->sublink, length);
+	node_link_send_route_closed(remote->node_link, ctx, remote->sublink,
+				    length);
 }
 
 static void remote_accept_route_disconnected(struct router_link *link,
@@ -60,7 +61,8 @@ static void remote_accept_route_disconnected(struct router_link *link,
 {
 	struct remote_router_link *remote = remote_of(link);
 
-	node_link_send_route_disconnected(remote->node_link, remote->sublink);
+	node_link_send_route_disconnected(remote->node_link, ctx,
+					  remote->sublink);
 }
 
 static struct router *remote_get_local_peer(struct router_link *link)
