@@ -40,6 +40,7 @@ static const struct bench_transport *const transports[] = {
 	&bench_shm_futex,
 	&bench_socket_driver,
 	&bench_ipcz_socket,
+	&bench_ipcz_kernel,
 };
 #define TRANSPORT_COUNT (sizeof(transports) / sizeof(transports[0]))
 
@@ -284,8 +285,14 @@ static struct results run_pair(const struct bench_transport *t,
 	int pipe_fds[2];
 
 	c = t->create();
-	if (!c || pipe(pipe_fds) < 0)
+	r.reported = 1;		/* "unavailable" unless side 0 reports */
+	if (!c)
 		return r;
+	r.reported = 0;
+	if (pipe(pipe_fds) < 0) {
+		t->detach(c, -1);
+		return r;
+	}
 	for (int side = 0; side < 2; side++) {
 		int cpu = regime == SPLIT_CPUS ? side : 0;
 
@@ -340,7 +347,7 @@ static void print_row(const char *regime, const char *name,
 		printf("%-8s %-14s %s\n", regime, name,
 		       !r->reported ? "failed (no result; a side died or hung)" :
 		       r->attached  ? "failed" :
-				      "unavailable (could not connect)");
+				      "unavailable here");
 		return;
 	}
 	printf("%-8s %-14s %10.2f %10.2f %8.2f %10.2f %10.2f %10.0f\n",

@@ -21,7 +21,10 @@ struct bench_channel;
 struct bench_transport {
 	const char *name;
 
-	/* In the parent, before the two processes fork: shared setup. */
+	/*
+	 * In the parent, before the two processes fork: shared setup. NULL
+	 * if the transport cannot run on this machine.
+	 */
 	struct bench_channel *(*create)(void);
 
 	/* In each process after fork: take up side 0 or side 1. */
@@ -68,5 +71,6 @@ extern const struct bench_transport bench_unix_stream;
 extern const struct bench_transport bench_shm_futex;
 extern const struct bench_transport bench_socket_driver;
 extern const struct bench_transport bench_ipcz_socket;
+extern const struct bench_transport bench_ipcz_kernel;
 
 #endif

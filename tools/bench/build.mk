@@ -18,11 +18,13 @@ BENCH_ARGS ?=
 
 ALL_TARGETS += $(BENCH_BIN)
 
-# libipcz comes from lib/build.mk ($(BUILD)/lib/libipcz.a).
-$(BENCH_BIN): $(call objs,rel,$(BENCH_SRCS) $(SOCKET_DRIVER_SRCS)) \
-		$(BUILD)/lib/libipcz.a
+# libipcz and the bundled drivers come from lib/build.mk.
+$(BENCH_BIN): $(call objs,rel,$(BENCH_SRCS)) \
+		$(BUILD)/lib/libipcz-drivers.a $(BUILD)/lib/libipcz.a
 	@mkdir -p $(@D)
-	$(CC) $(VARIANT_LDFLAGS_rel) $^ -lpthread -o $@
+	$(CC) $(VARIANT_LDFLAGS_rel) $(filter %.o,$^) \
+		-Wl,--start-group $(filter %.a,$^) -Wl,--end-group \
+		-lpthread -o $@
 
 .PHONY: bench
 bench: $(BENCH_BIN)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * libipcz between two processes: side 0 creates a broker node, side 1 a
- * node that connects to it, both on the socket driver, over a pair from
- * ipcz_socket_pair(); messages are parcels on the first initial portal.
+ * node that connects to it, both on one bundled driver (socket or kernel,
+ * through include/ipcz/default_driver.h), over a transport pair made
+ * before the fork; messages are parcels on the first initial portal.
  * A receiver waits for a parcel by polling Get() briefly (when it may
  * spin), then installing a trap and sleeping on a futex until the trap
  * handler, on the driver's I/O thread, wakes it.
@@ -15,12 +16,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <ipcz/default_driver.h>
 #include <ipcz/ipcz.h>
-#include <ipcz/socket_driver.h>
 
 #include "tools/bench/bench.h"
 
 struct bench_channel {
+	enum ipcz_driver_kind kind;
 	int fds[2];
 	struct IpczAPI api;
 	IpczHandle node;
@@ -42,15 +44,28 @@ static void IPCZ_API on_trap(const struct IpczTrapEvent *event)
 	futex(&c->signal, FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 
-static struct bench_channel *portal_create(void)
+/* NULL if the driver `kind` is not usable here (no /dev/ipcz, say). */
+static struct bench_channel *portal_create(enum ipcz_driver_kind kind)
 {
 	struct bench_channel *c = calloc(1, sizeof(*c));
 
-	if (!c || ipcz_socket_pair(c->fds)) {
+	if (!c || ipcz_default_driver_kind(kind) != kind ||
+	    ipcz_driver_transport_pair_fds(kind, c->fds)) {
 		free(c);
 		return NULL;
 	}
+	c->kind = kind;
 	return c;
+}
+
+static struct bench_channel *portal_create_socket(void)
+{
+	return portal_create(IPCZ_DRIVER_SOCKET);
+}
+
+static struct bench_channel *portal_create_kernel(void)
+{
+	return portal_create(IPCZ_DRIVER_KERNEL);
 }
 
 static int portal_attach(struct bench_channel *c, int side)
@@ -62,20 +77,21 @@ static int portal_attach(struct bench_channel *c, int side)
 	c->spin = bench_may_spin();
 	c->api.size = sizeof(c->api);
 	if (IpczGetAPI(&c->api) != IPCZ_RESULT_OK ||
-	    c->api.CreateNode(ipcz_socket_driver(),
+	    c->api.CreateNode(ipcz_driver_table(c->kind),
 			      side ? IPCZ_NO_FLAGS : IPCZ_CREATE_NODE_AS_BROKER,
 			      NULL, &c->node) != IPCZ_RESULT_OK ||
-	    ipcz_socket_transport_from_fd(c->fds[side], &transport) !=
-		    IPCZ_RESULT_OK)
+	    ipcz_driver_transport_from_fd(c->kind, c->fds[side],
+					  &transport) != IPCZ_RESULT_OK)
 		return -1;
 	result = c->api.ConnectNode(c->node, transport, 1,
 				    side ? IPCZ_CONNECT_NODE_TO_BROKER :
 					   IPCZ_NO_FLAGS,
 				    NULL, &c->portal);
 	if (result != IPCZ_RESULT_OK) {
-		fprintf(stderr, "ipcz-socket: ConnectNode() on side %d: "
-			"result %d\n", side, result);
-		ipcz_socket_driver()->Close(transport, 0, NULL);
+		fprintf(stderr, "ipcz-%s: ConnectNode() on side %d: "
+			"result %d\n", ipcz_driver_kind_name(c->kind), side,
+			result);
+		ipcz_driver_table(c->kind)->Close(transport, 0, NULL);
 		return -1;
 	}
 	return 0;
@@ -87,8 +103,8 @@ static int portal_send(struct bench_channel *c, const void *data, size_t size)
 				       NULL);
 
 	if (result != IPCZ_RESULT_OK)
-		fprintf(stderr, "ipcz-socket: Put() of %zu bytes: result %d\n",
-			size, result);
+		fprintf(stderr, "ipcz-%s: Put() of %zu bytes: result %d\n",
+			ipcz_driver_kind_name(c->kind), size, result);
 	return result == IPCZ_RESULT_OK ? 0 : -1;
 }
 
@@ -123,8 +139,8 @@ static ssize_t portal_receive(struct bench_channel *c, void *buffer,
 		if (result == IPCZ_RESULT_OK)
 			return (ssize_t)size;
 		if (result != IPCZ_RESULT_UNAVAILABLE) {
-			fprintf(stderr, "ipcz-socket: Get(): result %d\n",
-				result);
+			fprintf(stderr, "ipcz-%s: Get(): result %d\n",
+				ipcz_driver_kind_name(c->kind), result);
 			return -1;
 		}
 		if (c->spin && !deadline)
@@ -152,7 +168,16 @@ static void portal_detach(struct bench_channel *c, int side)
 
 const struct bench_transport bench_ipcz_socket = {
 	.name = "ipcz-socket",
-	.create = portal_create,
+	.create = portal_create_socket,
+	.attach = portal_attach,
+	.send = portal_send,
+	.receive = portal_receive,
+	.detach = portal_detach,
+};
+
+const struct bench_transport bench_ipcz_kernel = {
+	.name = "ipcz-kernel",
+	.create = portal_create_kernel,
 	.attach = portal_attach,
 	.send = portal_send,
 	.receive = portal_receive,
