@@ -270,6 +270,8 @@ static bool wait_trap(struct mn_ctx *ctx, struct trap_record *record,
 	int64_t deadline = mn_now_ms() + mn_timeout_ms();
 
 	while (atomic_load(&record->count) == 0) {
+		if (mn_other_failed(ctx))
+			return false;
 		if (mn_now_ms() > deadline) {
 			MN_FAIL(ctx, "%s: the trap never fired", what);
 			return false;

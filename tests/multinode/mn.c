@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,13 @@
 #endif
 
 struct IpczAPI ipcz = { .size = sizeof(ipcz) };
+
+/*
+ * Set when any role of the running test fails, in memory that forked
+ * children share, so that the other roles stop waiting at once instead of
+ * running into their own deadlines.
+ */
+static atomic_int *test_failed;
 
 int64_t mn_now_ms(void)
 {
@@ -62,6 +70,8 @@ void mn_fail_at(struct mn_ctx *ctx, const char *file, int line,
 	vsnprintf(message, sizeof(message), fmt, args);
 	va_end(args);
 	ctx->failed = true;
+	if (test_failed)
+		atomic_store(test_failed, 1);
 	fprintf(stderr, "# [%s] node %s: %s:%d: %s\n", mn_variant.name,
 		ctx->name, file, line, message);
 	fflush(stderr);
@@ -600,9 +610,31 @@ bool mn_run(const struct mn_test *test)
 	}
 	if (test->num_nodes > MN_MAX_NODES || test->num_links > MN_MAX_LINKS)
 		return false;
+	if (!test_failed) {
+		test_failed = mmap(NULL, sizeof(*test_failed),
+				   PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (test_failed == MAP_FAILED) {
+			test_failed = NULL;
+			return false;
+		}
+	}
+	atomic_store(test_failed, 0);
 	if (mn_variant.mode == MN_MODE_PROCESSES)
 		return run_processes(test);
 	return run_in_process(test);
+}
+
+/*
+ * Whether a wait should end early because another role already failed:
+ * this role then fails too, quietly (the first failure said why).
+ */
+bool mn_other_failed(struct mn_ctx *ctx)
+{
+	if (!test_failed || !atomic_load(test_failed))
+		return false;
+	ctx->failed = true;
+	return true;
 }
 
 /* Waiting. */
@@ -710,6 +742,8 @@ IpczResult mn_wait_parcel(struct mn_ctx *ctx, IpczHandle portal,
 			MN_FAIL(ctx, "%s: not a portal", what);
 			return IPCZ_RESULT_INVALID_ARGUMENT;
 		}
+		if (mn_other_failed(ctx))
+			return IPCZ_RESULT_DEADLINE_EXCEEDED;
 		if (mn_now_ms() > deadline) {
 			MN_FAIL(ctx, "%s: no parcel within %d ms", what,
 				mn_timeout_ms());
@@ -730,6 +764,8 @@ bool mn_wait_status(struct mn_ctx *ctx, IpczHandle portal,
 
 		if ((status.flags & flags) == flags && status.size)
 			return true;
+		if (mn_other_failed(ctx))
+			return false;
 		if (mn_now_ms() > deadline) {
 			MN_FAIL(ctx,
 				"%s: status flags 0x%x, waited %d ms for 0x%x",
@@ -750,6 +786,8 @@ int mn_wait_any(struct mn_ctx *ctx, const IpczHandle *portals, int count,
 		for (i = 0; i < count; i++)
 			if (mn_status(portals[i]).num_local_parcels > 0)
 				return i;
+		if (mn_other_failed(ctx))
+			return -1;
 		if (mn_now_ms() > deadline) {
 			MN_FAIL(ctx, "%s: no parcel on any of %d portals within %d ms",
 				what, count, mn_timeout_ms());

@@ -104,6 +104,12 @@ int mn_timeout_ms(void);
 /* Milliseconds on a monotonic clock. */
 int64_t mn_now_ms(void);
 
+/*
+ * True once another role of the test has failed: a role waiting on its own
+ * should stop (this role is then marked failed, without a message).
+ */
+bool mn_other_failed(struct mn_ctx *ctx);
+
 /* Lets the other roles run (coroutines) or sleeps a little (otherwise). */
 void mn_pause(struct mn_ctx *ctx);
 

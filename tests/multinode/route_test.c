@@ -263,7 +263,7 @@ static void chain_origin(struct mn_ctx *ctx, struct chain_state *s)
 	result = ipcz.Put(s->to[CH_A], &env, sizeof(env), &y, 1,
 			  IPCZ_NO_FLAGS, NULL);
 	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, result, "Put of y");
-	while (received < CHAIN_N && !ctx->failed) {
+	while (received < CHAIN_N && !ctx->failed && !mn_other_failed(ctx)) {
 		int batch;
 
 		for (batch = 0; batch < 3 && sent < CHAIN_N; batch++)
