@@ -512,6 +512,91 @@ TEST_F(nodes, threads_on_both_nodes)
 	ASSERT_FALSE(pumps[1].out_of_order);
 }
 
+/*
+ * Portals moving while parcels flow: the broker thread sends fresh portals
+ * to the client and talks over them; the client thread answers through
+ * each and sends some back.
+ */
+#define MOVES 300
+
+static void *client_side(void *arg)
+{
+	IpczHandle b = *(IpczHandle *)arg;
+	int answered = 0;
+
+	while (answered < MOVES) {
+		IpczHandle portal = IPCZ_INVALID_HANDLE;
+		char buf[16];
+		size_t n = sizeof(buf), h = 1;
+		IpczResult r = ipcz.Get(b, 0, NULL, buf, &n, &portal, &h, NULL);
+
+		if (r == IPCZ_RESULT_UNAVAILABLE) {
+			sched_yield();
+			continue;
+		}
+		if (r != IPCZ_RESULT_OK || h != 1)
+			return (void *)1;
+		if (put_str(portal, "answer") != IPCZ_RESULT_OK)
+			return (void *)2;
+		/* Every third portal goes back the way it came. */
+		if (answered % 3 == 0) {
+			if (ipcz.Put(b, NULL, 0, &portal, 1, 0, NULL) !=
+			    IPCZ_RESULT_OK)
+				return (void *)3;
+		} else {
+			close_handle(portal);
+		}
+		answered++;
+	}
+	return NULL;
+}
+
+TEST_F(nodes, portals_move_while_parcels_flow)
+{
+	IpczHandle kept[MOVES];
+	pthread_t thread;
+	void *failed;
+	char buf[16];
+	int i, returned = 0;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, client_side, &self->b));
+	for (i = 0; i < MOVES; i++) {
+		IpczHandle other;
+
+		test_portals(self->broker, &kept[i], &other);
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(kept[i], "question"));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Put(self->a, "p", 1, &other, 1, 0, NULL));
+	}
+	for (i = 0; i < MOVES; i++) {
+		IpczResult r;
+
+		while ((r = get_str(kept[i], buf, sizeof(buf))) ==
+		       IPCZ_RESULT_UNAVAILABLE)
+			sched_yield();
+		ASSERT_EQ(IPCZ_RESULT_OK, r);
+		ASSERT_STREQ("answer", buf);
+	}
+	ASSERT_EQ(0, pthread_join(thread, &failed));
+	ASSERT_EQ(NULL, failed);
+	/* The portals sent back arrive here, still joined to kept[]. */
+	for (;;) {
+		IpczHandle back;
+		size_t h = 1;
+
+		if (ipcz.Get(self->a, 0, NULL, NULL, NULL, &back, &h, NULL) !=
+		    IPCZ_RESULT_OK)
+			break;
+		ASSERT_EQ(IPCZ_RESULT_OK, get_str(back, buf, sizeof(buf)));
+		ASSERT_STREQ("question", buf);
+		close_handle(back);
+		returned++;
+	}
+	ASSERT_EQ(MOVES / 3, returned);
+	for (i = 0; i < MOVES; i++)
+		close_handle(kept[i]);
+}
+
 /* ---- hostile peers: random and mutated messages ---- */
 
 /* Mirrors node_link.c: the first sublink of a transferred portal. */
