@@ -17,6 +17,7 @@ BENCH_BIN := $(BUILD)/bench/ipcz-bench
 BENCH_ARGS ?=
 
 ALL_TARGETS += $(BENCH_BIN)
+EXTRA_HELP  += bench
 
 # libipcz and the bundled drivers come from lib/build.mk.
 $(BENCH_BIN): $(call objs,rel,$(BENCH_SRCS)) \
