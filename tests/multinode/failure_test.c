@@ -394,4 +394,78 @@ MN_TEST(traps_across_nodes)
 	MN_RUN(test);
 }
 
+/*
+ * A node killed while a proxy may still stand between it and its peer
+ * (upstream's DisconnectThroughProxy): the broker sends q to C1 and p to
+ * C2, C2 bounces p back, the broker forwards it to C3, and C3 dies as soon
+ * as p arrives. Whether C2 is still proxying then depends on timing; C1
+ * must see PEER_CLOSED either way.
+ */
+
+enum { DTP_BROKER, DTP_C1, DTP_C2, DTP_C3 };
+
+static void dtp_broker(struct mn_ctx *ctx)
+{
+	IpczHandle clients[3], q, p;
+	int i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 3, clients));
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.OpenPortals(ctx->node, 0, NULL, &q, &p),
+			  "OpenPortals");
+	mn_put_str(clients[0], "q", &q, 1);
+	mn_put_str(clients[1], "p", &p, 1);
+	if (mn_expect_str(ctx, clients[1], "p", &p, 1))
+		mn_put_str(clients[2], "p", &p, 1);
+	mn_wait_status(ctx, clients[2],
+		       IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		       "portal to the killed node");
+	mn_expect_str(ctx, clients[0], "done", NULL, 0);
+	for (i = 0; i < 3; i++)
+		mn_close(ctx, clients[i]);
+}
+
+static void dtp_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, portal;
+
+	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	MN_REQUIRE(ctx, mn_expect_str(ctx, broker,
+				      ctx->index == DTP_C1 ? "q" : "p",
+				      &portal, 1));
+	switch (ctx->index) {
+	case DTP_C1:
+		mn_wait_status(ctx, portal, IPCZ_PORTAL_STATUS_PEER_CLOSED,
+			       "peer killed behind a proxy");
+		mn_close(ctx, portal);
+		mn_put_str(broker, "done", NULL, 0);
+		break;
+	case DTP_C2:
+		mn_put_str(broker, "p", &portal, 1);
+		break;
+	case DTP_C3:
+		mn_die(ctx);
+		ipcz.Close(portal, 0, NULL);
+		break;
+	}
+	mn_wait_status(ctx, broker, IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "broker closed");
+	ipcz.Close(broker, 0, NULL);
+}
+
+MN_TEST(disconnect_through_proxy)
+{
+	static const struct mn_test test = {
+		.num_nodes = 4,
+		.nodes = { [DTP_BROKER] = { "broker", true, dtp_broker },
+			   [DTP_C1] = { "C1", false, dtp_client },
+			   [DTP_C2] = { "C2", false, dtp_client },
+			   [DTP_C3] = { "C3", false, dtp_client } },
+		.num_links = 3,
+		.links = { { DTP_BROKER, DTP_C1 }, { DTP_BROKER, DTP_C2 },
+			   { DTP_BROKER, DTP_C3 } },
+	};
+	MN_RUN(test);
+}
+
 TEST_HARNESS_MAIN

@@ -830,4 +830,194 @@ MN_TEST(merge_complex_routes)
 	MN_RUN(test);
 }
 
+/*
+ * A portal bounced to another node and back, many times, while parcels
+ * queue on it: every parcel arrives, and the route ends local again.
+ */
+
+#define BOUNCES 40
+
+static void bounce_broker(struct mn_ctx *ctx)
+{
+	IpczHandle client, q, p;
+	char text[32];
+	int i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	open_pair(ctx, &q, &p);
+	for (i = 0; i < BOUNCES && !ctx->failed; i++) {
+		snprintf(text, sizeof(text), "bounce %d", i);
+		mn_put_str(q, text, NULL, 0);
+		mn_put_str(client, "", &p, 1);
+		if (!mn_expect_str(ctx, client, "", &p, 1))
+			break;
+		mn_expect_str(ctx, p, text, NULL, 0);
+		mn_put_str(p, text, NULL, 0);
+		mn_expect_str(ctx, q, text, NULL, 0);
+	}
+	mn_close(ctx, q);
+	if (i == BOUNCES) {
+		mn_wait_status(ctx, p, IPCZ_PORTAL_STATUS_DEAD,
+			       "local peer closed");
+		mn_close(ctx, p);
+	}
+	mn_put_str(client, "stop", NULL, 0);
+	broker_finish(ctx, &client, 1);
+}
+
+static void bounce_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, p[1];
+	char text[8];
+	size_t num_bytes, num_handles;
+
+	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	for (;;) {
+		num_bytes = sizeof(text);
+		num_handles = 1;
+		if (mn_get(ctx, broker, text, &num_bytes, p, &num_handles,
+			   "bounced portal") != IPCZ_RESULT_OK)
+			break;
+		if (num_handles == 0)
+			break;	/* "stop" */
+		mn_put_str(broker, "", p, 1);
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(transfer_back_and_forth)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, bounce_broker },
+			   { "client", false, bounce_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Routing stress: three pairs of clients; each round the broker puts a
+ * parcel into each end of a pair (a, b) and bounces a through every first
+ * client and b through every second one. At the end all parcels are there,
+ * in order, on the two ends, now both back at the broker.
+ */
+
+#define STRESS_PAIRS 3
+#define STRESS_ROUNDS 30
+
+static void stress_broker(struct mn_ctx *ctx)
+{
+	IpczHandle clients[2 * STRESS_PAIRS], a, b;
+	char text[32];
+	int round, i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 2 * STRESS_PAIRS, clients));
+	open_pair(ctx, &a, &b);
+	for (round = 0; round < STRESS_ROUNDS && !ctx->failed; round++) {
+		snprintf(text, sizeof(text), "a%d", round);
+		mn_put_str(a, text, NULL, 0);
+		snprintf(text, sizeof(text), "b%d", round);
+		mn_put_str(b, text, NULL, 0);
+		for (i = 0; i < STRESS_PAIRS; i++) {
+			mn_put_str(clients[2 * i], "", &a, 1);
+			mn_put_str(clients[2 * i + 1], "", &b, 1);
+			if (!mn_expect_str(ctx, clients[2 * i], "", &a, 1) ||
+			    !mn_expect_str(ctx, clients[2 * i + 1], "", &b, 1))
+				break;
+		}
+	}
+	for (round = 0; round < STRESS_ROUNDS && !ctx->failed; round++) {
+		snprintf(text, sizeof(text), "b%d", round);
+		mn_expect_str(ctx, a, text, NULL, 0);
+		snprintf(text, sizeof(text), "a%d", round);
+		mn_expect_str(ctx, b, text, NULL, 0);
+	}
+	mn_close(ctx, a);
+	mn_close(ctx, b);
+	for (i = 0; i < 2 * STRESS_PAIRS; i++)
+		mn_put_str(clients[i], "stop", NULL, 0);
+	broker_finish(ctx, clients, 2 * STRESS_PAIRS);
+}
+
+MN_TEST(routing_stress)
+{
+	static const struct mn_test test = {
+		.num_nodes = 1 + 2 * STRESS_PAIRS,
+		.nodes = { { "broker", true, stress_broker },
+			   { "c1", false, bounce_client },
+			   { "c2", false, bounce_client },
+			   { "c3", false, bounce_client },
+			   { "c4", false, bounce_client },
+			   { "c5", false, bounce_client },
+			   { "c6", false, bounce_client } },
+		.num_links = 2 * STRESS_PAIRS,
+		.links = { { 0, 1 }, { 0, 2 }, { 0, 3 }, { 0, 4 }, { 0, 5 },
+			   { 0, 6 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Many routes closing at once: the broker sends the two ends of 1100 pairs
+ * to two clients (enough routes that new link state blocks are needed);
+ * one client closes all its ends, the other sees every peer closed.
+ */
+
+#define CLOSING_ROUTES 1100
+
+static void closing_broker(struct mn_ctx *ctx)
+{
+	IpczHandle clients[2], q, p;
+	int i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	for (i = 0; i < CLOSING_ROUTES && !ctx->failed; i++) {
+		open_pair(ctx, &q, &p);
+		mn_put_str(clients[0], "", &q, 1);
+		mn_put_str(clients[1], "", &p, 1);
+		if (i % 64 == 0)
+			mn_pause(ctx);
+	}
+	broker_finish(ctx, clients, 2);
+}
+
+static void closing_client(struct mn_ctx *ctx)
+{
+	static IpczHandle portals[2][CLOSING_ROUTES];
+	IpczHandle broker, *mine = portals[ctx->index - 1];
+	int i, received;
+
+	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	for (received = 0; received < CLOSING_ROUTES; received++)
+		if (!mn_expect_str(ctx, broker, "", &mine[received], 1))
+			break;
+	for (i = 0; i < received; i++) {
+		if (ctx->index == 2)
+			mn_close(ctx, mine[i]);
+		else if (!mn_wait_status(ctx, mine[i],
+					 IPCZ_PORTAL_STATUS_PEER_CLOSED,
+					 "one of many routes closed"))
+			break;
+	}
+	if (ctx->index == 1)
+		for (i = 0; i < received; i++)
+			mn_close(ctx, mine[i]);
+	client_finish(ctx, broker);
+}
+
+MN_TEST(many_routes_closing)
+{
+	static const struct mn_test test = {
+		.num_nodes = 3,
+		.nodes = { { "broker", true, closing_broker },
+			   { "c1", false, closing_client },
+			   { "c2", false, closing_client } },
+		.num_links = 2,
+		.links = { { 0, 1 }, { 0, 2 } },
+	};
+	MN_RUN(test);
+}
+
 TEST_HARNESS_MAIN
