@@ -168,8 +168,11 @@ bool demo_ipczctl_compare(const struct demo_transports *known,
 
 bool demo_sync_pair(int fds[2]);
 bool demo_sync_send(int fd, char step);
-/* Waits (bounded) for `step` from the other side. */
-bool demo_sync_expect(int fd, char step);
+/*
+ * Waits for `step` from the other side, for as long as `waits` single
+ * waits: the other side may have that many of its own to do first.
+ */
+bool demo_sync_expect(int fd, char step, int waits);
 
 /* The roles, one per process. Each returns true if all went well. */
 bool demo_role_a(int fd_b, int fd_c, int sync_b,

@@ -97,12 +97,13 @@ static bool run(struct role_a *a, int fd_b, int fd_c)
 		return false;
 	if (!forward_portal(a) || !wait_proxies_gone(a))
 		return false;
-	if (!demo_sync_expect(a->sync_b, DEMO_SYNC_DIRECT))
+	/* B measures, then waits for its route to be direct. */
+	if (!demo_sync_expect(a->sync_b, DEMO_SYNC_DIRECT, 3))
 		return false;
 	demo_say("B reports its route to C is direct");
 	if (!show_kernel_objects(a) ||
 	    !demo_sync_send(a->sync_b, DEMO_SYNC_GO) ||
-	    !demo_sync_expect(a->sync_b, DEMO_SYNC_DONE) ||
+	    !demo_sync_expect(a->sync_b, DEMO_SYNC_DONE, 2) ||
 	    !check_links_idle(a) ||
 	    !demo_sync_send(a->sync_b, DEMO_SYNC_CHECKED))
 		return false;

@@ -28,10 +28,12 @@ bool demo_sync_send(int fd, char step)
 	return true;
 }
 
-bool demo_sync_expect(int fd, char step)
+bool demo_sync_expect(int fd, char step, int waits)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int64_t deadline = demo_deadline(), left_ms;
+	int64_t deadline = demo_now_ns() +
+			   (int64_t)waits * demo_options.timeout_ms * 1000000;
+	int64_t left_ms;
 	char got;
 	int n;
 
@@ -41,7 +43,7 @@ bool demo_sync_expect(int fd, char step)
 	} while (n < 0 && errno == EINTR);
 	if (n == 0)
 		return demo_fail("no sync '%c' within %d ms", step,
-				 demo_options.timeout_ms);
+				 waits * demo_options.timeout_ms);
 	if (n < 0 || read(fd, &got, 1) != 1)
 		return demo_fail("sync '%c': the other side is gone", step);
 	if (got != step)
