@@ -135,15 +135,6 @@ IpczResult node_connect(struct node *node, IpczDriverHandle transport,
 
 	if (result != IPCZ_RESULT_OK)
 		return result;
-	/*
-	 * Sharing and inheriting a broker go through a third node (the
-	 * broker) and belong to the multi-node stage; they are refused as
-	 * unavailable before anything is written to `initial_portals`, with
-	 * `transport` still the caller's.
-	 */
-	if (flags & (IPCZ_CONNECT_NODE_SHARE_BROKER |
-		     IPCZ_CONNECT_NODE_INHERIT_BROKER))
-		return IPCZ_RESULT_UNAVAILABLE;
 	return node_link_connect(node, transport, flags, num_initial_portals,
 				 initial_portals);
 }

@@ -797,9 +797,17 @@ static struct msg_connect connect_message(struct node_link *link)
 
 /*
  * The pairs this stage connects: a broker (no flags) with a non-broker
- * connecting TO_BROKER, and two brokers that both connect TO_BROKER. The
- * side of the link (which half of the sublink numbers each end uses)
- * follows: the broker, or the broker with the greater name, is side A.
+ * connecting TO_BROKER; two brokers that both connect TO_BROKER; and a
+ * non-broker sharing its broker (SHARE_BROKER) with one inheriting it
+ * (INHERIT_BROKER). The side of the link (which half of the sublink
+ * numbers each end uses) follows: the broker, the broker with the greater
+ * name, or the referrer is side A.
+ *
+ * A referral joins referrer and referred node directly, and the referred
+ * node reaches the rest of the broker's network through the referrer (its
+ * routes run through proxies there). Upstream instead hands the transport
+ * to the broker, which introduces the two; that, and links from the
+ * referred node to the broker and to others, come with introductions.
  */
 static bool roles_match(struct node_link *link,
 			const struct msg_connect *remote, uint8_t *side)
@@ -812,6 +820,16 @@ static bool roles_match(struct node_link *link,
 
 	if (remote->is_broker > 1)
 		return false;
+	if (link->flags & IPCZ_CONNECT_NODE_SHARE_BROKER) {
+		*side = LINK_SIDE_A;
+		return !remote->is_broker &&
+		       (remote->flags & IPCZ_CONNECT_NODE_INHERIT_BROKER);
+	}
+	if (link->flags & IPCZ_CONNECT_NODE_INHERIT_BROKER) {
+		*side = LINK_SIDE_B;
+		return !remote->is_broker &&
+		       (remote->flags & IPCZ_CONNECT_NODE_SHARE_BROKER);
+	}
 	if (local_broker && remote->is_broker) {
 		order = memcmp(link->node->name, remote->name,
 			       sizeof(remote->name));

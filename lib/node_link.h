@@ -6,9 +6,10 @@
  * portal sent to the other node opens a new one.
  *
  * Within this stage a node link is a direct connection between a broker
- * and a non-broker, or between two brokers; every message goes through the
- * driver's Transmit(). Referrals, introductions, shared memory pools and
- * route reduction belong to the multi-node stage.
+ * and a non-broker, between two brokers, or between a non-broker sharing
+ * its broker and one inheriting it; every message goes through the
+ * driver's Transmit(). Introductions, shared memory pools and route
+ * reduction belong to the multi-node stage.
  *
  * The node link is the listener of its transport: its handle in the
  * handle table is what the driver passes back with every notification, so

@@ -597,6 +597,68 @@ TEST_F(nodes, portals_move_while_parcels_flow)
 		close_handle(kept[i]);
 }
 
+TEST_F(nodes, referral_reaches_the_broker_through_the_referrer)
+{
+	IpczHandle referred = new_node(IPCZ_NO_FLAGS), r, s2, x, y, got;
+	IpczDriverHandle t0, t1;
+	char buf[16];
+	size_t h = 1;
+
+	/* The client (which has the broker) refers a new node. */
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(self->client, t0, 1,
+				   IPCZ_CONNECT_NODE_SHARE_BROKER, NULL, &r));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(referred, t1, 1,
+				   IPCZ_CONNECT_NODE_INHERIT_BROKER, NULL, &s2));
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(r, "welcome"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(s2, buf, sizeof(buf)));
+	ASSERT_STREQ("welcome", buf);
+	/* A portal from the broker reaches the referred node. */
+	test_portals(self->broker, &x, &y);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, &y, 1, 0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(self->b, 0, NULL, NULL, NULL, &got,
+					   &h, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(r, NULL, 0, &got, 1, 0, NULL));
+	h = 1;
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(s2, 0, NULL, NULL, NULL, &got, &h,
+					   NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(got, "hello broker"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(x, buf, sizeof(buf)));
+	ASSERT_STREQ("hello broker", buf);
+	close_handle(got);
+	close_handle(x);
+	close_handle(r);
+	close_handle(s2);
+	close_handle(referred);
+}
+
+TEST(referral_needs_an_inheriting_peer)
+{
+	IpczHandle x = new_node(IPCZ_NO_FLAGS), y = new_node(IPCZ_NO_FLAGS);
+	IpczHandle p, q;
+	IpczDriverHandle t0, t1;
+
+	/* Both sides sharing: nobody inherits, the link is refused. */
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(x, t0, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,
+				   NULL, &p));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(y, t1, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,
+				   NULL, &q));
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(p));
+	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(q));
+	close_handle(p);
+	close_handle(q);
+	close_handle(x);
+	close_handle(y);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+}
+
 /* ---- hostile peers: random and mutated messages ---- */
 
 /* Mirrors node_link.c: the first sublink of a transferred portal. */
