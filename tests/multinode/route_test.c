@@ -1020,4 +1020,288 @@ MN_TEST(many_routes_closing)
 	MN_RUN(test);
 }
 
+/*
+ * Both ends moving: B opens (x, y) and sends both away at once, each on
+ * its own path through A, C and D (x comes home to B at the end, y ends
+ * at C). Each end streams its own numbers to the other; every holder
+ * reads and sends a few and passes the end on with its counts, as above.
+ * The two ends move concurrently, so parcels flow while both move.
+ */
+
+#define BOTH_N 96
+
+struct both_envelope {
+	uint32_t end;		/* 0: x, 1: y */
+	uint32_t hop;
+	uint32_t expected;
+	uint32_t to_send;
+};
+
+static const int both_paths[2][6] = {
+	{ CH_A, CH_D, CH_A, CH_C, CH_A, CH_B },
+	{ CH_A, CH_C, CH_A, CH_D, CH_A, CH_C },
+};
+#define BOTH_HOPS 6
+
+static uint32_t both_value(uint32_t end, uint32_t seq)
+{
+	return end << 20 | seq;
+}
+
+static bool both_read(struct mn_ctx *ctx, IpczHandle portal,
+		      struct both_envelope *env, uint32_t count)
+{
+	uint32_t value, want;
+
+	while (count-- > 0) {
+		if (!mn_get_u32(ctx, portal, &value, "both-ends stream"))
+			return false;
+		want = both_value(1 - env->end, env->expected);
+		if (value != want) {
+			MN_FAIL(ctx, "end %u: expected 0x%x, got 0x%x",
+				env->end, want, value);
+			return false;
+		}
+		env->expected++;
+	}
+	return true;
+}
+
+static void both_send(struct mn_ctx *ctx, IpczHandle portal,
+		      struct both_envelope *env, uint32_t count)
+{
+	while (count-- > 0) {
+		MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				 mn_put_u32(portal, both_value(env->end,
+							       env->to_send)),
+				 "Put on a moving end");
+		env->to_send++;
+	}
+}
+
+/* Reads what has arrived so far, without waiting. */
+static bool both_read_available(struct mn_ctx *ctx, IpczHandle portal,
+				struct both_envelope *env)
+{
+	while (mn_status(portal).num_local_parcels > 0)
+		if (!both_read(ctx, portal, env, 1))
+			return false;
+	return true;
+}
+
+/* An end that reached its last holder, still to be drained. */
+struct both_final {
+	IpczHandle portal;
+	struct both_envelope env;
+};
+
+/*
+ * One hop of an end at this node. Intermediate holders read only what has
+ * already arrived (waiting could deadlock: the other end's next sender may
+ * be queued behind us), send a few, and pass the end on. The last holder
+ * sends the rest and keeps the end in *final, drained after all hops.
+ */
+static void both_hop(struct mn_ctx *ctx, IpczHandle *to, IpczHandle from,
+		     struct both_final *final)
+{
+	struct both_envelope env;
+	size_t num_bytes = sizeof(env), num_handles = 1;
+	IpczHandle portal;
+	IpczResult result = mn_get(ctx, from, &env, &num_bytes, &portal,
+				   &num_handles, "both-ends envelope");
+
+	if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, result, "envelope"))
+		return;
+	if (num_bytes != sizeof(env) || num_handles != 1 || env.end > 1 ||
+	    env.hop >= BOTH_HOPS ||
+	    both_paths[env.end][env.hop] != ctx->index) {
+		MN_FAIL(ctx, "a bad both-ends envelope");
+		return;
+	}
+	if (!both_read_available(ctx, portal, &env))
+		return;
+	if (env.hop + 1 < BOTH_HOPS) {
+		both_send(ctx, portal, &env, 4);
+		env.hop++;
+		MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				 ipcz.Put(to[both_paths[env.end][env.hop]],
+					  &env, sizeof(env), &portal, 1, 0,
+					  NULL),
+				 "Put of a moving end");
+		return;
+	}
+	both_send(ctx, portal, &env, BOTH_N - env.to_send);
+	final->portal = portal;
+	final->env = env;
+}
+
+static void both_drain(struct mn_ctx *ctx, struct both_final *final)
+{
+	if (final->portal == IPCZ_INVALID_HANDLE)
+		return;
+	if (both_read(ctx, final->portal, &final->env,
+		      BOTH_N - final->env.expected))
+		MN_EXPECT(ctx, mn_status(final->portal).num_local_parcels == 0,
+			  "nothing beyond the stream");
+	mn_close(ctx, final->portal);
+}
+
+static void both_role(struct mn_ctx *ctx)
+{
+	IpczHandle to[4], portals[3], x, y;
+	struct both_final finals[2] = { { IPCZ_INVALID_HANDLE },
+					{ IPCZ_INVALID_HANDLE } };
+	int hops = 0, i, e;
+
+	for (i = 0; i < 4; i++)
+		to[i] = IPCZ_INVALID_HANDLE;
+	if (ctx->index == CH_A) {
+		MN_REQUIRE(ctx, connect_broker(ctx, 3, portals));
+		for (i = 0; i < 3; i++)
+			to[CH_B + i] = portals[i];
+	} else {
+		MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1,
+					       &to[CH_A]));
+		portals[0] = to[CH_A];
+	}
+	if (ctx->index == CH_B) {
+		struct both_envelope env = { 0, 0, 0, 0 };
+
+		open_pair(ctx, &x, &y);
+		mn_put_u32(x, both_value(0, env.to_send++));
+		ipcz.Put(to[CH_A], &env, sizeof(env), &x, 1, 0, NULL);
+		env.end = 1;
+		env.to_send = 0;
+		mn_put_u32(y, both_value(1, env.to_send++));
+		ipcz.Put(to[CH_A], &env, sizeof(env), &y, 1, 0, NULL);
+	}
+	for (e = 0; e < 2; e++)
+		for (i = 0; i < BOTH_HOPS; i++)
+			hops += both_paths[e][i] == ctx->index;
+	while (hops-- > 0 && !ctx->failed) {
+		int from = mn_wait_any(ctx, portals,
+				       ctx->index == CH_A ? 3 : 1,
+				       "both-ends envelope");
+
+		if (from < 0)
+			break;
+		both_hop(ctx, to, portals[from], finals[0].portal ==
+			 IPCZ_INVALID_HANDLE ? &finals[0] : &finals[1]);
+	}
+	both_drain(ctx, &finals[0]);
+	both_drain(ctx, &finals[1]);
+	if (ctx->index == CH_A)
+		broker_finish(ctx, portals, 3);
+	else
+		client_finish(ctx, to[CH_A]);
+}
+
+MN_TEST(transfer_both_ends_moving)
+{
+	static const struct mn_test test = {
+		.num_nodes = 4,
+		.nodes = { [CH_A] = { "A", true, both_role },
+			   [CH_B] = { "B", false, both_role },
+			   [CH_C] = { "C", false, both_role },
+			   [CH_D] = { "D", false, both_role } },
+		.num_links = 3,
+		.links = { { CH_A, CH_B }, { CH_A, CH_C }, { CH_A, CH_D } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Large parcels queued in a portal while it moves A->B->A->C: the proxies
+ * on the way must carry them whole; C reads them, then answers with one
+ * of its own, which A reads on the end it kept.
+ */
+
+static const size_t large_sizes[] = { 300000, 1 << 20, 70000 };
+#define NUM_LARGE (sizeof(large_sizes) / sizeof(large_sizes[0]))
+
+static uint8_t large_byte(size_t i, size_t size)
+{
+	return (uint8_t)(i * 13 + size + (i >> 12));
+}
+
+static void put_large(struct mn_ctx *ctx, IpczHandle portal, size_t size)
+{
+	uint8_t *data = malloc(size);
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		data[i] = large_byte(i, size);
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.Put(portal, data, size, NULL, 0, 0, NULL),
+			 "Put of a large parcel");
+	free(data);
+}
+
+static void get_large(struct mn_ctx *ctx, IpczHandle portal, size_t size)
+{
+	size_t capacity = size + 64, got = capacity, handles = 0, i;
+	uint8_t *data = malloc(capacity);
+
+	if (mn_get(ctx, portal, data, &got, NULL, &handles, "large parcel") ==
+	    IPCZ_RESULT_OK) {
+		MN_EXPECT(ctx, got == size, "%zu bytes for %zu", got, size);
+		for (i = 0; i < got && i < size; i++) {
+			if (data[i] != large_byte(i, size)) {
+				MN_FAIL(ctx, "large parcel of %zu bytes differs at %zu",
+					size, i);
+				break;
+			}
+		}
+	}
+	free(data);
+}
+
+static void large_broker(struct mn_ctx *ctx)
+{
+	IpczHandle clients[2], x, y;
+	size_t i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	open_pair(ctx, &x, &y);
+	for (i = 0; i < NUM_LARGE; i++)
+		put_large(ctx, x, large_sizes[i]);
+	mn_put_str(clients[0], "bounce", &y, 1);
+	if (mn_expect_str(ctx, clients[0], "", &y, 1))
+		mn_put_str(clients[1], "read", &y, 1);
+	get_large(ctx, x, 1 << 20);
+	mn_close(ctx, x);
+	mn_put_str(clients[0], "stop", NULL, 0);
+	broker_finish(ctx, clients, 2);
+}
+
+static void large_reader(struct mn_ctx *ctx)
+{
+	IpczHandle broker, y;
+	size_t i;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 1, &broker));
+	if (mn_expect_str(ctx, broker, "read", &y, 1)) {
+		for (i = 0; i < NUM_LARGE; i++)
+			get_large(ctx, y, large_sizes[i]);
+		put_large(ctx, y, 1 << 20);
+		mn_wait_status(ctx, y, IPCZ_PORTAL_STATUS_DEAD,
+			       "the kept end closed");
+		mn_close(ctx, y);
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(large_parcels_through_moving_portal)
+{
+	static const struct mn_test test = {
+		.num_nodes = 3,
+		.nodes = { { "A", true, large_broker },
+			   { "B", false, bounce_client },
+			   { "C", false, large_reader } },
+		.num_links = 2,
+		.links = { { 0, 1 }, { 0, 2 } },
+	};
+	MN_RUN(test);
+}
+
 TEST_HARNESS_MAIN
