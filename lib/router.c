@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Routers within one node. The parts of upstream's router that exist only
- * for routes crossing nodes (proxies with inward edges, serialization,
- * remote bypass) arrive with the multi-node work; the edges, cuts, link
- * states and flush logic here are the ones those parts build on.
+ * Routers: portals, the proxies a transfer to another node leaves behind,
+ * and merged portals joined by a bridge. Route reduction across nodes
+ * (bypassing proxies) arrives with the multi-node work; the edges, cuts,
+ * link states and flush logic here are the ones it builds on.
  */
 #include "lib/router.h"
 
