@@ -26,7 +26,29 @@ $(BUILD)/kmod/ipcz.ko: $(KMOD_SOURCES)
 	$(MAKE) -C $(KMOD_TREE)/kmod KVER=$(KVER) KDIR=$(KMOD_KDIR)
 	@cp $(KMOD_TREE)/kmod/ipcz.ko $@
 
-.PHONY: kmod-checkpatch
+KMOD_STYLE_FILES := $(sort $(wildcard kmod/*.c kmod/*.h)) uapi/linux/ipcz.h
+KMOD_STYLE_TAP   := $(BUILD)/kmod/checkpatch.tap
+
+.PHONY: kmod-checkpatch check-kmod-checkpatch
 kmod-checkpatch:
 	@$$($(CURDIR)/tools/linux-source)/scripts/checkpatch.pl --no-tree -f \
-		kmod/*.c kmod/*.h uapi/linux/ipcz.h
+		$(KMOD_STYLE_FILES)
+
+# A suite: one TAP case per file, passing when checkpatch has nothing to
+# say about it. Without the kernel tree (and so checkpatch) there is no
+# result at all.
+SUITES += kmod-checkpatch
+check-kmod-checkpatch:
+	@mkdir -p $(RESULTS) $(dir $(KMOD_STYLE_TAP))
+	@rm -f $(RESULTS)/kmod-checkpatch.result
+	@src=$$($(CURDIR)/tools/linux-source) || exit 0; \
+	n=0; { echo "TAP version 13"; \
+	echo "1..$(words $(KMOD_STYLE_FILES))"; \
+	for f in $(KMOD_STYLE_FILES); do n=$$((n + 1)); \
+		if out=$$($$src/scripts/checkpatch.pl --no-tree --quiet -f $$f); \
+		then echo "ok $$n $$f"; \
+		else echo "not ok $$n $$f"; echo "$$out" | sed 's/^/# /'; fi; \
+	done; } > $(KMOD_STYLE_TAP); \
+	cat $(KMOD_STYLE_TAP); \
+	$(CURDIR)/tools/check/tap-count $(RESULTS)/kmod-checkpatch.result \
+		$(KMOD_STYLE_TAP)
