@@ -4,6 +4,7 @@
  * initial portals, parcels put before the handshake ends, allocation
  * delegation, broker sharing (referrals) and broker-to-broker links.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -722,6 +723,116 @@ MN_TEST(broker_to_broker)
 		.links = { { B2B_BROKER1, B2B_BROKER2 },
 			   { B2B_BROKER1, B2B_CLIENT1 },
 			   { B2B_BROKER2, B2B_CLIENT2 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * A peer that answers the handshake with garbage: the node drops the link
+ * (its initial portals see their peer closed) and closes the transport,
+ * which the garbage sender sees as a transport error. Both ways: garbage
+ * to a broker and to a non-broker.
+ */
+
+static atomic_int garbage_error;
+static atomic_int garbage_deactivated;
+
+static IpczResult IPCZ_API garbage_activity(IpczHandle listener,
+					    const void *data,
+					    size_t num_bytes,
+					    const IpczDriverHandle *handles,
+					    size_t num_handles,
+					    IpczTransportActivityFlags flags,
+					    const void *options)
+{
+	size_t i;
+
+	if (flags & IPCZ_TRANSPORT_ACTIVITY_ERROR)
+		atomic_store(&garbage_error, 1);
+	if (flags & IPCZ_TRANSPORT_ACTIVITY_DEACTIVATED)
+		atomic_store(&garbage_deactivated, 1);
+	/* The victim's own handshake: we take its handles and drop them. */
+	for (i = 0; i < num_handles; i++)
+		mn_driver()->Close(handles[i], 0, NULL);
+	return IPCZ_RESULT_OK;
+}
+
+static bool wait_flag(struct mn_ctx *ctx, atomic_int *flag, const char *what)
+{
+	int64_t deadline = mn_now_ms() + mn_timeout_ms();
+
+	while (!atomic_load(flag)) {
+		if (mn_other_failed(ctx))
+			return false;
+		if (mn_now_ms() > deadline) {
+			MN_FAIL(ctx, "%s: not within %d ms", what,
+				mn_timeout_ms());
+			return false;
+		}
+		mn_pause(ctx);
+	}
+	return true;
+}
+
+static void garbage_sender(struct mn_ctx *ctx)
+{
+	static const char garbage[] = "this will never be a handshake message";
+	const struct IpczDriver *driver = mn_driver();
+	IpczDriverHandle transport = mn_transport(ctx, 0);
+
+	atomic_store(&garbage_error, 0);
+	atomic_store(&garbage_deactivated, 0);
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  driver->ActivateTransport(transport, 1,
+						    garbage_activity, 0, NULL),
+			  "ActivateTransport");
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 driver->Transmit(transport, garbage, sizeof(garbage),
+					  NULL, 0, 0, NULL),
+			 "Transmit of garbage");
+	wait_flag(ctx, &garbage_error, "the node dropping our transport");
+	driver->DeactivateTransport(transport, 0, NULL);
+	wait_flag(ctx, &garbage_deactivated, "deactivation");
+	mn_drop_transport(ctx, 0);
+}
+
+static void garbage_victim(struct mn_ctx *ctx)
+{
+	IpczHandle portal;
+
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  mn_connect(ctx, 0, 1,
+				     ctx->test->nodes[ctx->index].broker ?
+				     IPCZ_NO_FLAGS :
+				     IPCZ_CONNECT_NODE_TO_BROKER,
+				     &portal),
+			  "ConnectNode");
+	mn_wait_status(ctx, portal,
+		       IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		       "link dropped after garbage");
+	mn_close(ctx, portal);
+}
+
+MN_TEST(broker_drops_garbage_handshake)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, garbage_victim },
+			   { "garbage", false, garbage_sender } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+MN_TEST(client_drops_garbage_handshake)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "garbage", true, garbage_sender },
+			   { "client", false, garbage_victim } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
 	};
 	MN_RUN(test);
 }
