@@ -1101,7 +1101,7 @@ struct both_final {
  * be queued behind us), send a few, and pass the end on. The last holder
  * sends the rest and keeps the end in *final, drained after all hops.
  */
-static void both_hop(struct mn_ctx *ctx, IpczHandle *to, IpczHandle from,
+static bool both_hop(struct mn_ctx *ctx, IpczHandle *to, IpczHandle from,
 		     struct both_final *final)
 {
 	struct both_envelope env;
@@ -1111,15 +1111,18 @@ static void both_hop(struct mn_ctx *ctx, IpczHandle *to, IpczHandle from,
 				   &num_handles, "both-ends envelope");
 
 	if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, result, "envelope"))
-		return;
+		return true;
+	/* A client that has made all its hops may say so early. */
+	if (num_bytes == 4 && num_handles == 0 && !memcmp(&env, "done", 4))
+		return false;
 	if (num_bytes != sizeof(env) || num_handles != 1 || env.end > 1 ||
 	    env.hop >= BOTH_HOPS ||
 	    both_paths[env.end][env.hop] != ctx->index) {
 		MN_FAIL(ctx, "a bad both-ends envelope");
-		return;
+		return true;
 	}
 	if (!both_read_available(ctx, portal, &env))
-		return;
+		return true;
 	if (env.hop + 1 < BOTH_HOPS) {
 		both_send(ctx, portal, &env, 4);
 		env.hop++;
@@ -1128,11 +1131,12 @@ static void both_hop(struct mn_ctx *ctx, IpczHandle *to, IpczHandle from,
 					  &env, sizeof(env), &portal, 1, 0,
 					  NULL),
 				 "Put of a moving end");
-		return;
+		return true;
 	}
 	both_send(ctx, portal, &env, BOTH_N - env.to_send);
 	final->portal = portal;
 	final->env = env;
+	return true;
 }
 
 static void both_drain(struct mn_ctx *ctx, struct both_final *final)
@@ -1151,6 +1155,7 @@ static void both_role(struct mn_ctx *ctx)
 	IpczHandle to[4], portals[3], x, y;
 	struct both_final finals[2] = { { IPCZ_INVALID_HANDLE },
 					{ IPCZ_INVALID_HANDLE } };
+	bool done[3] = { false, false, false };
 	int hops = 0, i, e;
 
 	for (i = 0; i < 4; i++)
@@ -1185,14 +1190,21 @@ static void both_role(struct mn_ctx *ctx)
 
 		if (from < 0)
 			break;
-		both_hop(ctx, to, portals[from], finals[0].portal ==
-			 IPCZ_INVALID_HANDLE ? &finals[0] : &finals[1]);
+		if (!both_hop(ctx, to, portals[from], finals[0].portal ==
+			      IPCZ_INVALID_HANDLE ? &finals[0] : &finals[1])) {
+			done[from] = true;
+			hops++;
+		}
 	}
 	both_drain(ctx, &finals[0]);
 	both_drain(ctx, &finals[1]);
-	if (ctx->index == CH_A)
-		broker_finish(ctx, portals, 3);
-	else
+	if (ctx->index == CH_A) {
+		for (i = 0; i < 3; i++)
+			if (!done[i])
+				mn_expect_str(ctx, portals[i], "done", NULL, 0);
+		for (i = 0; i < 3; i++)
+			mn_close(ctx, portals[i]);
+	} else
 		client_finish(ctx, to[CH_A]);
 }
 
