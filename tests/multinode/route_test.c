@@ -1316,4 +1316,104 @@ MN_TEST(large_parcels_through_moving_portal)
 	MN_RUN(test);
 }
 
+/*
+ * Two-phase puts and gets across nodes: a parcel written in place with
+ * BeginPut()/EndPut() (with a portal attached), an aborted put that sends
+ * nothing, and on the other node BeginGet() reading the data in place, an
+ * aborted get leaving its parcel queued.
+ */
+
+#define TWO_PHASE_SIZE 65536
+
+static void two_phase_broker(struct mn_ctx *ctx)
+{
+	IpczHandle client, near, far;
+	IpczTransaction txn;
+	volatile void *data;
+	size_t num_bytes = TWO_PHASE_SIZE, i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	open_pair(ctx, &near, &far);
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.BeginPut(client, 0, NULL, &data, &num_bytes,
+					&txn),
+			  "BeginPut");
+	MN_REQUIRE(ctx, num_bytes >= TWO_PHASE_SIZE, "capacity %zu",
+		   num_bytes);
+	for (i = 0; i < TWO_PHASE_SIZE; i++)
+		((volatile uint8_t *)data)[i] = large_byte(i, TWO_PHASE_SIZE);
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.EndPut(client, txn, TWO_PHASE_SIZE, &far, 1, 0,
+				     NULL),
+			 "EndPut");
+	num_bytes = 16;
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.BeginPut(client, 0, NULL, &data, &num_bytes,
+					&txn),
+			  "BeginPut to abort");
+	((volatile char *)data)[0] = 'X';
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.EndPut(client, txn, 1, NULL, 0,
+				     IPCZ_END_PUT_ABORT, NULL),
+			 "EndPut(ABORT)");
+	mn_put_str(client, "after the abort", NULL, 0);
+	mn_ping(ctx, near);
+	mn_close(ctx, near);
+	broker_finish(ctx, &client, 1);
+}
+
+static void two_phase_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, portal;
+	IpczTransaction txn;
+	const volatile void *data;
+	size_t num_bytes, num_handles = 1, i;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_wait_parcel(ctx, broker, "two-phase parcel") ==
+		   IPCZ_RESULT_OK);
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.BeginGet(broker, 0, NULL, &data, &num_bytes,
+					&portal, &num_handles, &txn),
+			  "BeginGet");
+	MN_EXPECT(ctx, num_bytes == TWO_PHASE_SIZE && num_handles == 1,
+		  "%zu bytes, %zu handles", num_bytes, num_handles);
+	for (i = 0; i < num_bytes; i++) {
+		if (((const volatile uint8_t *)data)[i] !=
+		    large_byte(i, TWO_PHASE_SIZE)) {
+			MN_FAIL(ctx, "two-phase data differs at %zu", i);
+			break;
+		}
+	}
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.EndGet(broker, txn, 0, NULL, NULL), "EndGet");
+	MN_REQUIRE(ctx, mn_wait_parcel(ctx, broker, "parcel after the abort") ==
+		   IPCZ_RESULT_OK);
+	num_handles = 0;
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.BeginGet(broker, 0, NULL, &data, &num_bytes,
+					NULL, &num_handles, &txn),
+			  "BeginGet to abort");
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.EndGet(broker, txn, IPCZ_END_GET_ABORT, NULL,
+				     NULL),
+			 "EndGet(ABORT)");
+	mn_expect_str(ctx, broker, "after the abort", NULL, 0);
+	mn_pong(ctx, portal);
+	mn_close(ctx, portal);
+	client_finish(ctx, broker);
+}
+
+MN_TEST(two_phase_across_nodes)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, two_phase_broker },
+			   { "client", false, two_phase_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
 TEST_HARNESS_MAIN
