@@ -48,6 +48,7 @@ struct node_link {
 	uint32_t num_portals;		/* initial portals asked for */
 	uint64_t next_sublink;
 	struct sublink_map routes;
+	uint8_t remote_name[16];	/* from CONNECT; zero before */
 };
 
 static const struct IpczDriver *driver_of(struct node_link *link)
@@ -864,6 +865,7 @@ static IpczResult accept_connect(struct node_link *link, const uint8_t *bytes,
 	}
 	link->state = LINK_CONNECTED;
 	link->side = side;
+	memcpy(link->remote_name, message.name, sizeof(link->remote_name));
 	initial = link->initial;
 	count = link->num_initial;
 	link->initial = NULL;
@@ -1127,4 +1129,44 @@ IpczResult node_link_report_bad_activity(struct node_link *link,
 	return driver_of(link)->ReportBadTransportActivity(transport, context,
 							   IPCZ_NO_FLAGS,
 							   NULL);
+}
+
+/* ---- introspection ---- */
+
+bool node_link_remote_name(struct node_link *link, uint8_t name[16])
+{
+	static const uint8_t zero[16];
+	bool known;
+
+	ipcz_lock(&link->lock);
+	memcpy(name, link->remote_name, sizeof(link->remote_name));
+	ipcz_unlock(&link->lock);
+	known = memcmp(name, zero, sizeof(zero)) != 0;
+	return known;
+}
+
+size_t node_link_collect_routers(struct node_link *link,
+				 struct router ***routers)
+{
+	uint32_t n = 0;
+
+	*routers = NULL;
+	ipcz_lock(&link->lock);
+	if (link->routes.live)
+		*routers = malloc(link->routes.live * sizeof(**routers));
+	if (*routers)
+		n = sublink_map_collect_routers(&link->routes, *routers,
+						link->routes.live);
+	ipcz_unlock(&link->lock);
+	return n;
+}
+
+/*
+ * Shared memory mapped for the link. Links carry every message through
+ * the driver so far and map none; the shared pool adds its buffers here.
+ */
+size_t node_link_pool_bytes(struct node_link *link)
+{
+	(void)link;
+	return 0;
 }

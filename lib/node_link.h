@@ -18,6 +18,7 @@
 #ifndef IPCZ_LIB_NODE_LINK_H
 #define IPCZ_LIB_NODE_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@
 struct node;
 struct node_link;
 struct parcel;
+struct router;
 
 /*
  * ConnectNode() once its arguments are checked: creates the link and the
@@ -76,5 +78,15 @@ void node_link_disconnect(struct node_link *link, enum op_context ctx);
 /* Reject(): tells the driver that `context` came from a bad transport. */
 IpczResult node_link_report_bad_activity(struct node_link *link,
 					 uintptr_t context);
+
+/*
+ * Introspection: the other node's name (false while unknown), and new
+ * references to the routers bound to the link (in a malloc'ed array the
+ * caller frees; a router bound twice is listed twice).
+ */
+bool node_link_remote_name(struct node_link *link, uint8_t name[16]);
+size_t node_link_collect_routers(struct node_link *link,
+				 struct router ***routers);
+size_t node_link_pool_bytes(struct node_link *link);
 
 #endif

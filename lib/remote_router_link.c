@@ -125,3 +125,15 @@ struct router_link *remote_router_link_create(struct node_link *node_link,
 	remote->sublink = sublink;
 	return &remote->base;
 }
+
+bool remote_router_link_peer_name(struct router_link *link, uint8_t name[16])
+{
+	if (link->ops != &remote_link_ops)
+		return false;
+	return node_link_remote_name(remote_of(link)->node_link, name);
+}
+
+bool remote_router_link_is_remote(const struct router_link *link)
+{
+	return link->ops == &remote_link_ops;
+}

@@ -12,6 +12,7 @@
 #ifndef IPCZ_LIB_REMOTE_ROUTER_LINK_H
 #define IPCZ_LIB_REMOTE_ROUTER_LINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/router_link.h"
@@ -26,5 +27,11 @@ struct router_link *remote_router_link_create(struct node_link *node_link,
 					      uint64_t sublink,
 					      enum link_type type,
 					      enum link_side side);
+
+/* Whether `link` is a remote_router_link. */
+bool remote_router_link_is_remote(const struct router_link *link);
+
+/* The name of the node at the other end, if `link` is remote and known. */
+bool remote_router_link_peer_name(struct router_link *link, uint8_t name[16]);
 
 #endif

@@ -124,3 +124,17 @@ struct sublink_entry *sublink_map_take_all(struct sublink_map *map,
 	*count = n;
 	return all;
 }
+
+uint32_t sublink_map_collect_routers(struct sublink_map *map,
+				     struct router **out, uint32_t max)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < map->capacity && n < max; i++) {
+		if (!map->slots[i].router)
+			continue;
+		router_ref(map->slots[i].router);
+		out[n++] = map->slots[i].router;
+	}
+	return n;
+}

@@ -52,4 +52,11 @@ struct router *sublink_map_remove(struct sublink_map *map, uint64_t sublink,
 struct sublink_entry *sublink_map_take_all(struct sublink_map *map,
 					   uint32_t *count);
 
+/*
+ * Stores a new reference to the router of up to `max` live entries in
+ * `out` (a router bound by two sublinks appears twice); returns how many.
+ */
+uint32_t sublink_map_collect_routers(struct sublink_map *map,
+				     struct router **out, uint32_t max);
+
 #endif

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The introspection calls of include/ipcz/introspect.h: bad arguments,
+ * size versioning, a local pair, the initial portals of two connected
+ * nodes, and a portal sent to the other node (who sees a proxy where).
+ */
+#include "kselftest_harness.h"
+#include "ipcz/introspect.h"
+#include "lib_test.h"
+
+static IpczHandle new_node(IpczCreateNodeFlags flags)
+{
+	IpczHandle node = IPCZ_INVALID_HANDLE;
+
+	test_node_api();
+	ipcz.CreateNode(ipcz_inprocess_driver(), flags, NULL, &node);
+	return node;
+}
+
+static struct ipcz_portal_route_info route_of(IpczHandle portal)
+{
+	struct ipcz_portal_route_info info = { .size = sizeof(info) };
+
+	if (ipcz_introspect_portal(portal, &info) != IPCZ_RESULT_OK)
+		info.flags = 0xffffffffu;
+	return info;
+}
+
+static struct ipcz_node_info node_info(IpczHandle node)
+{
+	struct ipcz_node_info info = { .size = sizeof(info) };
+
+	if (ipcz_introspect_node(node, &info) != IPCZ_RESULT_OK)
+		info.node_links = 0xffffffffu;
+	return info;
+}
+
+TEST(bad_arguments)
+{
+	IpczHandle node = test_node(), a, b;
+	struct ipcz_portal_route_info route = { .size = 4 };
+	struct ipcz_node_info info = { .size = sizeof(info) };
+
+	test_portals(node, &a, &b);
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_introspect_portal(a, &route));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_introspect_portal(a, NULL));
+	route.size = sizeof(route);
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_introspect_portal(node, &route));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_introspect_node(a, &info));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_introspect_node(node, NULL));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_introspect_portal(12345, &route));
+	close_handle(a);
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz_introspect_portal(a, &route));
+	close_handle(b);
+	close_handle(node);
+}
+
+TEST(older_callers_get_what_fits)
+{
+	IpczHandle node = test_node(), a, b;
+	struct ipcz_portal_route_info route;
+
+	test_portals(node, &a, &b);
+	memset(&route, 0xab, sizeof(route));
+	route.size = 8;
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_introspect_portal(a, &route));
+	EXPECT_EQ(8, route.size);
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_LOCAL, route.flags);
+	EXPECT_EQ(0xabababab, route.known_proxies);
+	route.size = sizeof(route) + 64;
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz_introspect_portal(a, &route));
+	EXPECT_EQ(sizeof(route), route.size);
+	EXPECT_EQ(0, route.known_proxies);
+	close_handle(a);
+	close_handle(b);
+	close_handle(node);
+}
+
+TEST(local_pair_is_direct_until_closed)
+{
+	IpczHandle node = test_node(), a, b;
+	struct ipcz_node_info info;
+
+	test_portals(node, &a, &b);
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_LOCAL, route_of(a).flags);
+	info = node_info(node);
+	EXPECT_EQ(0, info.node_links);
+	EXPECT_EQ(0, info.linked_routers);
+	EXPECT_EQ(0, info.proxies);
+	EXPECT_EQ(0, info.pool_bytes);
+	close_handle(a);
+	EXPECT_TRUE(route_of(b).flags & IPCZ_ROUTE_PEER_CLOSED);
+	EXPECT_FALSE(route_of(b).flags & IPCZ_ROUTE_DIRECT);
+	close_handle(b);
+	close_handle(node);
+}
+
+FIXTURE(nodes) {
+	IpczHandle broker, client, a, b;
+};
+
+FIXTURE_SETUP(nodes)
+{
+	IpczDriverHandle t0, t1;
+
+	self->broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	self->client = new_node(IPCZ_NO_FLAGS);
+	ipcz_inprocess_driver()->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
+						  IPCZ_INVALID_DRIVER_HANDLE,
+						  0, NULL, &t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(self->broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL,
+						   &self->a));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(self->client, t1, 1,
+				   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+				   &self->b));
+}
+
+FIXTURE_TEARDOWN(nodes)
+{
+	close_handle(self->a);
+	close_handle(self->b);
+	close_handle(self->client);
+	close_handle(self->broker);
+	EXPECT_EQ(0, ipcz_inprocess_live_objects());
+	EXPECT_EQ(0, leaks_found());
+}
+
+TEST_F(nodes, initial_portals_are_direct_and_remote)
+{
+	struct ipcz_portal_route_info route = route_of(self->b);
+	struct ipcz_node_info broker = node_info(self->broker);
+
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_REMOTE |
+		  IPCZ_ROUTE_PEER_NAME_KNOWN, route.flags);
+	EXPECT_EQ(0, memcmp(broker.name, route.peer_node_name, 16));
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_REMOTE,
+		  route_of(self->a).flags & ~IPCZ_ROUTE_PEER_NAME_KNOWN);
+	EXPECT_EQ(1, broker.node_links);
+	EXPECT_EQ(1, broker.linked_routers);
+	EXPECT_EQ(0, broker.proxies);
+	EXPECT_EQ(1, node_info(self->client).node_links);
+}
+
+TEST_F(nodes, closing_the_node_disconnects)
+{
+	close_handle(self->broker);
+	self->broker = IPCZ_INVALID_HANDLE;
+	EXPECT_TRUE(route_of(self->b).flags & IPCZ_ROUTE_PEER_CLOSED);
+	EXPECT_EQ(0, route_of(self->b).flags &
+		     (IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_REMOTE));
+	EXPECT_EQ(0, node_info(self->client).linked_routers);
+}
+
+/* Sends `portal` over `via`; returns the portal received at `at`. */
+static IpczHandle send_portal(IpczHandle via, IpczHandle portal, IpczHandle at)
+{
+	IpczHandle got = IPCZ_INVALID_HANDLE;
+	size_t num_bytes = 0, num_handles = 1;
+
+	if (ipcz.Put(via, NULL, 0, &portal, 1, IPCZ_NO_FLAGS, NULL) !=
+	    IPCZ_RESULT_OK)
+		return IPCZ_INVALID_HANDLE;
+	ipcz.Get(at, IPCZ_NO_FLAGS, NULL, NULL, &num_bytes, &got,
+		 &num_handles, NULL);
+	return got;
+}
+
+TEST_F(nodes, a_transfer_is_seen_from_both_ends)
+{
+	IpczHandle c, d, moved;
+	struct ipcz_portal_route_info route;
+	char buf[8];
+
+	test_portals(self->broker, &c, &d);
+	moved = send_portal(self->a, d, self->b);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, moved);
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(c, "hi"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(moved, buf, sizeof(buf)));
+	EXPECT_STREQ("hi", buf);
+
+	route = route_of(moved);
+	EXPECT_TRUE(route.flags & IPCZ_ROUTE_PEER_REMOTE);
+	route = route_of(c);
+	EXPECT_EQ(route.flags & IPCZ_ROUTE_DIRECT ? 0 : 1, route.known_proxies);
+	EXPECT_EQ(node_info(self->broker).proxies, route.known_proxies);
+	close_handle(c);
+	close_handle(moved);
+}
+
+TEST_HARNESS_MAIN
