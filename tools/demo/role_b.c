@@ -71,7 +71,8 @@ static bool wait_direct(struct role_b *b)
 					 demo_options.timeout_ms);
 		usleep(1000);
 	}
-	return direct && demo_route_report("after reduction", b->mine);
+	return direct && demo_route_report("after reduction", b->mine) &&
+	       demo_node_report("after reduction", b->node);
 }
 
 /* C closes its end after the "bye": then nothing of ours is in flight. */
@@ -96,6 +97,7 @@ static bool run(struct role_b *b, int fd)
 		return false;
 	demo_say("C answered over the portal pair");
 	if (!demo_route_report("when C's hello arrived", b->mine) ||
+	    !demo_node_report("then", b->node) ||
 	    !measure(b, "latency right after the transfer") ||
 	    !demo_route_report("after that measurement", b->mine))
 		return false;

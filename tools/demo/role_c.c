@@ -18,8 +18,11 @@ static bool run(IpczHandle node, int fd)
 	ok = demo_route_report("on arrival", from_b) &&
 	     demo_send(from_b, "hello from C", NULL, 0) &&
 	     demo_echo(from_b);
-	if (ok)
+	if (ok) {
 		demo_say("B said bye after its measurements");
+		ok = demo_route_report("at the end", from_b) &&
+		     demo_node_report("at the end", node);
+	}
 	ipcz.Close(from_b, IPCZ_NO_FLAGS, NULL);
 	return ok;
 }

@@ -1,35 +1,116 @@
 // SPDX-License-Identifier: MIT
 /*
- * The library's view of routes and nodes. libipcz does not offer its
- * introspection entry point yet (it comes with multi-node support): until
- * it does, every question here fails with an error that says so, and the
- * demo stops at the first step that needs it.
+ * The library's own view of routes and nodes, from libipcz's
+ * introspection call (include/ipcz/introspect.h). Node names are printed
+ * as their first four bytes in hex, enough to tell the demo's three nodes
+ * apart.
  */
+#include <stdio.h>
+
+#include <ipcz/introspect.h>
+
 #include "tools/demo/demo.h"
 
-static bool unsupported(void)
+static void short_name(const uint8_t name[16], char out[9])
 {
-	return demo_fail("this libipcz has no introspection call yet "
-			 "(route and node counts)");
+	snprintf(out, 9, "%02x%02x%02x%02x", name[0], name[1], name[2],
+		 name[3]);
+}
+
+static bool portal_info(IpczHandle portal,
+			struct ipcz_portal_route_info *info)
+{
+	IpczResult result;
+
+	info->size = sizeof(*info);
+	result = ipcz_introspect_portal(portal, info);
+	if (result != IPCZ_RESULT_OK)
+		return demo_fail("ipcz_introspect_portal(): %s",
+				 demo_result_name(result));
+	return true;
+}
+
+static bool node_info(IpczHandle node, struct ipcz_node_info *info)
+{
+	IpczResult result;
+
+	info->size = sizeof(*info);
+	result = ipcz_introspect_node(node, info);
+	if (result != IPCZ_RESULT_OK)
+		return demo_fail("ipcz_introspect_node(): %s",
+				 demo_result_name(result));
+	return true;
 }
 
 bool demo_route_direct(IpczHandle portal, bool *direct)
 {
-	return unsupported();
+	struct ipcz_portal_route_info info;
+
+	if (!portal_info(portal, &info))
+		return false;
+	*direct = info.flags & IPCZ_ROUTE_DIRECT;
+	return true;
+}
+
+/* Where the portal's outward link leads. */
+static void describe_peer(const struct ipcz_portal_route_info *info,
+			  char *out, size_t size)
+{
+	char name[9];
+
+	if (info->flags & IPCZ_ROUTE_PEER_LOCAL) {
+		snprintf(out, size, "a router on this node");
+	} else if (info->flags & IPCZ_ROUTE_PEER_REMOTE) {
+		if (info->flags & IPCZ_ROUTE_PEER_NAME_KNOWN) {
+			short_name(info->peer_node_name, name);
+			snprintf(out, size, "node %s", name);
+		} else {
+			snprintf(out, size, "another node");
+		}
+	} else {
+		snprintf(out, size, "nothing (%s)",
+			 info->flags & IPCZ_ROUTE_PEER_CLOSED ? "peer closed" :
+			 info->flags & IPCZ_ROUTE_DISCONNECTED ?
+				 "disconnected" : "not linked yet");
+	}
 }
 
 bool demo_route_report(const char *when, IpczHandle portal)
 {
-	return unsupported();
+	struct ipcz_portal_route_info info;
+	char peer[64];
+
+	if (!portal_info(portal, &info))
+		return false;
+	describe_peer(&info, peer, sizeof(peer));
+	demo_say("route %s: %s; link to %s, proxies seen: %u%s", when,
+		 info.flags & IPCZ_ROUTE_DIRECT ? "DIRECT" : "not direct",
+		 peer, info.known_proxies,
+		 info.flags & IPCZ_ROUTE_DECAYING ? ", a link decaying" : "");
+	return true;
 }
 
 long demo_node_proxies(IpczHandle node)
 {
-	unsupported();
-	return -1;
+	struct ipcz_node_info info;
+
+	if (!node_info(node, &info))
+		return -1;
+	return (long)info.proxies;
 }
 
 bool demo_node_report(const char *when, IpczHandle node)
 {
-	return unsupported();
+	struct ipcz_node_info info;
+	char name[9];
+
+	if (!node_info(node, &info))
+		return false;
+	short_name(info.name, name);
+	demo_say("node %s %s: %u node links, %llu linked routers, "
+		 "%llu proxies, %llu KiB of link pools", name, when,
+		 info.node_links, (unsigned long long)info.linked_routers,
+		 (unsigned long long)info.proxies,
+		 (unsigned long long)(info.pool_bytes / 1024));
+	return true;
 }
