@@ -238,7 +238,7 @@ void sockdrv_io_kick(struct sockdrv_transport *t)
 		wake = true;
 	}
 	pthread_mutex_unlock(&io.lock);
-	if (wake && write(io.event_fd, &one, sizeof(one)) < 0) {
-		/* The counter is saturated: a wakeup is pending anyway. */
-	}
+	/* A failed write means the counter is full: a wakeup is pending. */
+	if (wake)
+		(void)!write(io.event_fd, &one, sizeof(one));
 }

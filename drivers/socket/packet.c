@@ -154,10 +154,12 @@ static bool collect_fds(struct msghdr *msg, int *fds, size_t *count)
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (*count < SOCKDRV_MAX_PACKET_FDS)
+			if (*count < SOCKDRV_MAX_PACKET_FDS) {
 				fds[(*count)++] = fd;
-			else
-				close(fd), ok = false;
+			} else {
+				close(fd);
+				ok = false;
+			}
 		}
 	}
 	return ok;
@@ -279,9 +281,8 @@ static bool accept_packet(struct sockdrv_incoming *in,
 	} else if (header->kind != SOCKDRV_PACKET_MORE || !in->in_progress) {
 		return false;
 	}
-	if (!append_packet(in, payload, bytes, fds, fd_count)) {
+	if (!append_packet(in, payload, bytes, fds, fd_count))
 		return false;
-	}
 	if (message_complete(in)) {
 		in->in_progress = false;
 		*view = (struct sockdrv_message_view){
