@@ -193,6 +193,10 @@ TEST_F(pair, bad_handle_in_transmit_is_refused_and_nothing_taken)
 	h[1] = 12345;
 	ASSERT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
 		  driver()->Transmit(self->a, "x", 1, h, 2, 0, NULL));
+	/* The same handle twice is refused too, and takes nothing. */
+	h[1] = h[0];
+	ASSERT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  driver()->Transmit(self->a, "x", 1, h, 2, 0, NULL));
 	ASSERT_EQ(IPCZ_RESULT_OK, driver()->Close(h[0], 0, NULL));
 	close(read_end);
 }
