@@ -156,6 +156,8 @@ void node_link_send_route_disconnected(struct node_link *link,
 struct transfer {
 	struct router *router;
 	struct router_link *link;
+	struct router *peer;		/* a direct transfer's local peer */
+	struct router_link *peer_link;	/* and its link to the new router */
 };
 
 struct encoder {
@@ -204,13 +206,55 @@ static size_t add_record(struct encoder *e, const struct wire_object *record)
 static void encode_objects(struct encoder *e, struct api_object **objects,
 			   uint32_t count, int depth);
 
+/*
+ * A portal whose peer is on this node: the peer is linked to the new
+ * router directly, and this router forwards only what the peer sent
+ * before the cut (Documentation/route-reduction.rst).
+ */
+static bool encode_direct_portal(struct encoder *e, struct router *router,
+				 uint64_t inward_sublink,
+				 struct wire_object *record, struct transfer *t)
+{
+	struct router *peer = router_peer_for_direct_transfer(router);
+	struct wire_direct_portal wire = { .decaying_sublink = inward_sublink };
+	struct router_link *central = NULL;
+	struct direct_transfer cuts;
+	uint64_t sublink;
+
+	if (!peer)
+		return false;
+	sublink = allocate_sublink(e->link);
+	central = remote_router_link_create(e->link, sublink, LINK_CENTRAL,
+					    e->link->side);
+	if (!central || !add_route(e->link, sublink, peer, central))
+		goto fail;
+	if (!router_begin_direct_transfer(router, peer, e->ctx, &cuts)) {
+		node_link_remove_route(e->link, sublink, central);
+		goto fail;
+	}
+	wire.peer_cut = cuts.peer_cut;
+	record->kind = WIRE_PORTAL_DIRECT;
+	record->sublink = sublink;
+	record->next_outbound = cuts.next_outbound;
+	record->next_inbound = cuts.next_inbound;
+	record->num_bytes = sizeof(wire);
+	message_builder_append(&e->data, &wire, sizeof(wire));
+	t->peer = peer;
+	t->peer_link = central;
+	return true;
+fail:
+	router_link_unref(central);
+	router_unref(peer);
+	return false;
+}
+
 /* A portal continues on the other node; it stays here as a proxy. */
 static void encode_portal(struct encoder *e, struct router *router,
 			  struct wire_object *record)
 {
 	struct router_link *link;
 	uint64_t sublink = allocate_sublink(e->link);
-	struct transfer *grown;
+	struct transfer *grown, *t;
 
 	link = remote_router_link_create(e->link, sublink,
 					 LINK_PERIPHERAL_INWARD, e->link->side);
@@ -229,16 +273,22 @@ static void encode_portal(struct encoder *e, struct router *router,
 	/* Registered before the message goes out, adopted after it. */
 	if (!add_route(e->link, sublink, router, link))
 		goto lost_link;
-	if (!router_begin_transfer(router, e->ctx, &record->next_outbound,
-				   &record->next_inbound)) {
-		node_link_remove_route(e->link, sublink, link);
-		goto lost_link;
+	t = &e->transfers[e->num_transfers];
+	t->peer = NULL;
+	t->peer_link = NULL;
+	if (!encode_direct_portal(e, router, sublink, record, t)) {
+		if (!router_begin_transfer(router, e->ctx,
+					   &record->next_outbound,
+					   &record->next_inbound)) {
+			node_link_remove_route(e->link, sublink, link);
+			goto lost_link;
+		}
+		record->kind = WIRE_PORTAL;
+		record->sublink = sublink;
 	}
-	record->kind = WIRE_PORTAL;
-	record->sublink = sublink;
 	router_ref(router);
-	e->transfers[e->num_transfers].router = router;
-	e->transfers[e->num_transfers].link = link;
+	t->router = router;
+	t->link = link;
 	e->num_transfers++;
 	return;
 lost_link:
@@ -481,9 +531,14 @@ void node_link_send_parcel(struct node_link *link, enum op_context ctx,
 
 	/* The portals' new routers exist on the other side now. */
 	for (i = 0; i < e.num_transfers; i++) {
-		router_adopt_inward_link(e.transfers[i].router, ctx,
-					 e.transfers[i].link);
-		router_unref(e.transfers[i].router);
+		struct transfer *t = &e.transfers[i];
+
+		if (t->peer) {
+			router_set_outward_link(t->peer, ctx, t->peer_link);
+			router_unref(t->peer);
+		}
+		router_adopt_inward_link(t->router, ctx, t->link);
+		router_unref(t->router);
 	}
 	free(e.transfers);
 	message_builder_free(&e.records);
@@ -582,6 +637,73 @@ static struct api_object *decode_portal(struct decoder *d,
 	return &router->object;
 }
 
+/* Checks a sublink the sender numbered for a new route. */
+static bool valid_new_sublink(struct decoder *d, uint64_t sublink)
+{
+	return (sublink & 1) != d->link->side &&
+	       sublink >> 1 >= FIRST_TRANSFER_SUBLINK;
+}
+
+/* Registers `router` for `sublink` with a new link; NULL on failure. */
+static struct router_link *bind_route(struct decoder *d, uint64_t sublink,
+				      struct router *router,
+				      enum link_type type)
+{
+	struct router_link *link;
+
+	link = remote_router_link_create(d->link, sublink, type,
+					 link_side_opposite(d->link->side));
+	if (link && !add_route(d->link, sublink, router, link)) {
+		router_link_unref(link);
+		link = NULL;
+	}
+	return link;
+}
+
+/*
+ * The new end of a direct transfer: central to the sender's local peer,
+ * and still fed by the router left behind until the peer's cut.
+ */
+static struct api_object *decode_direct_portal(struct decoder *d,
+					       const struct wire_object *record)
+{
+	const uint8_t *bytes = take_data(d, sizeof(struct wire_direct_portal));
+	struct wire_direct_portal wire;
+	struct router_link *central, *decaying;
+	struct router *router;
+
+	if (!bytes || record->num_bytes != sizeof(wire) ||
+	    record->num_handles || record->num_objects)
+		return NULL;
+	memcpy(&wire, bytes, sizeof(wire));
+	if (!valid_new_sublink(d, record->sublink) ||
+	    !valid_new_sublink(d, wire.decaying_sublink) ||
+	    wire.decaying_sublink == record->sublink ||
+	    record->next_outbound > MAX_SEQUENCE_START ||
+	    wire.peer_cut > MAX_SEQUENCE_START ||
+	    record->next_inbound > wire.peer_cut)
+		return NULL;
+	router = router_create_transferred(record->next_outbound,
+					   record->next_inbound);
+	if (!router)
+		return NULL;
+	central = bind_route(d, record->sublink, router, LINK_CENTRAL);
+	decaying = central ? bind_route(d, wire.decaying_sublink, router,
+					LINK_PERIPHERAL_OUTWARD) : NULL;
+	if (!decaying) {
+		if (central) {
+			node_link_remove_route(d->link, record->sublink,
+					       central);
+			router_link_unref(central);
+		}
+		router_unref(router);
+		return NULL;
+	}
+	router_set_outward_links(router, OP_TRANSPORT, central, decaying,
+				 wire.peer_cut);
+	return &router->object;
+}
+
 static struct api_object *decode_driver_object(struct decoder *d,
 					       const struct wire_object *record)
 {
@@ -649,6 +771,8 @@ static struct api_object *decode_object(struct decoder *d, int depth)
 	switch (record.kind) {
 	case WIRE_PORTAL:
 		return decode_portal(d, &record);
+	case WIRE_PORTAL_DIRECT:
+		return decode_direct_portal(d, &record);
 	case WIRE_DRIVER_OBJECT:
 		return decode_driver_object(d, &record);
 	case WIRE_LOST:

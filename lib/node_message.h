@@ -80,6 +80,11 @@ enum wire_object_kind {
 	WIRE_DRIVER_OBJECT = 2,	/* a boxed driver object */
 	WIRE_SUBPARCEL = 3,	/* a boxed parcel (application objects) */
 	WIRE_LOST = 4,		/* a box whose contents could not travel */
+	/*
+	 * A portal whose peer stayed on the sending node: `sublink` is a
+	 * central link to that peer; its bytes are a wire_direct_portal.
+	 */
+	WIRE_PORTAL_DIRECT = 5,
 };
 
 /*
@@ -96,6 +101,15 @@ struct wire_object {
 	uint64_t sublink;
 	uint64_t next_outbound;
 	uint64_t next_inbound;
+};
+
+/*
+ * The bytes of a WIRE_PORTAL_DIRECT record: the sublink of the router left
+ * behind, which passes on what the peer sent below `peer_cut`.
+ */
+struct wire_direct_portal {
+	uint64_t decaying_sublink;
+	uint64_t peer_cut;
 };
 
 /* Subparcels may hold subparcels this deep, no deeper. */

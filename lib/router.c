@@ -1215,3 +1215,129 @@ static void maybe_start_bridge_bypass(struct router *router,
 	router_unref(second_peer);
 	router_unref(second);
 }
+
+/*
+ * A transfer's fast path (see Documentation/route-reduction.rst): when the
+ * portal leaving this node has a local peer, the peer is linked to the
+ * portal's new router directly instead of through a proxy left here.
+ */
+static bool is_terminal_locked(const struct router *router)
+{
+	return !router->inward && !router->bridge;
+}
+
+/* Whether `router` may leave with its peer linked directly; lock held. */
+static bool may_transfer_directly_locked(const struct router *router)
+{
+	return is_terminal_locked(router) && !router->disconnected &&
+	       !router->peer_closed &&
+	       route_edge_is_stable(&router->outward) &&
+	       !seq_queue_final_known(&router->inbound) &&
+	       !seq_queue_final_known(&router->outbound);
+}
+
+struct router *router_peer_for_direct_transfer(struct router *router)
+{
+	struct router *peer = NULL;
+
+	ipcz_lock(&router->lock);
+	if (may_transfer_directly_locked(router))
+		peer = route_edge_local_peer(&router->outward);
+	ipcz_unlock(&router->lock);
+	return peer;
+}
+
+/* Whether `a`'s outward link leads to `b`; `a`'s lock held. */
+static bool links_to_locked(struct router *a, struct router *b)
+{
+	struct router *peer = route_edge_local_peer(&a->outward);
+
+	router_unref(peer);
+	return peer == b;
+}
+
+bool router_begin_direct_transfer(struct router *router, struct router *peer,
+				  enum op_context ctx,
+				  struct direct_transfer *cuts)
+{
+	struct route_edge_decay *decays[3] = { NULL };
+	struct route_edge *inward = malloc(sizeof(*inward));
+	struct transaction_set *transactions = NULL;
+	struct trap_events events;
+	bool done = inward != NULL;
+	int i;
+
+	for (i = 0; done && i < 3; i++) {
+		decays[i] = route_edge_decay_alloc();
+		done = decays[i] != NULL;
+	}
+	trap_events_init(&events);
+	ipcz_lock_pair(&router->lock, &peer->lock);
+	done = done && may_transfer_directly_locked(router) &&
+	       may_transfer_directly_locked(peer) &&
+	       links_to_locked(router, peer) && links_to_locked(peer, router) &&
+	       router_link_try_lock(router->outward.primary);
+	if (done) {
+		/*
+		 * The peer sent parcels below `peer_cut` to this router (some
+		 * may still be on their way): they leave through the inward
+		 * link, the rest go from the peer to the new router directly.
+		 * This router sent below `next_outbound` to the peer.
+		 */
+		cuts->peer_cut = seq_queue_length(&peer->outbound);
+		cuts->next_outbound = seq_queue_length(&router->outbound);
+		cuts->next_inbound = seq_queue_current(&router->inbound);
+		set_cuts(&peer->outward, decays[0], cuts->peer_cut,
+			 cuts->next_outbound);
+		set_cuts(&router->outward, decays[1], cuts->next_outbound,
+			 cuts->peer_cut);
+		route_edge_init(inward);
+		set_cuts(inward, decays[2], cuts->peer_cut,
+			 cuts->next_outbound);
+		router->inward = inward;
+		trap_set_remove_all(&router->traps, ctx == OP_API_CALL,
+				    &events);
+		transactions = router->transactions;
+		router->transactions = NULL;
+		router->exclusive_get = 0;
+	}
+	ipcz_unlock_pair(&router->lock, &peer->lock);
+	if (!done) {
+		free(inward);
+		for (i = 0; i < 3; i++)
+			free(decays[i]);
+		return false;
+	}
+	transaction_set_destroy(transactions);
+	trap_events_dispatch(&events);
+	return true;
+}
+
+void router_set_outward_links(struct router *router, enum op_context ctx,
+			      struct router_link *central,
+			      struct router_link *decaying,
+			      uint64_t length_from)
+{
+	struct route_edge_decay *decay = route_edge_decay_alloc();
+	bool adopted = false;
+
+	ipcz_lock(&router->lock);
+	if (decay && !router->disconnected && !router->outward.primary &&
+	    route_edge_is_stable(&router->outward)) {
+		set_cuts(&router->outward, decay,
+			 seq_queue_length(&router->outbound), length_from);
+		route_edge_set_primary(&router->outward, decaying);
+		route_edge_set_primary(&router->outward, central);
+		adopted = true;
+	}
+	ipcz_unlock(&router->lock);
+	if (!adopted) {
+		free(decay);
+		central->ops->accept_route_disconnected(central, ctx);
+		decaying->ops->accept_route_disconnected(decaying, ctx);
+		deactivate_and_unref(central);
+		deactivate_and_unref(decaying);
+		return;
+	}
+	router_flush(router, ctx, false);
+}

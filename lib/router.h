@@ -148,6 +148,41 @@ struct router *router_create_transferred(uint64_t next_outbound,
 					 uint64_t next_inbound);
 
 /*
+ * The fast path of a transfer, when the portal's peer is on this node:
+ * the peer gets a central link to the portal's new router, and this
+ * router stays only to pass on what the peer sent before `peer_cut`.
+ *
+ * router_peer_for_direct_transfer() returns a new reference to the local
+ * peer if `router` may take it (both terminal, stable, open), else NULL.
+ * The caller registers the peer's new link, then calls
+ * router_begin_direct_transfer(), which does what router_begin_transfer()
+ * does and starts both old links decaying at exact cuts, or changes
+ * nothing and returns false if the route changed meanwhile. After the
+ * message went out, the caller gives the peer its link with
+ * router_set_outward_link() and this router its inward link with
+ * router_adopt_inward_link().
+ */
+struct direct_transfer {
+	uint64_t next_outbound;	/* this router's outbound length */
+	uint64_t next_inbound;	/* what this router consumed */
+	uint64_t peer_cut;	/* the peer's outbound length */
+};
+struct router *router_peer_for_direct_transfer(struct router *router);
+bool router_begin_direct_transfer(struct router *router, struct router *peer,
+				  enum op_context ctx,
+				  struct direct_transfer *cuts);
+
+/*
+ * The arriving side of a direct transfer: `central` leads to the peer,
+ * `decaying` to the router left behind, which still delivers what the
+ * peer sent below `length_from`. Takes both references.
+ */
+void router_set_outward_links(struct router *router, enum op_context ctx,
+			      struct router_link *central,
+			      struct router_link *decaying,
+			      uint64_t length_from);
+
+/*
  * Sends whatever can be sent, drops links that finished decaying, passes
  * closure on and starts bypasses that became possible. `force_bypass`
  * retries a bypass even when no link changed (after a waiting bit).

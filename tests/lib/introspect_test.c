@@ -187,13 +187,48 @@ TEST_F(nodes, a_transfer_is_seen_from_both_ends)
 	ASSERT_EQ(IPCZ_RESULT_OK, get_str(moved, buf, sizeof(buf)));
 	EXPECT_STREQ("hi", buf);
 
+	/* The peer stayed behind: it is linked to the moved portal. */
 	route = route_of(moved);
-	EXPECT_TRUE(route.flags & IPCZ_ROUTE_PEER_REMOTE);
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_REMOTE |
+		  IPCZ_ROUTE_PEER_NAME_KNOWN, route.flags);
+	EXPECT_EQ(0, route.known_proxies);
 	route = route_of(c);
-	EXPECT_EQ(route.flags & IPCZ_ROUTE_DIRECT ? 0 : 1, route.known_proxies);
-	EXPECT_EQ(node_info(self->broker).proxies, route.known_proxies);
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_REMOTE,
+		  route.flags & ~IPCZ_ROUTE_PEER_NAME_KNOWN);
+	EXPECT_EQ(0, node_info(self->broker).proxies);
+	EXPECT_EQ(2, node_info(self->broker).linked_routers);
 	close_handle(c);
 	close_handle(moved);
+}
+
+/* Moving a portal back and forth leaves no proxy anywhere. */
+TEST_F(nodes, portal_moved_back_and_forth_stays_direct)
+{
+	IpczHandle c, d;
+	char buf[16];
+	int i;
+
+	test_portals(self->broker, &c, &d);
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(c, "ping"));
+		d = send_portal(self->a, d, self->b);
+		ASSERT_NE(IPCZ_INVALID_HANDLE, d);
+		/* Its peer is remote now: it travels through a proxy. */
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(d, "pong"));
+		ASSERT_EQ(IPCZ_RESULT_OK, get_str(c, buf, sizeof(buf)));
+		EXPECT_STREQ("pong", buf);
+		ASSERT_EQ(IPCZ_RESULT_OK, get_str(d, buf, sizeof(buf)));
+		EXPECT_STREQ("ping", buf);
+		d = send_portal(self->b, d, self->a);
+		ASSERT_NE(IPCZ_INVALID_HANDLE, d);
+	}
+	/* Both ends on the broker again. */
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(c, "end"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(d, buf, sizeof(buf)));
+	EXPECT_STREQ("end", buf);
+	close_handle(c);
+	EXPECT_TRUE(route_of(d).flags & IPCZ_ROUTE_PEER_CLOSED);
+	close_handle(d);
 }
 
 TEST_HARNESS_MAIN
