@@ -111,7 +111,16 @@ bool demo_echo(IpczHandle portal);
 
 /* route.c: the library's own view of routes and nodes. */
 
-/* Whether the route of `portal` is direct; false also on error. */
+/*
+ * Learns A's node name from this node's initial portal to A (once the
+ * connection is up), so that a link to A is told from a link to B or C.
+ */
+bool demo_route_learn_broker(IpczHandle to_a);
+
+/*
+ * Whether the route of `portal` is direct: this side says DIRECT and its
+ * link does not lead to A. False on error.
+ */
 bool demo_route_direct(IpczHandle portal, bool *direct);
 
 /* Prints the route of `portal`, as the introspection call sees it. */

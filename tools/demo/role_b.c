@@ -96,7 +96,8 @@ static bool run(struct role_b *b, int fd)
 	if (!demo_expect(b->mine, "hello from C", 0, NULL))
 		return false;
 	demo_say("C answered over the portal pair");
-	if (!demo_route_report("when C's hello arrived", b->mine) ||
+	if (!demo_route_learn_broker(b->to_a) ||
+	    !demo_route_report("when C's hello arrived", b->mine) ||
 	    !demo_node_report("then", b->node) ||
 	    !measure(b, "latency right after the transfer") ||
 	    !demo_route_report("after that measurement", b->mine))

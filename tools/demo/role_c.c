@@ -15,7 +15,8 @@ static bool run(IpczHandle node, int fd)
 	    !demo_expect(to_a, "portal from B", 1, &from_b))
 		return false;
 	demo_say("received B's portal from A");
-	ok = demo_route_report("on arrival", from_b) &&
+	ok = demo_route_learn_broker(to_a) &&
+	     demo_route_report("on arrival", from_b) &&
 	     demo_send(from_b, "hello from C", NULL, 0) &&
 	     demo_echo(from_b);
 	if (ok) {
