@@ -145,7 +145,7 @@ long demo_node_proxies(IpczHandle node)
 bool demo_node_report(const char *when, IpczHandle node)
 {
 	struct ipcz_node_info info;
-	char name[9];
+	char name[12];
 
 	if (!node_info(node, &info))
 		return false;
