@@ -248,12 +248,32 @@ fail:
 	return false;
 }
 
+/*
+ * A portal going to the node its peer is on: the record names the peer's
+ * route, so that the receiver can join the two there (the proxy left here
+ * is told where to stop).
+ */
+static void encode_returning_portal(struct encoder *e,
+				    struct router_link *peer_link,
+				    struct wire_object *record)
+{
+	struct wire_returning_portal wire;
+
+	if (!peer_link || !remote_router_link_sublink_on(peer_link, e->link,
+							 &wire.peer_sublink))
+		return;
+	record->kind = WIRE_PORTAL_RETURNING;
+	record->num_bytes = sizeof(wire);
+	message_builder_append(&e->data, &wire, sizeof(wire));
+}
+
 /* A portal continues on the other node; it stays here as a proxy. */
 static void encode_portal(struct encoder *e, struct router *router,
 			  struct wire_object *record)
 {
 	struct router_link *link;
 	uint64_t sublink = allocate_sublink(e->link);
+	struct router_link *peer_link = NULL;
 	struct transfer *grown, *t;
 
 	link = remote_router_link_create(e->link, sublink,
@@ -277,6 +297,7 @@ static void encode_portal(struct encoder *e, struct router *router,
 	t->peer = NULL;
 	t->peer_link = NULL;
 	if (!encode_direct_portal(e, router, sublink, record, t)) {
+		peer_link = router_central_link_for_return(router);
 		if (!router_begin_transfer(router, e->ctx,
 					   &record->next_outbound,
 					   &record->next_inbound)) {
@@ -285,7 +306,9 @@ static void encode_portal(struct encoder *e, struct router *router,
 		}
 		record->kind = WIRE_PORTAL;
 		record->sublink = sublink;
+		encode_returning_portal(e, peer_link, record);
 	}
+	router_link_unref(peer_link);
 	router_ref(router);
 	t->router = router;
 	t->link = link;
@@ -704,6 +727,79 @@ static struct api_object *decode_direct_portal(struct decoder *d,
 	return &router->object;
 }
 
+void node_link_send_stop_proxying(struct node_link *link, enum op_context ctx,
+				  uint64_t sublink, uint64_t inbound_cut,
+				  uint64_t outbound_cut)
+{
+	struct msg_stop_proxying message = {
+		.header = { .size = sizeof(message),
+			    .type = MSG_STOP_PROXYING },
+		.sublink = sublink,
+		.inbound_cut = inbound_cut,
+		.outbound_cut = outbound_cut,
+	};
+	struct message_builder b;
+
+	message_builder_init(&b);
+	message_builder_append(&b, &message, sizeof(message));
+	transmit(link, &b, ctx);
+	message_builder_free(&b);
+}
+
+/*
+ * A portal sent here while its peer is here: the two are joined directly
+ * if the peer's route on this link is still the one the sender named (it
+ * may have moved or closed meanwhile: then the new router simply goes
+ * through the proxy), and the proxy is told where to stop.
+ */
+static struct api_object *decode_returning_portal(struct decoder *d,
+						  const struct wire_object *record)
+{
+	const uint8_t *bytes = take_data(d, sizeof(struct wire_returning_portal));
+	struct wire_returning_portal wire;
+	struct sublink_entry *entry;
+	struct router_link *link, *peer_link = NULL;
+	struct router *router, *peer = NULL;
+	uint64_t peer_cut;
+
+	if (!bytes || record->num_bytes != sizeof(wire) ||
+	    record->num_handles || record->num_objects ||
+	    !valid_new_sublink(d, record->sublink) ||
+	    record->next_outbound > MAX_SEQUENCE_START ||
+	    record->next_inbound > MAX_SEQUENCE_START)
+		return NULL;
+	memcpy(&wire, bytes, sizeof(wire));
+	router = router_create_transferred(record->next_outbound,
+					   record->next_inbound);
+	if (!router)
+		return NULL;
+	link = bind_route(d, record->sublink, router, LINK_PERIPHERAL_OUTWARD);
+	if (!link) {
+		router_unref(router);
+		return NULL;
+	}
+	ipcz_lock(&d->link->lock);
+	entry = sublink_map_find(&d->link->routes, wire.peer_sublink);
+	if (entry && entry->link_type == LINK_CENTRAL) {
+		peer = entry->router;
+		peer_link = entry->link;
+		router_ref(peer);
+		router_link_ref(peer_link);
+	}
+	ipcz_unlock(&d->link->lock);
+	if (peer && router_join_returning(peer, peer_link, router, link,
+					  &peer_cut)) {
+		node_link_send_stop_proxying(d->link, OP_TRANSPORT,
+					     wire.peer_sublink, peer_cut,
+					     record->next_outbound);
+	} else {
+		router_set_outward_link(router, OP_TRANSPORT, link);
+	}
+	router_link_unref(peer_link);
+	router_unref(peer);
+	return &router->object;
+}
+
 static struct api_object *decode_driver_object(struct decoder *d,
 					       const struct wire_object *record)
 {
@@ -773,6 +869,8 @@ static struct api_object *decode_object(struct decoder *d, int depth)
 		return decode_portal(d, &record);
 	case WIRE_PORTAL_DIRECT:
 		return decode_direct_portal(d, &record);
+	case WIRE_PORTAL_RETURNING:
+		return decode_returning_portal(d, &record);
 	case WIRE_DRIVER_OBJECT:
 		return decode_driver_object(d, &record);
 	case WIRE_LOST:
@@ -903,6 +1001,41 @@ static IpczResult accept_route_disconnected(struct node_link *link,
 		router_unref(router);
 	}
 	return IPCZ_RESULT_OK;
+}
+
+static IpczResult accept_stop_proxying(struct node_link *link,
+				       const uint8_t *bytes, size_t num_bytes)
+{
+	struct msg_stop_proxying message;
+	enum stop_proxying_result result = STOP_PROXYING_STALE;
+	struct sublink_entry *entry;
+	struct router_link *outward = NULL;
+	struct router *router = NULL;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    num_bytes != sizeof(message))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	if (message.inbound_cut > MAX_SEQUENCE_START ||
+	    message.outbound_cut > MAX_SEQUENCE_START)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	ipcz_lock(&link->lock);
+	entry = sublink_map_find(&link->routes, message.sublink);
+	if (entry && entry->link_type == LINK_CENTRAL) {
+		router = entry->router;
+		outward = entry->link;
+		router_ref(router);
+		router_link_ref(outward);
+	}
+	ipcz_unlock(&link->lock);
+	if (router)
+		result = router_stop_proxying(router, outward,
+					      message.inbound_cut,
+					      message.outbound_cut);
+	router_link_unref(outward);
+	router_unref(router);
+	return result == STOP_PROXYING_INVALID ? IPCZ_RESULT_INVALID_ARGUMENT :
+						 IPCZ_RESULT_OK;
 }
 
 /* ---- the handshake ---- */
@@ -1096,6 +1229,8 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 		return accept_route_closed(link, data, num_bytes);
 	case MSG_ROUTE_DISCONNECTED:
 		return accept_route_disconnected(link, data, num_bytes);
+	case MSG_STOP_PROXYING:
+		return accept_stop_proxying(link, data, num_bytes);
 	default:
 		/* Unknown messages (from a newer peer) are ignored. */
 		return IPCZ_RESULT_OK;

@@ -64,6 +64,9 @@ void node_link_send_route_closed(struct node_link *link, enum op_context ctx,
 				 uint64_t sublink, uint64_t length);
 void node_link_send_route_disconnected(struct node_link *link,
 				       enum op_context ctx, uint64_t sublink);
+void node_link_send_stop_proxying(struct node_link *link, enum op_context ctx,
+				  uint64_t sublink, uint64_t inbound_cut,
+				  uint64_t outbound_cut);
 
 /* Forgets the route on `sublink` if `router_link` is still its link. */
 void node_link_remove_route(struct node_link *link, uint64_t sublink,

@@ -32,6 +32,8 @@ enum node_message_type {
 	MSG_PARCEL = 2,
 	MSG_ROUTE_CLOSED = 3,
 	MSG_ROUTE_DISCONNECTED = 4,
+	/* Route reduction, numbered as upstream's node messages. */
+	MSG_STOP_PROXYING = 32,
 };
 
 struct msg_header {
@@ -62,6 +64,19 @@ struct msg_route_disconnected {
 };
 
 /*
+ * To a proxy, over its outward (central) link, from the node of its
+ * outward peer, which now links to the proxy's inward peer directly: the
+ * peer sent below `inbound_cut` to the proxy, and the proxy must have sent
+ * exactly `outbound_cut` parcels to the peer.
+ */
+struct msg_stop_proxying {
+	struct msg_header header;
+	uint64_t sublink;
+	uint64_t inbound_cut;
+	uint64_t outbound_cut;
+};
+
+/*
  * A parcel: the fixed part, then `num_records` object records, then the
  * parcel's data followed by each record's bytes in record order.
  */
@@ -85,6 +100,11 @@ enum wire_object_kind {
 	 * central link to that peer; its bytes are a wire_direct_portal.
 	 */
 	WIRE_PORTAL_DIRECT = 5,
+	/*
+	 * A portal sent to the node of its peer: as WIRE_PORTAL, its bytes
+	 * a wire_returning_portal naming the peer's route on this link.
+	 */
+	WIRE_PORTAL_RETURNING = 6,
 };
 
 /*
@@ -110,6 +130,10 @@ struct wire_object {
 struct wire_direct_portal {
 	uint64_t decaying_sublink;
 	uint64_t peer_cut;
+};
+
+struct wire_returning_portal {
+	uint64_t peer_sublink;
 };
 
 /* Subparcels may hold subparcels this deep, no deeper. */

@@ -137,3 +137,14 @@ bool remote_router_link_is_remote(const struct router_link *link)
 {
 	return link->ops == &remote_link_ops;
 }
+
+bool remote_router_link_sublink_on(struct router_link *link,
+				   const struct node_link *node_link,
+				   uint64_t *sublink)
+{
+	if (link->ops != &remote_link_ops ||
+	    remote_of(link)->node_link != node_link)
+		return false;
+	*sublink = remote_of(link)->sublink;
+	return true;
+}

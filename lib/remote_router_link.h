@@ -34,4 +34,9 @@ bool remote_router_link_is_remote(const struct router_link *link);
 /* The name of the node at the other end, if `link` is remote and known. */
 bool remote_router_link_peer_name(struct router_link *link, uint8_t name[16]);
 
+/* The sublink of `link` if it is a remote link over `node_link`. */
+bool remote_router_link_sublink_on(struct router_link *link,
+				   const struct node_link *node_link,
+				   uint64_t *sublink);
+
 #endif

@@ -1341,3 +1341,111 @@ void router_set_outward_links(struct router *router, enum op_context ctx,
 	}
 	router_flush(router, ctx, false);
 }
+
+/*
+ * A portal sent to the node of its remote peer (upstream's bypass with
+ * the bypassing router on the proxy's outward peer's node): the peer and
+ * the arriving router are joined by a local link, and the proxy left on
+ * the sending node stops at exact cuts once told by StopProxying.
+ */
+struct router_link *router_central_link_for_return(struct router *router)
+{
+	struct router_link *link = NULL;
+
+	ipcz_lock(&router->lock);
+	if (may_transfer_directly_locked(router) && router->outward.primary &&
+	    router_link_is_central(router->outward.primary)) {
+		link = router->outward.primary;
+		router_link_ref(link);
+	}
+	ipcz_unlock(&router->lock);
+	return link;
+}
+
+bool router_join_returning(struct router *peer, struct router_link *old_link,
+			   struct router *router, struct router_link *decaying,
+			   uint64_t *peer_cut)
+{
+	struct route_edge_decay *peer_decay = route_edge_decay_alloc();
+	struct route_edge_decay *decay = route_edge_decay_alloc();
+	struct router_link *to_router = NULL, *to_peer = NULL;
+	bool done;
+
+	done = peer_decay && decay &&
+	       local_router_link_create_pair(LINK_CENTRAL, peer, router, false,
+					     &to_router, &to_peer);
+	if (done) {
+		ipcz_lock_pair(&peer->lock, &router->lock);
+		done = may_transfer_directly_locked(peer) &&
+		       peer->outward.primary == old_link &&
+		       !router->outward.primary &&
+		       route_edge_is_stable(&router->outward) &&
+		       !router->disconnected &&
+		       router_link_try_lock(old_link);
+		if (done) {
+			uint64_t sent = seq_queue_length(&router->outbound);
+
+			/*
+			 * The peer sent below `peer_cut` to the proxy, which
+			 * passes it on over `decaying`; the proxy sent below
+			 * `sent` to the peer, and so nothing more comes
+			 * from the arriving router that way.
+			 */
+			*peer_cut = seq_queue_length(&peer->outbound);
+			set_cuts(&peer->outward, peer_decay, *peer_cut, sent);
+			route_edge_set_primary(&peer->outward, to_router);
+			set_cuts(&router->outward, decay, sent, *peer_cut);
+			route_edge_set_primary(&router->outward, decaying);
+			route_edge_set_primary(&router->outward, to_peer);
+		}
+		ipcz_unlock_pair(&peer->lock, &router->lock);
+	}
+	if (!done) {
+		free(peer_decay);
+		free(decay);
+		deactivate_and_unref(to_router);
+		deactivate_and_unref(to_peer);
+		return false;
+	}
+	router_flush(peer, OP_TRANSPORT, false);
+	router_flush(router, OP_TRANSPORT, false);
+	return true;
+}
+
+enum stop_proxying_result router_stop_proxying(struct router *router,
+					       struct router_link *outward,
+					       uint64_t inbound_cut,
+					       uint64_t outbound_cut)
+{
+	struct route_edge_decay *out_decay = route_edge_decay_alloc();
+	struct route_edge_decay *in_decay = route_edge_decay_alloc();
+	enum stop_proxying_result result = STOP_PROXYING_STALE;
+
+	if (!out_decay || !in_decay) {
+		free(out_decay);
+		free(in_decay);
+		return STOP_PROXYING_STALE;
+	}
+	ipcz_lock(&router->lock);
+	if (router->disconnected || router->outward.primary != outward) {
+		/* The route broke or closed meanwhile. */
+	} else if (!router->inward || router->bridge ||
+		   !route_edge_is_stable(&router->outward) ||
+		   !route_edge_is_stable(router->inward) ||
+		   outbound_cut != seq_queue_length(&router->outbound) ||
+		   inbound_cut < seq_queue_length(&router->inbound)) {
+		result = STOP_PROXYING_INVALID;
+	} else {
+		set_cuts(&router->outward, out_decay, outbound_cut,
+			 inbound_cut);
+		set_cuts(router->inward, in_decay, inbound_cut, outbound_cut);
+		out_decay = in_decay = NULL;
+		result = STOP_PROXYING_DONE;
+	}
+	ipcz_unlock(&router->lock);
+	free(out_decay);
+	free(in_decay);
+	if (result == STOP_PROXYING_DONE)
+		router_flush(router, OP_TRANSPORT, false);
+	return result;
+}

@@ -183,6 +183,33 @@ void router_set_outward_links(struct router *router, enum op_context ctx,
 			      uint64_t length_from);
 
 /*
+ * A portal sent to the node of its remote peer. On the sending side,
+ * router_central_link_for_return() gives a new reference to the portal's
+ * outward link if it is a stable central link (the portal then leaves by
+ * router_begin_transfer() as usual, naming that link's sublink). On the
+ * receiving side, router_join_returning() joins `peer` (whose outward
+ * link must still be `old_link`) and the arriving `router` with a local
+ * link, `decaying` feeding `router` from the proxy until the cut; it
+ * returns false, changing nothing, if the peer moved, closed or changed.
+ * The proxy then gets router_stop_proxying() with the peer's cut and its
+ * own outbound length.
+ */
+struct router_link *router_central_link_for_return(struct router *router);
+bool router_join_returning(struct router *peer, struct router_link *old_link,
+			   struct router *router, struct router_link *decaying,
+			   uint64_t *peer_cut);
+
+enum stop_proxying_result {
+	STOP_PROXYING_DONE,
+	STOP_PROXYING_STALE,	/* the route changed: nothing to do */
+	STOP_PROXYING_INVALID,	/* cuts that cannot be: refuse the message */
+};
+enum stop_proxying_result router_stop_proxying(struct router *router,
+					       struct router_link *outward,
+					       uint64_t inbound_cut,
+					       uint64_t outbound_cut);
+
+/*
  * Sends whatever can be sent, drops links that finished decaying, passes
  * closure on and starts bypasses that became possible. `force_bypass`
  * retries a bypass even when no link changed (after a waiting bit).

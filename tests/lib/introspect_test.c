@@ -222,13 +222,55 @@ TEST_F(nodes, portal_moved_back_and_forth_stays_direct)
 		d = send_portal(self->b, d, self->a);
 		ASSERT_NE(IPCZ_INVALID_HANDLE, d);
 	}
-	/* Both ends on the broker again. */
+	/* Both ends on the broker again, joined by a local link. */
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(c, "end"));
 	ASSERT_EQ(IPCZ_RESULT_OK, get_str(d, buf, sizeof(buf)));
 	EXPECT_STREQ("end", buf);
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_LOCAL, route_of(c).flags);
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_LOCAL, route_of(d).flags);
+	EXPECT_EQ(0, node_info(self->broker).proxies);
+	EXPECT_EQ(0, node_info(self->client).proxies);
+	EXPECT_EQ(1, node_info(self->broker).linked_routers);
 	close_handle(c);
 	EXPECT_TRUE(route_of(d).flags & IPCZ_ROUTE_PEER_CLOSED);
 	close_handle(d);
+}
+
+/*
+ * Parcels left unread in both directions while one end moves back and
+ * forth: each arrives once, in order, and no proxy stays behind.
+ */
+TEST_F(nodes, unread_parcels_survive_every_move)
+{
+	IpczHandle c, d;
+	char buf[32], want[32];
+	int i, sent = 0;
+
+	test_portals(self->broker, &c, &d);
+	for (i = 0; i < 8; i++) {
+		snprintf(buf, sizeof(buf), "c%d", i);
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(c, buf));
+		snprintf(buf, sizeof(buf), "d%d", i);
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(d, buf));
+		d = send_portal(i % 2 ? self->b : self->a, d,
+				i % 2 ? self->a : self->b);
+		ASSERT_NE(IPCZ_INVALID_HANDLE, d);
+		sent++;
+	}
+	for (i = 0; i < sent; i++) {
+		snprintf(want, sizeof(want), "c%d", i);
+		ASSERT_EQ(IPCZ_RESULT_OK, get_str(d, buf, sizeof(buf)));
+		EXPECT_STREQ(want, buf);
+		snprintf(want, sizeof(want), "d%d", i);
+		ASSERT_EQ(IPCZ_RESULT_OK, get_str(c, buf, sizeof(buf)));
+		EXPECT_STREQ(want, buf);
+	}
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_LOCAL, route_of(c).flags);
+	EXPECT_EQ(0, node_info(self->broker).proxies);
+	EXPECT_EQ(0, node_info(self->client).proxies);
+	close_handle(d);
+	EXPECT_TRUE(route_of(c).flags & IPCZ_ROUTE_PEER_CLOSED);
+	close_handle(c);
 }
 
 TEST_HARNESS_MAIN
