@@ -15,6 +15,7 @@
 #include "lib/handle_table.h"
 #include "lib/lock.h"
 #include "lib/node.h"
+#include "lib/node_link_memory.h"
 #include "lib/node_message.h"
 #include "lib/parcel.h"
 #include "lib/parcel_wrapper.h"
@@ -48,6 +49,7 @@ struct node_link {
 	uint32_t num_portals;		/* initial portals asked for */
 	uint64_t next_sublink;
 	struct sublink_map routes;
+	struct node_link_memory memory;	/* pool, rings, numbering */
 	uint8_t remote_name[16];	/* from CONNECT; zero before */
 };
 
@@ -68,6 +70,7 @@ void node_link_destroy(struct node_link *link)
 	for (i = 0; i < link->num_initial; i++)
 		router_unref(link->initial[i]);
 	free(link->initial);
+	node_link_memory_release(&link->memory);
 	driver_close_object(driver_of(link), link->transport);
 	node_unref(link->node);
 	free(link);
@@ -94,10 +97,25 @@ static void transmit(struct node_link *link, struct message_builder *b,
 	dead = link->state == LINK_DEAD;
 	transport = link->transport;
 	ipcz_unlock(&link->lock);
-	if (!b->failed && !dead && transport != IPCZ_INVALID_DRIVER_HANDLE)
-		result = driver->Transmit(transport, b->bytes, b->size,
-					  b->handles, b->num_handles,
-					  IPCZ_NO_FLAGS, NULL);
+	if (!b->failed && !dead && transport != IPCZ_INVALID_DRIVER_HANDLE) {
+		switch (node_link_memory_send(&link->memory, b->bytes, b->size,
+					      b->num_handles)) {
+		case NLM_PATH_RING:
+			return;
+		case NLM_PATH_RING_SIGNAL:
+			/* The peer sleeps: ring its doorbell. */
+			result = driver->Transmit(transport, NULL, 0, NULL, 0,
+						  IPCZ_NO_FLAGS, NULL);
+			break;
+		case NLM_PATH_DRIVER:
+			result = driver->Transmit(transport, b->bytes, b->size,
+						  b->handles, b->num_handles,
+						  IPCZ_NO_FLAGS, NULL);
+			break;
+		default:
+			break;
+		}
+	}
 	if (result == IPCZ_RESULT_OK)
 		return;
 	/* Driver objects the driver did not take are ours to close. */
@@ -1102,16 +1120,25 @@ static bool roles_match(struct node_link *link,
 	return local_to_broker && remote->is_broker && !remote_to_broker;
 }
 
+/*
+ * The handshake may carry one driver object: the primary buffer of the
+ * link's pool, from a node that may be side A (see node_link_connect()).
+ */
 static IpczResult accept_connect(struct node_link *link, const uint8_t *bytes,
-				 size_t num_bytes)
+				 size_t num_bytes,
+				 const IpczDriverHandle *handles,
+				 size_t num_handles, size_t *claimed)
 {
 	struct msg_connect message;
 	struct router **initial;
 	uint32_t count, linked, i;
 	uint8_t side = LINK_SIDE_A;
+	IpczDriverHandle memory;
+	IpczResult result;
 
 	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
-	    num_bytes != sizeof(message))
+	    num_bytes - sizeof(message) > NODE_LINK_MEMORY_MAX_SERIALIZED ||
+	    num_handles > NODE_LINK_MEMORY_MAX_HANDLES)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	memcpy(&message, bytes, sizeof(message));
 	ipcz_lock(&link->lock);
@@ -1128,6 +1155,28 @@ static IpczResult accept_connect(struct node_link *link, const uint8_t *bytes,
 	link->initial = NULL;
 	link->num_initial = 0;
 	ipcz_unlock(&link->lock);
+
+	/* The pool is ready before any route can send through it. */
+	memory = node_link_memory_deserialize(
+		driver_of(link), bytes + sizeof(message),
+		num_bytes - sizeof(message), handles, num_handles,
+		link->transport);
+	result = IPCZ_RESULT_INVALID_ARGUMENT;
+	if (memory != IPCZ_INVALID_DRIVER_HANDLE ||
+	    (num_bytes == sizeof(message) && !num_handles)) {
+		*claimed = num_handles;
+		result = node_link_memory_open(&link->memory,
+					       side == LINK_SIDE_A, memory,
+					       link->node->memory_flags);
+	}
+	if (result != IPCZ_RESULT_OK) {
+		/* Routes were not joined yet: give the portals back. */
+		ipcz_lock(&link->lock);
+		link->initial = initial;
+		link->num_initial = count;
+		ipcz_unlock(&link->lock);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
 
 	/* Portals both sides asked for are joined; the rest see closure. */
 	linked = count < message.num_initial_portals ?
@@ -1220,11 +1269,12 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 	if (header.type == MSG_PARCEL)
 		return accept_parcel(link, data, num_bytes, handles,
 				     num_handles, claimed);
+	if (header.type == MSG_CONNECT)
+		return accept_connect(link, data, num_bytes, handles,
+				      num_handles, claimed);
 	if (num_handles)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	switch (header.type) {
-	case MSG_CONNECT:
-		return accept_connect(link, data, num_bytes);
 	case MSG_ROUTE_CLOSED:
 		return accept_route_closed(link, data, num_bytes);
 	case MSG_ROUTE_DISCONNECTED:
@@ -1235,6 +1285,15 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 		/* Unknown messages (from a newer peer) are ignored. */
 		return IPCZ_RESULT_OK;
 	}
+}
+
+static IpczResult dispatch_in_order(void *context, const void *data,
+				    size_t num_bytes,
+				    const IpczDriverHandle *handles,
+				    size_t num_handles, size_t *claimed)
+{
+	return dispatch(context, data, num_bytes, handles, num_handles,
+			claimed);
 }
 
 static IpczResult IPCZ_API on_activity(IpczHandle listener, const void *data,
@@ -1272,8 +1331,11 @@ static IpczResult IPCZ_API on_activity(IpczHandle listener, const void *data,
 	} else if (flags & IPCZ_TRANSPORT_ACTIVITY_ERROR) {
 		node_link_disconnect(link, OP_TRANSPORT);
 	} else {
-		result = dispatch(link, data, num_bytes, handles, num_handles,
-				  &claimed);
+		/* Driver messages and the ring, merged in order. */
+		result = node_link_memory_receive(&link->memory, data,
+						  num_bytes, handles,
+						  num_handles, &claimed,
+						  dispatch_in_order, link);
 		if (result != IPCZ_RESULT_OK) {
 			/* Unclaimed driver objects must not leak. */
 			for (i = claimed; i < num_handles; i++)
@@ -1293,6 +1355,7 @@ IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 	struct node_link *link = calloc(1, sizeof(*link));
 	struct msg_connect message;
 	struct message_builder b;
+	IpczDriverHandle shared = IPCZ_INVALID_DRIVER_HANDLE;
 	size_t i, made = 0;
 	IpczResult result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
 
@@ -1304,6 +1367,7 @@ IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 	link->flags = flags;
 	link->num_portals = (uint32_t)num_portals;
 	link->next_sublink = FIRST_TRANSFER_SUBLINK;
+	node_link_memory_init(&link->memory, &node->driver);
 	link->initial = calloc(num_portals, sizeof(*link->initial));
 	if (!link->initial)
 		goto fail;
@@ -1324,12 +1388,20 @@ IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 	}
 	if (!node_add_link(node, link))
 		goto fail_portals;
+	/*
+	 * A node that may be side A offers the pool's primary buffer: a
+	 * broker, or a referrer (of two brokers, side A's buffer is used).
+	 * Before activation, which may deliver the peer's handshake at once.
+	 */
+	if (node->is_broker || (flags & IPCZ_CONNECT_NODE_SHARE_BROKER))
+		node_link_memory_allocate(&link->memory, &shared);
 	/* From here the link owns the transport. */
 	link->transport = transport;
 	result = node->driver.ActivateTransport(transport, link->listener,
 						on_activity, IPCZ_NO_FLAGS,
 						NULL);
 	if (result != IPCZ_RESULT_OK) {
+		driver_close_object(&node->driver, shared);
 		link->transport = IPCZ_INVALID_DRIVER_HANDLE;
 		node_remove_link(node, link);
 		goto fail_portals;
@@ -1337,6 +1409,10 @@ IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 	message = connect_message(link);
 	message_builder_init(&b);
 	message_builder_append(&b, &message, sizeof(message));
+	if (shared != IPCZ_INVALID_DRIVER_HANDLE)
+		node_link_memory_serialize(&node->driver, shared, transport,
+					   &b);
+	set_header(&b, MSG_CONNECT);
 	transmit(link, &b, OP_API_CALL);
 	message_builder_free(&b);
 	node_link_unref(link);

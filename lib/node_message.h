@@ -40,6 +40,11 @@ struct msg_header {
 	uint32_t size;		/* of the whole message */
 	uint16_t type;
 	uint16_t version;	/* 0 */
+	/*
+	 * The message's number on its link direction, set when it is sent
+	 * (lib/node_link_memory.c): ring and driver messages merge by it.
+	 */
+	uint64_t seq;
 };
 
 struct msg_connect {

@@ -666,6 +666,9 @@ TEST(referral_needs_an_inheriting_peer)
 
 static unsigned int fuzz_seed;
 
+/* Mirrors node_link_memory.c: each link direction numbers its messages. */
+static uint64_t wire_seq;
+
 static unsigned int fuzz_next(void)
 {
 	fuzz_seed = fuzz_seed * 1103515245u + 12345u;
@@ -682,6 +685,8 @@ static void send_connect(IpczDriverHandle t)
 	};
 
 	connect.name[0] = 1;
+	wire_seq = 0;
+	connect.header.seq = wire_seq++;
 	ipcz_inprocess_driver()->Transmit(t, &connect, sizeof(connect), NULL,
 					  0, 0, NULL);
 }
@@ -729,6 +734,8 @@ static size_t hostile_parcel(uint8_t *buf, size_t room, size_t *num_handles)
 		buf[size++] = (uint8_t)fuzz_next();
 	parcel.num_driver_handles = (uint32_t)*num_handles;
 	parcel.header.size = (uint32_t)size;
+	/* Mostly the next number, sometimes a replayed or a future one. */
+	parcel.header.seq = fuzz_next() % 16 ? wire_seq++ : fuzz_next() % 4;
 	memcpy(buf, &parcel, sizeof(parcel));
 	/* One message in four is damaged somewhere, the header included. */
 	if (fuzz_next() % 4 == 0) {

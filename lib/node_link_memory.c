@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A node link's pool and its two message streams: see node_link_memory.h.
+ * The merge rule (Documentation/shared-memory.rst, "Ordering"): deliver a
+ * parked driver message if it is next, else a ring message if it is next,
+ * else stop until the missing driver message arrives.
+ */
+#include "lib/node_link_memory.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/driver.h"
+#include "lib/node_message.h"
+
+/*
+ * The primary buffer is allocated with this much slack, so that a driver
+ * whose mappings are not page-aligned (heap memory) still yields a
+ * page-aligned primary buffer. Both sides use the first page boundary of
+ * their mapping; mappings of one memory object agree on it (in-process
+ * heap memory has one address; real mappings start on a page).
+ */
+#define PRIMARY_SLACK 4096u
+#define PRIMARY_ALLOCATION (LINK_MEMORY_PRIMARY_SIZE + PRIMARY_SLACK)
+
+struct parked_message {
+	struct parked_message *next;
+	uint64_t seq;
+	size_t num_bytes;
+	size_t num_handles;
+	IpczDriverHandle *handles;
+	unsigned char bytes[];
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void node_link_memory_init(struct node_link_memory *m,
+			   const struct IpczDriver *driver)
+{
+	memset(m, 0, sizeof(*m));
+	m->driver = driver;
+	m->memory = IPCZ_INVALID_DRIVER_HANDLE;
+	m->mapping = IPCZ_INVALID_DRIVER_HANDLE;
+	spin_policy_init(&m->spin, 0);
+}
+
+static void close_handles(const struct IpczDriver *driver,
+			  const IpczDriverHandle *handles, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		driver_close_object(driver, handles[i]);
+}
+
+static void free_parked(const struct IpczDriver *driver,
+			struct parked_message *p, size_t first_unclaimed)
+{
+	if (first_unclaimed < p->num_handles)
+		close_handles(driver, p->handles + first_unclaimed,
+			      p->num_handles - first_unclaimed);
+	free(p->handles);
+	free(p);
+}
+
+static void unmap(struct node_link_memory *m)
+{
+	if (m->mapping != IPCZ_INVALID_DRIVER_HANDLE)
+		driver_close_object(m->driver, m->mapping);
+	if (m->memory != IPCZ_INVALID_DRIVER_HANDLE)
+		driver_close_object(m->driver, m->memory);
+	m->mapping = IPCZ_INVALID_DRIVER_HANDLE;
+	m->memory = IPCZ_INVALID_DRIVER_HANDLE;
+	m->base = NULL;
+}
+
+void node_link_memory_release(struct node_link_memory *m)
+{
+	while (m->parked) {
+		struct parked_message *next = m->parked->next;
+
+		free_parked(m->driver, m->parked, 0);
+		m->parked = next;
+	}
+	if (atomic_load(&m->open))
+		link_memory_close(&m->lm);
+	atomic_store(&m->open, false);
+	unmap(m);
+	free(m->ring_buffer);
+	m->ring_buffer = NULL;
+}
+
+/*
+ * Maps `memory` (taken) and finds the page-aligned primary buffer in it.
+ * Returns false, with nothing kept, if it is too small or unmappable.
+ */
+static bool map_primary(struct node_link_memory *m, IpczDriverHandle memory)
+{
+	struct IpczSharedMemoryInfo info = { .size = sizeof(info) };
+	volatile void *address = NULL;
+	uintptr_t start, aligned;
+
+	m->memory = memory;
+	if (m->driver->GetSharedMemoryInfo(memory, IPCZ_NO_FLAGS, NULL,
+					   &info) != IPCZ_RESULT_OK ||
+	    info.region_num_bytes < PRIMARY_ALLOCATION ||
+	    m->driver->MapSharedMemory(memory, IPCZ_NO_FLAGS, NULL, &address,
+				       &m->mapping) != IPCZ_RESULT_OK ||
+	    !address) {
+		m->mapping = IPCZ_INVALID_DRIVER_HANDLE;
+		unmap(m);
+		return false;
+	}
+	start = (uintptr_t)address;
+	aligned = (start + PRIMARY_SLACK - 1) & ~(uintptr_t)(PRIMARY_SLACK - 1);
+	m->base = (unsigned char *)aligned;
+	return true;
+}
+
+void node_link_memory_allocate(struct node_link_memory *m,
+			       IpczDriverHandle *shared)
+{
+	IpczDriverHandle memory = IPCZ_INVALID_DRIVER_HANDLE;
+
+	*shared = IPCZ_INVALID_DRIVER_HANDLE;
+	if (m->driver->AllocateSharedMemory(PRIMARY_ALLOCATION, IPCZ_NO_FLAGS,
+					    NULL, &memory) != IPCZ_RESULT_OK)
+		return;
+	if (!map_primary(m, memory))
+		return;
+	if (link_memory_format_primary(m->base, LINK_MEMORY_PRIMARY_SIZE) ||
+	    m->driver->DuplicateSharedMemory(m->memory, IPCZ_NO_FLAGS, NULL,
+					     shared) != IPCZ_RESULT_OK) {
+		*shared = IPCZ_INVALID_DRIVER_HANDLE;
+		unmap(m);
+	}
+}
+
+IpczResult node_link_memory_open(struct node_link_memory *m, bool side_a,
+				 IpczDriverHandle peer_memory,
+				 IpczMemoryFlags memory_flags)
+{
+	struct buffer_pool_config config = {
+		.fixed_capacity = memory_flags &
+				  IPCZ_MEMORY_FIXED_PARCEL_CAPACITY,
+	};
+	uint32_t size;
+
+	if (side_a) {
+		/* Two brokers may both offer one: side A's wins. */
+		if (peer_memory != IPCZ_INVALID_DRIVER_HANDLE)
+			driver_close_object(m->driver, peer_memory);
+		if (!m->base)
+			return IPCZ_RESULT_OK;	/* no pool on this link */
+	} else {
+		unmap(m);
+		if (peer_memory == IPCZ_INVALID_DRIVER_HANDLE)
+			return IPCZ_RESULT_OK;
+		if (!map_primary(m, peer_memory))
+			return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	if (link_memory_open(&m->lm,
+			     side_a ? NODE_LINK_SIDE_A : NODE_LINK_SIDE_B,
+			     m->base, LINK_MEMORY_PRIMARY_SIZE, &config))
+		goto fail;
+	size = message_ring_max_payload(link_memory_incoming_ring(&m->lm));
+	m->ring_buffer = malloc(size);
+	if (!m->ring_buffer) {
+		link_memory_close(&m->lm);
+		goto fail;
+	}
+	m->ring_buffer_size = size;
+	ipcz_lock(&m->send_lock);
+	atomic_store(&m->open, true);
+	ipcz_unlock(&m->send_lock);
+	return IPCZ_RESULT_OK;
+fail:
+	unmap(m);
+	/* Side A can run without a pool; side B must match side A. */
+	return side_a ? IPCZ_RESULT_OK : IPCZ_RESULT_RESOURCE_EXHAUSTED;
+}
+
+bool node_link_memory_serialize(const struct IpczDriver *driver,
+				IpczDriverHandle memory,
+				IpczDriverHandle transport,
+				struct message_builder *b)
+{
+	size_t num_bytes = 0, num_handles = 0, offset;
+	IpczDriverHandle handles[NODE_LINK_MEMORY_MAX_HANDLES];
+	IpczResult result;
+
+	result = driver->Serialize(memory, transport, IPCZ_NO_FLAGS, NULL,
+				   NULL, &num_bytes, NULL, &num_handles);
+	if (result != IPCZ_RESULT_RESOURCE_EXHAUSTED ||
+	    num_bytes > NODE_LINK_MEMORY_MAX_SERIALIZED ||
+	    num_handles > NODE_LINK_MEMORY_MAX_HANDLES)
+		goto fail;
+	offset = message_builder_append(b, NULL, num_bytes);
+	if (b->failed)
+		goto fail;
+	result = driver->Serialize(memory, transport, IPCZ_NO_FLAGS, NULL,
+				   b->bytes + offset, &num_bytes, handles,
+				   &num_handles);
+	if (result != IPCZ_RESULT_OK) {
+		b->size = offset;
+		goto fail;
+	}
+	message_builder_add_handles(b, handles, num_handles);
+	return true;
+fail:
+	driver_close_object(driver, memory);
+	return false;
+}
+
+IpczDriverHandle node_link_memory_deserialize(const struct IpczDriver *driver,
+					      const void *bytes,
+					      size_t num_bytes,
+					      const IpczDriverHandle *handles,
+					      size_t num_handles,
+					      IpczDriverHandle transport)
+{
+	IpczDriverHandle memory = IPCZ_INVALID_DRIVER_HANDLE;
+
+	if (!num_bytes && !num_handles)
+		return memory;
+	if (driver->Deserialize(bytes, num_bytes, handles, num_handles,
+				transport, IPCZ_NO_FLAGS, NULL,
+				&memory) != IPCZ_RESULT_OK)
+		return IPCZ_INVALID_DRIVER_HANDLE;
+	return memory;
+}
+
+/* ---- sending ---- */
+
+static void set_seq(void *bytes, uint64_t seq)
+{
+	memcpy((unsigned char *)bytes + offsetof(struct msg_header, seq), &seq,
+	       sizeof(seq));
+}
+
+enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
+						 void *bytes, size_t num_bytes,
+						 size_t num_handles)
+{
+	struct message_ring *ring = link_memory_outgoing_ring(&m->lm);
+	enum node_link_memory_path path = NLM_PATH_DRIVER;
+	struct msg_header header;
+	uint64_t seq;
+	int r;
+
+	/*
+	 * The handshake always takes the driver: the peer opens its end of
+	 * the pool only when it receives ours.
+	 */
+	memcpy(&header, bytes, sizeof(header));
+	ipcz_lock(&m->send_lock);
+	seq = m->next_send_seq++;
+	set_seq(bytes, seq);
+	if (atomic_load_explicit(&m->open, memory_order_relaxed) &&
+	    header.type != MSG_CONNECT && !num_handles &&
+	    num_bytes <= message_ring_max_payload(ring)) {
+		r = message_ring_write(ring, seq, bytes, (uint32_t)num_bytes);
+		if (r == 0)
+			path = message_ring_should_signal(ring) ?
+				       NLM_PATH_RING_SIGNAL :
+				       NLM_PATH_RING;
+		else if (r != -EAGAIN)
+			path = NLM_PATH_BROKEN;
+	}
+	ipcz_unlock(&m->send_lock);
+	if (path == NLM_PATH_DRIVER)
+		atomic_fetch_add_explicit(&m->sent_driver, 1,
+					  memory_order_relaxed);
+	else if (path != NLM_PATH_BROKEN)
+		atomic_fetch_add_explicit(&m->sent_ring, 1,
+					  memory_order_relaxed);
+	if (path == NLM_PATH_RING_SIGNAL)
+		atomic_fetch_add_explicit(&m->doorbells, 1,
+					  memory_order_relaxed);
+	return path;
+}
+
+/* ---- receiving ---- */
+
+/* Parks a driver message ahead of its turn. Under receive_lock. */
+static bool park(struct node_link_memory *m, uint64_t seq, const void *data,
+		 size_t num_bytes, const IpczDriverHandle *handles,
+		 size_t num_handles)
+{
+	struct parked_message **at = &m->parked, *p;
+
+	if (m->num_parked >= NODE_LINK_MEMORY_MAX_PARKED)
+		return false;
+	while (*at && (*at)->seq < seq)
+		at = &(*at)->next;
+	if (*at && (*at)->seq == seq)
+		return false;	/* a number used twice */
+	p = malloc(sizeof(*p) + num_bytes);
+	if (!p)
+		return false;
+	p->handles = NULL;
+	if (num_handles) {
+		p->handles = malloc(num_handles * sizeof(*handles));
+		if (!p->handles) {
+			free(p);
+			return false;
+		}
+		memcpy(p->handles, handles, num_handles * sizeof(*handles));
+	}
+	memcpy(p->bytes, data, num_bytes);
+	p->seq = seq;
+	p->num_bytes = num_bytes;
+	p->num_handles = num_handles;
+	p->next = *at;
+	*at = p;
+	m->num_parked++;
+	return true;
+}
+
+/*
+ * Takes the next ring message if it is the next one due. Returns 1 (one
+ * delivered through the buffer: *len set), 0 (nothing due now: the ring
+ * is empty and the consumer may sleep, or a driver message is missing)
+ * or -EPROTO. Drainer only.
+ */
+static int take_ring_message(struct node_link_memory *m, uint32_t *len)
+{
+	struct message_ring *ring = link_memory_incoming_ring(&m->lm);
+	struct message_ring_msg msg;
+	struct msg_header header;
+	uint64_t spun = 0;
+	int r;
+
+	for (;;) {
+		r = message_ring_peek(ring, &msg, m->ring_buffer,
+				      m->ring_buffer_size);
+		if (r == 0)
+			break;
+		if (r != -EAGAIN)
+			return -EPROTO;
+		if (message_ring_spin(ring, &m->spin, &spun))
+			continue;
+		m->last_spin_ns = spun;
+		if (!message_ring_prepare_sleep(ring))
+			continue;
+		m->sleep_started_ns = now_ns();
+		return 0;
+	}
+	if (msg.seq > m->next_receive_seq)
+		return 0;	/* a driver message comes first */
+	if (msg.seq < m->next_receive_seq || msg.len < sizeof(header))
+		return -EPROTO;
+	memcpy(&header, m->ring_buffer, sizeof(header));
+	if (header.seq != msg.seq || message_ring_consume(ring))
+		return -EPROTO;
+	*len = msg.len;
+	return 1;
+}
+
+/*
+ * Delivers everything that is due. Called and returns with receive_lock
+ * held, as the drainer; gives the role up before returning.
+ */
+static IpczResult drain(struct node_link_memory *m,
+			node_link_memory_dispatch_fn dispatch, void *context)
+{
+	IpczResult result = IPCZ_RESULT_OK;
+	size_t claimed;
+	uint32_t len;
+	int r = 0;
+
+	while (!m->broken) {
+		struct parked_message *p = m->parked;
+
+		if (p && p->seq == m->next_receive_seq) {
+			m->parked = p->next;
+			m->num_parked--;
+			ipcz_unlock(&m->receive_lock);
+			claimed = 0;
+			result = dispatch(context, p->bytes, p->num_bytes,
+					  p->handles, p->num_handles,
+					  &claimed);
+			free_parked(m->driver, p,
+				    result == IPCZ_RESULT_OK ? p->num_handles :
+							       claimed);
+			ipcz_lock(&m->receive_lock);
+			if (result != IPCZ_RESULT_OK)
+				break;
+			m->next_receive_seq++;
+			continue;
+		}
+		if (!atomic_load(&m->open))
+			break;
+		ipcz_unlock(&m->receive_lock);
+		r = take_ring_message(m, &len);
+		if (r == 1)
+			result = dispatch(context, m->ring_buffer, len, NULL, 0,
+					  &claimed);
+		else if (r < 0)
+			result = IPCZ_RESULT_INVALID_ARGUMENT;
+		ipcz_lock(&m->receive_lock);
+		if (result != IPCZ_RESULT_OK)
+			break;
+		if (r == 1) {
+			m->next_receive_seq++;
+			continue;
+		}
+		/*
+		 * Nothing due. A message parked or a doorbell that came while
+		 * we looked: look again, after waking up.
+		 */
+		if (m->parked && m->parked->seq == m->next_receive_seq)
+			continue;
+		if (m->rerun) {
+			m->rerun = false;
+			message_ring_wake(link_memory_incoming_ring(&m->lm));
+			continue;
+		}
+		break;
+	}
+	if (result != IPCZ_RESULT_OK || m->broken) {
+		m->broken = true;
+		result = IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	m->draining = false;
+	return result;
+}
+
+static IpczResult receive_doorbell(struct node_link_memory *m,
+				   node_link_memory_dispatch_fn dispatch,
+				   void *context)
+{
+	IpczResult result;
+
+	ipcz_lock(&m->receive_lock);
+	if (m->broken || !atomic_load(&m->open)) {
+		/* A doorbell on a link without a ring is a bad peer. */
+		m->broken = true;
+		ipcz_unlock(&m->receive_lock);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	if (m->draining) {
+		/* The drainer looks again before it gives up its role. */
+		m->rerun = true;
+		ipcz_unlock(&m->receive_lock);
+		return IPCZ_RESULT_OK;
+	}
+	m->draining = true;
+	message_ring_wake(link_memory_incoming_ring(&m->lm));
+	if (m->sleep_started_ns) {
+		spin_policy_update(&m->spin, false, m->last_spin_ns,
+				   now_ns() - m->sleep_started_ns);
+		m->sleep_started_ns = 0;
+	}
+	result = drain(m, dispatch, context);
+	ipcz_unlock(&m->receive_lock);
+	return result;
+}
+
+IpczResult node_link_memory_receive(struct node_link_memory *m,
+				    const void *data, size_t num_bytes,
+				    const IpczDriverHandle *handles,
+				    size_t num_handles, size_t *claimed,
+				    node_link_memory_dispatch_fn dispatch,
+				    void *context)
+{
+	struct msg_header header;
+	IpczResult result;
+
+	*claimed = 0;
+	if (!num_bytes && !num_handles)
+		return receive_doorbell(m, dispatch, context);
+	if (!node_message_check(data, num_bytes, sizeof(header)))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&header, data, sizeof(header));
+	ipcz_lock(&m->receive_lock);
+	if (m->broken || header.seq < m->next_receive_seq ||
+	    header.seq - m->next_receive_seq > NODE_LINK_MEMORY_MAX_AHEAD) {
+		m->broken = true;
+		ipcz_unlock(&m->receive_lock);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	if (!m->draining && header.seq == m->next_receive_seq) {
+		/* Its turn: delivered without a copy. */
+		m->draining = true;
+		ipcz_unlock(&m->receive_lock);
+		result = dispatch(context, data, num_bytes, handles,
+				  num_handles, claimed);
+		ipcz_lock(&m->receive_lock);
+		if (result != IPCZ_RESULT_OK) {
+			m->broken = true;
+			m->draining = false;
+			ipcz_unlock(&m->receive_lock);
+			return result;
+		}
+		*claimed = num_handles;
+		m->next_receive_seq++;
+	} else {
+		if (!park(m, header.seq, data, num_bytes, handles,
+			  num_handles)) {
+			m->broken = true;
+			ipcz_unlock(&m->receive_lock);
+			return IPCZ_RESULT_INVALID_ARGUMENT;
+		}
+		*claimed = num_handles;
+		if (m->draining) {
+			ipcz_unlock(&m->receive_lock);
+			return IPCZ_RESULT_OK;
+		}
+		m->draining = true;
+	}
+	result = drain(m, dispatch, context);
+	ipcz_unlock(&m->receive_lock);
+	return result;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The glue between a node link and its shared pool (lib/link_memory.h):
+ * the primary buffer handed over at connection, and the two message
+ * streams of each direction, the ring in the pool and the driver's
+ * Transmit, merged back into one by a per-link sequence number.
+ *
+ * Sending: every message is numbered (its header's `seq`). A message
+ * without driver handles that fits goes into the outgoing ring; the peer
+ * is signalled (an empty Transmit, the kernel driver's doorbell) only when
+ * it announced that it sleeps. Anything else goes through the driver.
+ *
+ * Receiving: driver messages and doorbells are handed to
+ * node_link_memory_receive(), which delivers messages strictly in
+ * sequence order: a driver message that arrives ahead of its turn is
+ * parked (bytes copied, driver handles kept), ring messages are drained
+ * as long as they are next. One thread drains at a time; others park
+ * their message and leave it to the thread already draining.
+ *
+ * Without a pool (the driver cannot allocate or map memory, or the peer
+ * sent none) everything goes through the driver, still numbered.
+ * Everything read from the peer is validated; a violation makes the
+ * receive call fail, and the caller drops the link.
+ */
+#ifndef IPCZ_LIB_NODE_LINK_MEMORY_H
+#define IPCZ_LIB_NODE_LINK_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipcz/ipcz.h"
+#include "lib/link_memory.h"
+#include "lib/lock.h"
+
+/* Driver messages parked while waiting for their turn, at most. */
+#define NODE_LINK_MEMORY_MAX_PARKED 1024u
+/*
+ * How far ahead of the next one a driver message may be numbered: the
+ * ring messages before it (at most one per 16 bytes of ring) and those of
+ * concurrent senders. Anything further is a bad peer.
+ */
+#define NODE_LINK_MEMORY_MAX_AHEAD (1u << 16)
+
+/* A serialized memory object in the handshake, at most. */
+#define NODE_LINK_MEMORY_MAX_SERIALIZED 256u
+#define NODE_LINK_MEMORY_MAX_HANDLES 4u
+
+struct parked_message;
+struct message_builder;
+
+struct node_link_memory {
+	const struct IpczDriver *driver;
+	/* Our primary buffer (side A), or the peer's (side B). */
+	IpczDriverHandle memory;
+	IpczDriverHandle mapping;
+	unsigned char *base;	/* page-aligned start within the mapping */
+	_Atomic bool open;	/* lm is usable: rings and pool */
+	struct link_memory lm;
+
+	/* Sending: numbering and the outgoing ring. */
+	struct ipcz_lock send_lock;
+	uint64_t next_send_seq;
+
+	/* Receiving. */
+	struct ipcz_lock receive_lock;
+	uint64_t next_receive_seq;
+	bool draining;		/* a thread is delivering */
+	bool rerun;		/* a doorbell rang while it was */
+	bool broken;		/* a protocol violation was seen */
+	struct parked_message *parked;	/* sorted by seq */
+	uint32_t num_parked;
+	unsigned char *ring_buffer;	/* one ring payload, for the drainer */
+	uint32_t ring_buffer_size;
+	struct spin_policy spin;
+	uint64_t sleep_started_ns;	/* when the consumer last slept */
+	uint64_t last_spin_ns;
+
+	/* Counters (for tests and measurements). */
+	_Atomic uint64_t sent_ring, sent_driver, doorbells;
+};
+
+/* Where a numbered message must go. */
+enum node_link_memory_path {
+	NLM_PATH_RING,		/* written into the ring: done */
+	NLM_PATH_RING_SIGNAL,	/* written; send an empty Transmit */
+	NLM_PATH_DRIVER,	/* send it through the driver */
+	NLM_PATH_BROKEN,	/* the ring is corrupt: drop the link */
+};
+
+/*
+ * Delivers one message in order; `claimed` tells how many of `handles`
+ * the callee took (the rest are closed by the caller on failure).
+ */
+typedef IpczResult (*node_link_memory_dispatch_fn)(
+	void *context, const void *data, size_t num_bytes,
+	const IpczDriverHandle *handles, size_t num_handles, size_t *claimed);
+
+void node_link_memory_init(struct node_link_memory *m,
+			   const struct IpczDriver *driver);
+
+/* Unmaps and closes everything, parked messages' handles included. */
+void node_link_memory_release(struct node_link_memory *m);
+
+/*
+ * Side A (or a node that may turn out to be side A): allocates, maps and
+ * formats a primary buffer, and writes to `*shared` a duplicate of its
+ * memory object to send with the connect message. A driver that cannot
+ * allocate or map leaves the link without a pool (not an error).
+ */
+void node_link_memory_allocate(struct node_link_memory *m,
+			       IpczDriverHandle *shared);
+
+/*
+ * Memory objects travel serialized for the link's transport, like any
+ * driver object: appends `memory` (taken) to the message being built, or
+ * closes it and returns false if the driver cannot.
+ */
+bool node_link_memory_serialize(const struct IpczDriver *driver,
+				IpczDriverHandle memory,
+				IpczDriverHandle transport,
+				struct message_builder *b);
+
+/*
+ * The memory object in a handshake's extra bytes and handles (taken on
+ * success), or IPCZ_INVALID_DRIVER_HANDLE when there is none or it is
+ * unusable.
+ */
+IpczDriverHandle node_link_memory_deserialize(const struct IpczDriver *driver,
+					      const void *bytes,
+					      size_t num_bytes,
+					      const IpczDriverHandle *handles,
+					      size_t num_handles,
+					      IpczDriverHandle transport);
+
+/*
+ * At the end of the handshake, once the sides are known. Side A opens
+ * its own buffer (if it has one) and closes `peer_memory` if the peer sent
+ * one too; side B drops its own and maps `peer_memory` (taken in any
+ * case). Returns IPCZ_RESULT_OK, or INVALID_ARGUMENT for a peer buffer
+ * that is unusable (too small, unmappable): the link must be dropped.
+ */
+IpczResult node_link_memory_open(struct node_link_memory *m, bool side_a,
+				 IpczDriverHandle peer_memory,
+				 IpczMemoryFlags memory_flags);
+
+/*
+ * Numbers the message in `bytes` (a node message: its header gets the
+ * number) and writes it into the ring if it can go there: no driver
+ * handles, small enough, room now.
+ */
+enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
+						 void *bytes, size_t num_bytes,
+						 size_t num_handles);
+
+/*
+ * A call from the driver: a message (bytes, handles) or a doorbell (no
+ * bytes, no handles). Delivers through `dispatch` whatever is now next,
+ * from parked messages and the ring. On failure `*claimed` handles of
+ * this call were taken; the caller closes the rest and drops the link.
+ */
+IpczResult node_link_memory_receive(struct node_link_memory *m,
+				    const void *data, size_t num_bytes,
+				    const IpczDriverHandle *handles,
+				    size_t num_handles, size_t *claimed,
+				    node_link_memory_dispatch_fn dispatch,
+				    void *context);
+
+#endif
