@@ -251,6 +251,8 @@ int main(int argc, char **argv)
 		ok = false;
 	else
 		ok = demo_role_a(fds.ab[0], fds.ac[0], fds.sync[0], &links);
+	/* B, if still waiting for A, sees the sync socket close at once. */
+	close(fds.sync[0]);
 	ok = reap("B", b) && ok;
 	ok = reap("C", c) && ok;
 	if (ok)

@@ -150,7 +150,7 @@ static bool print_delta(const struct demo_transport *was,
 	long recv = is->recv_messages - (was ? was->recv_messages : 0);
 	long rings = is->rings - (was ? was->rings : 0);
 
-	demo_say("  transport %-4ld %-28s sent %+ld, received %+ld, "
+	demo_say("  transport %-4ld %-16s sent %+ld, received %+ld, "
 		 "doorbell rings %+ld", is->id, label, sent, recv, rings);
 	return sent || recv || rings;
 }
