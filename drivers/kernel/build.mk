@@ -6,7 +6,7 @@
 # KERNEL_DRIVER_SRCS lets tests link the driver alone.
 
 KERNEL_DRIVER_SRCS := \
-	drivers/kernel/object.c \
+	$(COMMON_DRIVER_SRCS) \
 	drivers/kernel/device.c \
 	drivers/kernel/descriptor.c \
 	drivers/kernel/memory.c \
@@ -16,4 +16,5 @@ KERNEL_DRIVER_SRCS := \
 	drivers/kernel/rendezvous.c \
 	drivers/kernel/kernel_driver.c
 
-DRIVER_SRCS += $(KERNEL_DRIVER_SRCS)
+# drivers/common is in DRIVER_SRCS already (drivers/common/build.mk).
+DRIVER_SRCS += $(filter-out $(COMMON_DRIVER_SRCS),$(KERNEL_DRIVER_SRCS))

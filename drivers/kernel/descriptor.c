@@ -4,7 +4,7 @@
 
 #include "drivers/kernel/descriptor.h"
 
-static void destroy_descriptor(struct kdrv_object *object)
+static void destroy_descriptor(struct drv_object *object)
 {
 	struct kdrv_descriptor *d = (struct kdrv_descriptor *)object;
 	int fd = atomic_exchange(&d->fd, -1);
@@ -23,10 +23,10 @@ IpczResult kdrv_descriptor_create(int fd, uint32_t fd_type,
 		close(fd);
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
-	kdrv_object_init(&d->base, KDRV_DESCRIPTOR, destroy_descriptor);
+	drv_object_init(&d->base, DRV_DESCRIPTOR, destroy_descriptor);
 	atomic_init(&d->fd, fd);
 	d->fd_type = fd_type;
-	return kdrv_handle_add(&d->base, handle);
+	return drv_handle_add(&kdrv_handles, &d->base, handle);
 }
 
 int kdrv_descriptor_type(IpczDriverHandle handle)
@@ -34,11 +34,12 @@ int kdrv_descriptor_type(IpczDriverHandle handle)
 	struct kdrv_descriptor *d;
 	int type;
 
-	d = (struct kdrv_descriptor *)kdrv_handle_get(handle, KDRV_DESCRIPTOR);
+	d = (struct kdrv_descriptor *)drv_handle_get(&kdrv_handles, handle,
+						     DRV_DESCRIPTOR);
 	if (!d)
 		return -1;
 	type = (int)d->fd_type;
-	kdrv_object_unref(&d->base);
+	drv_object_unref(&d->base);
 	return type;
 }
 
@@ -47,11 +48,11 @@ int kdrv_descriptor_take_fd(IpczDriverHandle handle)
 	struct kdrv_descriptor *d;
 	int fd;
 
-	d = (struct kdrv_descriptor *)kdrv_handle_take(handle,
-						       KDRV_DESCRIPTOR);
+	d = (struct kdrv_descriptor *)drv_handle_take(&kdrv_handles, handle,
+						      DRV_DESCRIPTOR);
 	if (!d)
 		return -1;
 	fd = atomic_exchange(&d->fd, -1);
-	kdrv_object_unref(&d->base);
+	drv_object_unref(&d->base);
 	return fd;
 }

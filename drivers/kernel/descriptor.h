@@ -16,7 +16,7 @@
 #include "drivers/kernel/object.h"
 
 struct kdrv_descriptor {
-	struct kdrv_object base;
+	struct drv_object base;
 	atomic_int fd;		/* -1 once taken */
 	uint32_t fd_type;	/* enum ipcz_fd_type */
 };

@@ -36,7 +36,7 @@ struct service_list {
 static void service_add(struct service_list *list, struct kdrv_transport *t)
 {
 	if (t->in_service) {
-		kdrv_object_unref(&t->base);
+		drv_object_unref(&t->base);
 		return;
 	}
 	t->in_service = true;
@@ -89,7 +89,7 @@ static void take_events(struct service_list *list, int timeout)
 			continue;
 		}
 		kdrv_transport_on_events(t, events[i].events);
-		kdrv_object_ref(&t->base);
+		drv_object_ref(&t->base);
 		service_add(list, t);
 	}
 }
@@ -114,7 +114,7 @@ static void *io_main(void *arg)
 			if (kdrv_transport_service(t, buffer))
 				service_add(&list, t);
 			else
-				kdrv_object_unref(&t->base);
+				drv_object_unref(&t->base);
 			t = next;
 		}
 	}
@@ -180,7 +180,7 @@ void kdrv_io_kick(struct kdrv_transport *t)
 	if (io_started && !t->kicked) {
 		t->kicked = true;
 		t->next_kicked = NULL;
-		kdrv_object_ref(&t->base);
+		drv_object_ref(&t->base);
 		if (kicked_tail)
 			kicked_tail->next_kicked = t;
 		else
@@ -216,9 +216,9 @@ int kdrv_io_watch(struct kdrv_transport *t, int fd, uint32_t old_events,
 		return -errno;
 	/* A registration holds a reference to its transport. */
 	if (op == EPOLL_CTL_ADD)
-		kdrv_object_ref(&t->base);
+		drv_object_ref(&t->base);
 	else if (op == EPOLL_CTL_DEL)
-		kdrv_object_unref(&t->base);
+		drv_object_unref(&t->base);
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 #include "drivers/kernel/transport.h"
 #include "uapi/linux/ipcz.h"
 
+struct drv_handle_table kdrv_handles = DRV_HANDLE_TABLE_INIT;
+
 /*
  * A serialized transport, memory region or descriptor: this header, and
  * exactly one descriptor object carrying its file descriptor. What the
@@ -26,7 +28,7 @@
  */
 struct serialized_object {
 	uint32_t magic;
-	uint32_t type;		/* enum kdrv_type */
+	uint32_t type;		/* enum drv_type */
 };
 
 #define SERIALIZED_MAGIC 0x4f4b4349u	/* "ICKO" little-endian */
@@ -52,14 +54,15 @@ static void read_volatile(void *to, const volatile void *from, size_t size)
 static IpczResult IPCZ_API driver_close(IpczDriverHandle handle,
 					uint32_t flags, const void *options)
 {
-	struct kdrv_object *object = kdrv_handle_take(handle, KDRV_ANY);
+	struct drv_object *object = drv_handle_take(&kdrv_handles, handle,
+						    DRV_ANY);
 
 	if (!object)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (object->type == KDRV_TRANSPORT)
+	if (object->type == DRV_TRANSPORT)
 		kdrv_transport_close((struct kdrv_transport *)object);
 	else
-		kdrv_object_unref(object);
+		drv_object_unref(object);
 	return IPCZ_RESULT_OK;
 }
 
@@ -69,15 +72,15 @@ static IpczResult IPCZ_API driver_close(IpczDriverHandle handle,
  * valid one. -EBUSY if the object cannot go now, another negative errno
  * if it cannot go at all.
  */
-static int transferable_fd(struct kdrv_object *object, uint32_t *fd_type)
+static int transferable_fd(struct drv_object *object, uint32_t *fd_type)
 {
 	int fd;
 
 	switch (object->type) {
-	case KDRV_TRANSPORT:
+	case DRV_TRANSPORT:
 		*fd_type = IPCZ_FD_TYPE_TRANSPORT;
 		return kdrv_transport_dup_fd((struct kdrv_transport *)object);
-	case KDRV_MEMORY: {
+	case DRV_MEMORY: {
 		struct kdrv_memory *memory = (struct kdrv_memory *)object;
 
 		*fd_type = memory->readonly ? IPCZ_FD_TYPE_REGION_RO :
@@ -90,15 +93,15 @@ static int transferable_fd(struct kdrv_object *object, uint32_t *fd_type)
 	}
 }
 
-static bool serializable_type(enum kdrv_type type)
+static bool serializable_type(enum drv_type type)
 {
-	return type == KDRV_TRANSPORT || type == KDRV_MEMORY ||
-	       type == KDRV_DESCRIPTOR;
+	return type == DRV_TRANSPORT || type == DRV_MEMORY ||
+	       type == DRV_DESCRIPTOR;
 }
 
 /* Serialize() once the capacities are known to suffice. */
 static IpczResult serialize_object(IpczDriverHandle handle,
-				   struct kdrv_object *object,
+				   struct drv_object *object,
 				   volatile void *data,
 				   IpczDriverHandle *handles)
 {
@@ -106,12 +109,12 @@ static IpczResult serialize_object(IpczDriverHandle handle,
 		.magic = SERIALIZED_MAGIC,
 		.type = object->type,
 	};
-	struct kdrv_object *retired;
+	struct drv_object *retired;
 	uint32_t fd_type = IPCZ_FD_TYPE_OTHER;
 	IpczResult result;
 	int fd;
 
-	if (object->type == KDRV_DESCRIPTOR) {
+	if (object->type == DRV_DESCRIPTOR) {
 		/* The descriptor object travels as it is. */
 		write_volatile(data, &header, sizeof(header));
 		handles[0] = handle;
@@ -126,11 +129,11 @@ static IpczResult serialize_object(IpczDriverHandle handle,
 	if (result != IPCZ_RESULT_OK)
 		return result;
 	/* The object now lives on in the descriptor: retire its handle. */
-	retired = kdrv_handle_take(handle, object->type);
-	if (retired && retired->type == KDRV_TRANSPORT)
+	retired = drv_handle_take(&kdrv_handles, handle, object->type);
+	if (retired && retired->type == DRV_TRANSPORT)
 		kdrv_transport_close((struct kdrv_transport *)retired);
 	else if (retired)
-		kdrv_object_unref(retired);
+		drv_object_unref(retired);
 	write_volatile(data, &header, sizeof(header));
 	return IPCZ_RESULT_OK;
 }
@@ -146,14 +149,14 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 {
 	size_t byte_capacity = num_bytes ? *num_bytes : 0;
 	size_t handle_capacity = num_handles ? *num_handles : 0;
-	struct kdrv_object *object;
+	struct drv_object *object;
 	IpczResult result;
 
-	object = kdrv_handle_get(handle, KDRV_ANY);
+	object = drv_handle_get(&kdrv_handles, handle, DRV_ANY);
 	if (!object)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	if (!serializable_type(object->type)) {
-		kdrv_object_unref(object);
+		drv_object_unref(object);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
 	if (num_bytes)
@@ -165,7 +168,7 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	else
 		result = serialize_object(handle, object, data, handles);
-	kdrv_object_unref(object);
+	drv_object_unref(object);
 	return result;
 }
 
@@ -173,12 +176,12 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 static bool type_fits(uint32_t type, int fd_type)
 {
 	switch (type) {
-	case KDRV_TRANSPORT:
+	case DRV_TRANSPORT:
 		return fd_type == IPCZ_FD_TYPE_TRANSPORT;
-	case KDRV_MEMORY:
+	case DRV_MEMORY:
 		return fd_type == IPCZ_FD_TYPE_REGION ||
 		       fd_type == IPCZ_FD_TYPE_REGION_RO;
-	case KDRV_DESCRIPTOR:
+	case DRV_DESCRIPTOR:
 		return fd_type >= 0;
 	default:
 		return false;
@@ -201,14 +204,14 @@ static IpczResult IPCZ_API driver_deserialize(
 	if (header.magic != SERIALIZED_MAGIC ||
 	    !type_fits(header.type, kdrv_descriptor_type(driver_handles[0])))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (header.type == KDRV_DESCRIPTOR) {
+	if (header.type == DRV_DESCRIPTOR) {
 		*handle = driver_handles[0];
 		return IPCZ_RESULT_OK;
 	}
 	fd = kdrv_descriptor_take_fd(driver_handles[0]);
 	if (fd < 0)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (header.type == KDRV_TRANSPORT)
+	if (header.type == DRV_TRANSPORT)
 		return kdrv_transport_adopt(fd, handle);
 	return kdrv_memory_adopt(fd, handle);
 }
@@ -225,8 +228,8 @@ static IpczResult IPCZ_API driver_create_transports(
 
 static struct kdrv_transport *get_transport(IpczDriverHandle handle)
 {
-	return (struct kdrv_transport *)kdrv_handle_get(handle,
-							KDRV_TRANSPORT);
+	return (struct kdrv_transport *)drv_handle_get(&kdrv_handles, handle,
+						       DRV_TRANSPORT);
 }
 
 static IpczResult IPCZ_API driver_activate_transport(
@@ -242,7 +245,7 @@ static IpczResult IPCZ_API driver_activate_transport(
 	if (activity_handler)
 		result = kdrv_transport_activate(t, listener,
 						 activity_handler);
-	kdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 	return result;
 }
 
@@ -255,7 +258,7 @@ static IpczResult IPCZ_API driver_deactivate_transport(
 	if (!t)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	result = kdrv_transport_deactivate(t);
-	kdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 	return result;
 }
 
@@ -272,7 +275,7 @@ static IpczResult IPCZ_API driver_transmit(IpczDriverHandle transport,
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	result = kdrv_transport_transmit(t, data, num_bytes, handles,
 					 num_handles);
-	kdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 	return result;
 }
 
@@ -285,7 +288,7 @@ static IpczResult IPCZ_API driver_report_bad_transport_activity(
 	if (!t)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	kdrv_transport_report_bad(t);
-	kdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 	return IPCZ_RESULT_OK;
 }
 
@@ -300,7 +303,8 @@ static IpczResult IPCZ_API driver_allocate_shared_memory(
 
 static struct kdrv_memory *get_memory(IpczDriverHandle handle)
 {
-	return (struct kdrv_memory *)kdrv_handle_get(handle, KDRV_MEMORY);
+	return (struct kdrv_memory *)drv_handle_get(&kdrv_handles, handle,
+						    DRV_MEMORY);
 }
 
 static IpczResult IPCZ_API driver_get_shared_memory_info(
@@ -315,7 +319,7 @@ static IpczResult IPCZ_API driver_get_shared_memory_info(
 	if (!memory)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	info->region_num_bytes = memory->size;
-	kdrv_object_unref(&memory->base);
+	drv_object_unref(&memory->base);
 	return IPCZ_RESULT_OK;
 }
 
@@ -334,7 +338,7 @@ static IpczResult IPCZ_API driver_duplicate_shared_memory(
 	result = kdrv_memory_duplicate(
 		memory, flags & IPCZ_KERNEL_DUPLICATE_READ_ONLY,
 		new_driver_memory);
-	kdrv_object_unref(&memory->base);
+	drv_object_unref(&memory->base);
 	return result;
 }
 
@@ -351,7 +355,7 @@ static IpczResult IPCZ_API driver_map_shared_memory(
 	if (!memory)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	result = kdrv_memory_map(memory, address, driver_mapping);
-	kdrv_object_unref(&memory->base);
+	drv_object_unref(&memory->base);
 	return result;
 }
 
@@ -401,7 +405,7 @@ static const struct IpczDriver kernel_driver = {
  */
 static void before_fork(void)
 {
-	kdrv_handles_lock();
+	drv_handles_lock(&kdrv_handles);
 	kdrv_io_lock();
 	kdrv_device_lock();
 }
@@ -410,7 +414,7 @@ static void after_fork_in_parent(void)
 {
 	kdrv_device_unlock();
 	kdrv_io_unlock();
-	kdrv_handles_unlock();
+	drv_handles_unlock(&kdrv_handles);
 }
 
 static void after_fork_in_child(void)
@@ -480,7 +484,7 @@ IpczResult ipcz_kernel_transport_peer(IpczDriverHandle transport,
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	/* The reference keeps the descriptor open during the call. */
 	err = kdrv_ioctl(kdrv_transport_fd(t), IPCZ_IOC_PEER_CRED, &cred);
-	kdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 	if (err)
 		return kdrv_result_from_errno(err);
 	peer->pid = cred.pid;

@@ -10,7 +10,7 @@
 #include "drivers/kernel/memory.h"
 #include "uapi/linux/ipcz.h"
 
-static void destroy_memory(struct kdrv_object *object)
+static void destroy_memory(struct drv_object *object)
 {
 	struct kdrv_memory *memory = (struct kdrv_memory *)object;
 
@@ -19,7 +19,7 @@ static void destroy_memory(struct kdrv_object *object)
 	free(memory);
 }
 
-static void destroy_mapping(struct kdrv_object *object)
+static void destroy_mapping(struct drv_object *object)
 {
 	struct kdrv_mapping *mapping = (struct kdrv_mapping *)object;
 
@@ -37,11 +37,11 @@ static IpczResult wrap_region(int fd, size_t size, bool readonly,
 		close(fd);
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
-	kdrv_object_init(&memory->base, KDRV_MEMORY, destroy_memory);
+	drv_object_init(&memory->base, DRV_MEMORY, destroy_memory);
 	memory->fd = fd;
 	memory->size = size;
 	memory->readonly = readonly;
-	return kdrv_handle_add(&memory->base, handle);
+	return drv_handle_add(&kdrv_handles, &memory->base, handle);
 }
 
 IpczResult kdrv_memory_allocate(size_t num_bytes, IpczDriverHandle *handle)
@@ -119,10 +119,10 @@ IpczResult kdrv_memory_map(struct kdrv_memory *memory,
 		free(mapping);
 		return kdrv_result_from_errno(-errno);
 	}
-	kdrv_object_init(&mapping->base, KDRV_MAPPING, destroy_mapping);
+	drv_object_init(&mapping->base, DRV_MAPPING, destroy_mapping);
 	mapping->address = where;
 	mapping->size = memory->size;
-	result = kdrv_handle_add(&mapping->base, handle);
+	result = drv_handle_add(&kdrv_handles, &mapping->base, handle);
 	if (result == IPCZ_RESULT_OK)
 		*address = where;
 	return result;

@@ -14,14 +14,14 @@
 #include "drivers/kernel/object.h"
 
 struct kdrv_memory {
-	struct kdrv_object base;
+	struct drv_object base;
 	int fd;			/* -1 once moved out by Serialize() */
 	size_t size;		/* whole pages, as the module allocated */
 	bool readonly;
 };
 
 struct kdrv_mapping {
-	struct kdrv_object base;
+	struct drv_object base;
 	void *address;
 	size_t size;
 };

@@ -28,7 +28,7 @@ static void drop_queue(struct kdrv_transport *t)
 	t->queued_bytes = 0;
 }
 
-static void destroy_transport(struct kdrv_object *object)
+static void destroy_transport(struct drv_object *object)
 {
 	struct kdrv_transport *t = (struct kdrv_transport *)object;
 
@@ -63,12 +63,12 @@ IpczResult kdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 		close(fd);
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
-	kdrv_object_init(&t->base, KDRV_TRANSPORT, destroy_transport);
+	drv_object_init(&t->base, DRV_TRANSPORT, destroy_transport);
 	pthread_mutex_init(&t->lock, NULL);
 	t->fd = fd;
 	t->state = KDRV_TRANSPORT_IDLE;
 	t->chunk_limit = KDRV_MAX_CHUNK;
-	return kdrv_handle_add(&t->base, handle);
+	return drv_handle_add(&kdrv_handles, &t->base, handle);
 }
 
 IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
@@ -78,7 +78,7 @@ IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
 		.size = sizeof(args),
 		.flags = IPCZ_CLOEXEC,
 	};
-	struct kdrv_object *object;
+	struct drv_object *object;
 	IpczResult result;
 	int node = kdrv_device_fd();
 	int err;
@@ -95,7 +95,7 @@ IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
 	}
 	result = kdrv_transport_adopt(args.fds[1], second);
 	if (result != IPCZ_RESULT_OK) {
-		object = kdrv_handle_take(*first, KDRV_TRANSPORT);
+		object = drv_handle_take(&kdrv_handles, *first, DRV_TRANSPORT);
 		if (object)
 			kdrv_transport_close((struct kdrv_transport *)object);
 	}
@@ -194,7 +194,8 @@ static IpczResult take_descriptors(const IpczDriverHandle *handles,
 				   size_t count, int *fds)
 {
 	for (size_t i = 0; i < count; i++) {
-		if (!kdrv_handle_is_live(handles[i], KDRV_DESCRIPTOR))
+		if (!drv_handle_is_live(&kdrv_handles, handles[i],
+					DRV_DESCRIPTOR))
 			return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -301,7 +302,7 @@ void kdrv_transport_close(struct kdrv_transport *t)
 	pthread_mutex_unlock(&t->lock);
 	/* The I/O thread lets go of it once nothing is owed. */
 	kdrv_io_kick(t);
-	kdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 }
 
 int kdrv_transport_dup_fd(struct kdrv_transport *t)
@@ -386,11 +387,11 @@ static bool may_deliver(struct kdrv_transport *t,
 static void close_handles(const IpczDriverHandle *handles, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		struct kdrv_object *object;
+		struct drv_object *object;
 
-		object = kdrv_handle_take(handles[i], KDRV_ANY);
+		object = drv_handle_take(&kdrv_handles, handles[i], DRV_ANY);
 		if (object)
-			kdrv_object_unref(object);
+			drv_object_unref(object);
 	}
 }
 

@@ -35,7 +35,7 @@ enum kdrv_transport_state {
 #define KDRV_MAX_QUEUED_BYTES (256u << 20)
 
 struct kdrv_transport {
-	struct kdrv_object base;
+	struct drv_object base;
 	pthread_mutex_t lock;
 
 	/* Under `lock`. */

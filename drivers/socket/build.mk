@@ -7,7 +7,7 @@
 # the driver alone.
 
 SOCKET_DRIVER_SRCS := \
-	drivers/socket/object.c \
+	$(COMMON_DRIVER_SRCS) \
 	drivers/socket/descriptor.c \
 	drivers/socket/memory.c \
 	drivers/socket/mapping.c \
@@ -16,4 +16,5 @@ SOCKET_DRIVER_SRCS := \
 	drivers/socket/io_thread.c \
 	drivers/socket/socket_driver.c
 
-DRIVER_SRCS += $(SOCKET_DRIVER_SRCS)
+# drivers/common is in DRIVER_SRCS already (drivers/common/build.mk).
+DRIVER_SRCS += $(filter-out $(COMMON_DRIVER_SRCS),$(SOCKET_DRIVER_SRCS))

@@ -4,7 +4,7 @@
 
 #include "drivers/socket/descriptor.h"
 
-static void destroy_descriptor(struct sockdrv_object *object)
+static void destroy_descriptor(struct drv_object *object)
 {
 	struct sockdrv_descriptor *d = (struct sockdrv_descriptor *)object;
 
@@ -16,32 +16,28 @@ static void destroy_descriptor(struct sockdrv_object *object)
 IpczResult sockdrv_descriptor_create(int fd, IpczDriverHandle *handle)
 {
 	struct sockdrv_descriptor *d = malloc(sizeof(*d));
-	IpczResult result;
 
 	if (!d) {
 		close(fd);
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
-	sockdrv_object_init(&d->base, SOCKDRV_DESCRIPTOR, destroy_descriptor);
+	drv_object_init(&d->base, DRV_DESCRIPTOR, destroy_descriptor);
 	d->fd = fd;
-	result = sockdrv_handle_add(&d->base, handle);
-	if (result != IPCZ_RESULT_OK)
-		sockdrv_object_unref(&d->base);
-	return result;
+	return drv_handle_add(&sockdrv_handles, &d->base, handle);
 }
 
 int sockdrv_descriptor_take_fd(IpczDriverHandle handle)
 {
-	struct sockdrv_object *object;
+	struct drv_object *object;
 	struct sockdrv_descriptor *d;
 	int fd;
 
-	object = sockdrv_handle_take(handle, SOCKDRV_DESCRIPTOR);
+	object = drv_handle_take(&sockdrv_handles, handle, DRV_DESCRIPTOR);
 	if (!object)
 		return -1;
 	d = (struct sockdrv_descriptor *)object;
 	fd = d->fd;
 	d->fd = -1;
-	sockdrv_object_unref(object);
+	drv_object_unref(object);
 	return fd;
 }

@@ -11,7 +11,7 @@
 #include "drivers/socket/object.h"
 
 struct sockdrv_descriptor {
-	struct sockdrv_object base;
+	struct drv_object base;
 	int fd;		/* -1 once taken */
 };
 

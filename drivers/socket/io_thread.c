@@ -37,12 +37,12 @@ static size_t unwatched_capacity;
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&io.lock);
-	sockdrv_handles_lock_for_fork();
+	drv_handles_lock(&sockdrv_handles);
 }
 
 static void fork_parent(void)
 {
-	sockdrv_handles_unlock_after_fork();
+	drv_handles_unlock(&sockdrv_handles);
 	pthread_mutex_unlock(&io.lock);
 }
 
@@ -53,7 +53,7 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
-	sockdrv_handles_unlock_after_fork();
+	drv_handles_unlock(&sockdrv_handles);
 	if (io.started) {
 		close(io.epoll_fd);
 		close(io.event_fd);
@@ -85,7 +85,7 @@ int sockdrv_io_watch(struct sockdrv_transport *t, uint32_t old_events,
 	if (!old_events) {
 		if (epoll_ctl(io.epoll_fd, EPOLL_CTL_ADD, t->fd, &event) < 0)
 			return -errno;
-		sockdrv_object_ref(&t->base);
+		drv_object_ref(&t->base);
 		return 0;
 	}
 	if (new_events)
@@ -111,7 +111,7 @@ int sockdrv_io_watch(struct sockdrv_transport *t, uint32_t old_events,
 static void drop_unwatched(void)
 {
 	for (size_t i = 0; i < unwatched_count; i++)
-		sockdrv_object_unref(&unwatched[i]->base);
+		drv_object_unref(&unwatched[i]->base);
 	unwatched_count = 0;
 }
 
@@ -143,7 +143,7 @@ static void service_kicked(void)
 	for (t = batch; t; t = next) {
 		next = t->next_serviced;
 		sockdrv_transport_service(t);
-		sockdrv_object_unref(&t->base);
+		drv_object_unref(&t->base);
 	}
 }
 
@@ -229,7 +229,7 @@ void sockdrv_io_kick(struct sockdrv_transport *t)
 	pthread_mutex_lock(&io.lock);
 	if (!t->kicked) {
 		t->kicked = true;
-		sockdrv_object_ref(&t->base);
+		drv_object_ref(&t->base);
 		if (io.kicked_tail)
 			io.kicked_tail->next_kicked = t;
 		else

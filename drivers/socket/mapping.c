@@ -4,7 +4,7 @@
 
 #include "drivers/socket/mapping.h"
 
-static void destroy_mapping(struct sockdrv_object *object)
+static void destroy_mapping(struct drv_object *object)
 {
 	struct sockdrv_mapping *mapping = (struct sockdrv_mapping *)object;
 
@@ -16,17 +16,13 @@ IpczResult sockdrv_mapping_create(void *base, size_t size,
 				  IpczDriverHandle *handle)
 {
 	struct sockdrv_mapping *mapping = malloc(sizeof(*mapping));
-	IpczResult result;
 
 	if (!mapping) {
 		munmap(base, size);
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
-	sockdrv_object_init(&mapping->base, SOCKDRV_MAPPING, destroy_mapping);
+	drv_object_init(&mapping->base, DRV_MAPPING, destroy_mapping);
 	mapping->base_address = base;
 	mapping->size = size;
-	result = sockdrv_handle_add(&mapping->base, handle);
-	if (result != IPCZ_RESULT_OK)
-		sockdrv_object_unref(&mapping->base);
-	return result;
+	return drv_handle_add(&sockdrv_handles, &mapping->base, handle);
 }

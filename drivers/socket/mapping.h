@@ -8,7 +8,7 @@
 #include "drivers/socket/object.h"
 
 struct sockdrv_mapping {
-	struct sockdrv_object base;
+	struct drv_object base;
 	void *base_address;
 	size_t size;
 };

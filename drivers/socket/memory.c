@@ -14,7 +14,7 @@
 /* Regions cannot shrink or grow once allocated. */
 #define SIZE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
 
-static void destroy_memory(struct sockdrv_object *object)
+static void destroy_memory(struct drv_object *object)
 {
 	struct sockdrv_memory *memory = (struct sockdrv_memory *)object;
 
@@ -27,20 +27,16 @@ static IpczResult wrap_memory(int fd, size_t size, bool read_only,
 			      IpczDriverHandle *handle)
 {
 	struct sockdrv_memory *memory = malloc(sizeof(*memory));
-	IpczResult result;
 
 	if (!memory) {
 		close(fd);
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
-	sockdrv_object_init(&memory->base, SOCKDRV_MEMORY, destroy_memory);
+	drv_object_init(&memory->base, DRV_MEMORY, destroy_memory);
 	memory->fd = fd;
 	memory->size = size;
 	memory->read_only = read_only;
-	result = sockdrv_handle_add(&memory->base, handle);
-	if (result != IPCZ_RESULT_OK)
-		sockdrv_object_unref(&memory->base);
-	return result;
+	return drv_handle_add(&sockdrv_handles, &memory->base, handle);
 }
 
 IpczResult sockdrv_memory_allocate(size_t size, IpczDriverHandle *handle)

@@ -11,7 +11,7 @@
 #include "drivers/socket/object.h"
 
 struct sockdrv_memory {
-	struct sockdrv_object base;
+	struct drv_object base;
 	int fd;
 	size_t size;
 	bool read_only;

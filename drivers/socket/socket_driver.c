@@ -16,13 +16,15 @@
 #include "drivers/socket/memory.h"
 #include "drivers/socket/transport.h"
 
+struct drv_handle_table sockdrv_handles = DRV_HANDLE_TABLE_INIT;
+
 /*
  * A serialized transport, memory region or descriptor: this header, and
  * exactly one descriptor object carrying its fd.
  */
 struct serialized_object {
 	uint32_t magic;
-	uint32_t type;		/* enum sockdrv_type */
+	uint32_t type;		/* enum drv_type */
 	uint64_t size;		/* memory regions: the region's size */
 };
 
@@ -49,35 +51,35 @@ static void read_volatile(void *to, const volatile void *from, size_t size)
 static IpczResult IPCZ_API driver_close(IpczDriverHandle handle,
 					uint32_t flags, const void *options)
 {
-	struct sockdrv_object *object = sockdrv_handle_take(handle,
-							    SOCKDRV_ANY);
+	struct drv_object *object = drv_handle_take(&sockdrv_handles, handle,
+						    DRV_ANY);
 
 	if (!object)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (object->type == SOCKDRV_TRANSPORT)
+	if (object->type == DRV_TRANSPORT)
 		sockdrv_transport_close((struct sockdrv_transport *)object);
 	else
-		sockdrv_object_unref(object);
+		drv_object_unref(object);
 	return IPCZ_RESULT_OK;
 }
 
 /* Moves the fd out of the object behind `handle` (retired); -1 if gone. */
-static int take_object_fd(IpczDriverHandle handle, enum sockdrv_type type)
+static int take_object_fd(IpczDriverHandle handle, enum drv_type type)
 {
-	struct sockdrv_object *object;
+	struct drv_object *object;
 	int fd = -1;
 
-	if (type == SOCKDRV_DESCRIPTOR)
+	if (type == DRV_DESCRIPTOR)
 		return sockdrv_descriptor_take_fd(handle);
-	object = sockdrv_handle_take(handle, type);
+	object = drv_handle_take(&sockdrv_handles, handle, type);
 	if (!object)
 		return -1;
-	if (type == SOCKDRV_TRANSPORT)
+	if (type == DRV_TRANSPORT)
 		fd = sockdrv_transport_release_fd(
 			(struct sockdrv_transport *)object);
-	else if (type == SOCKDRV_MEMORY)
+	else if (type == DRV_MEMORY)
 		fd = sockdrv_memory_release_fd((struct sockdrv_memory *)object);
-	sockdrv_object_unref(object);
+	drv_object_unref(object);
 	return fd;
 }
 
@@ -86,16 +88,16 @@ static int take_object_fd(IpczDriverHandle handle, enum sockdrv_type type)
  * sockets, which is only possible before activation and with nothing
  * queued for sending.
  */
-static IpczResult check_serializable(struct sockdrv_object *object)
+static IpczResult check_serializable(struct drv_object *object)
 {
 	switch (object->type) {
-	case SOCKDRV_TRANSPORT:
+	case DRV_TRANSPORT:
 		if (!sockdrv_transport_can_release_fd(
 			    (struct sockdrv_transport *)object))
 			return IPCZ_RESULT_FAILED_PRECONDITION;
 		return IPCZ_RESULT_OK;
-	case SOCKDRV_MEMORY:
-	case SOCKDRV_DESCRIPTOR:
+	case DRV_MEMORY:
+	case DRV_DESCRIPTOR:
 		return IPCZ_RESULT_OK;
 	default:
 		return IPCZ_RESULT_INVALID_ARGUMENT;
@@ -114,18 +116,18 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 	struct serialized_object header = { .magic = SERIALIZED_MAGIC };
 	size_t byte_capacity = num_bytes ? *num_bytes : 0;
 	size_t handle_capacity = num_handles ? *num_handles : 0;
-	struct sockdrv_object *object;
+	struct drv_object *object;
 	IpczResult result;
 	int fd;
 
-	object = sockdrv_handle_get(handle, SOCKDRV_ANY);
+	object = drv_handle_get(&sockdrv_handles, handle, DRV_ANY);
 	if (!object)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	result = check_serializable(object);
 	header.type = object->type;
-	if (object->type == SOCKDRV_MEMORY)
+	if (object->type == DRV_MEMORY)
 		header.size = ((struct sockdrv_memory *)object)->size;
-	sockdrv_object_unref(object);
+	drv_object_unref(object);
 	if (result == IPCZ_RESULT_INVALID_ARGUMENT)
 		return result;
 
@@ -161,15 +163,15 @@ static bool descriptor_fits(IpczDriverHandle handle,
 	struct sockdrv_descriptor *d;
 	bool ok = true;
 
-	d = (struct sockdrv_descriptor *)sockdrv_handle_get(handle,
-							    SOCKDRV_DESCRIPTOR);
+	d = (struct sockdrv_descriptor *)drv_handle_get(
+		&sockdrv_handles, handle, DRV_DESCRIPTOR);
 	if (!d)
 		return false;
-	if (header->type == SOCKDRV_TRANSPORT)
+	if (header->type == DRV_TRANSPORT)
 		ok = sockdrv_is_transport_socket(d->fd);
-	else if (header->type == SOCKDRV_MEMORY)
+	else if (header->type == DRV_MEMORY)
 		ok = sockdrv_memory_fd_fits(d->fd, (size_t)header->size);
-	sockdrv_object_unref(&d->base);
+	drv_object_unref(&d->base);
 	return ok;
 }
 
@@ -188,16 +190,16 @@ static IpczResult IPCZ_API driver_deserialize(
 	read_volatile(&header, data, sizeof(header));
 	if (header.magic != SERIALIZED_MAGIC)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (header.type == SOCKDRV_MEMORY &&
+	if (header.type == DRV_MEMORY &&
 	    (!header.size || header.size > (uint64_t)INT64_MAX))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (header.type != SOCKDRV_TRANSPORT && header.type != SOCKDRV_MEMORY &&
-	    header.type != SOCKDRV_DESCRIPTOR)
+	if (header.type != DRV_TRANSPORT && header.type != DRV_MEMORY &&
+	    header.type != DRV_DESCRIPTOR)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	if (!descriptor_fits(driver_handles[0], &header))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 
-	if (header.type == SOCKDRV_DESCRIPTOR) {
+	if (header.type == DRV_DESCRIPTOR) {
 		/* The descriptor object is itself the result. */
 		*handle = driver_handles[0];
 		return IPCZ_RESULT_OK;
@@ -205,7 +207,7 @@ static IpczResult IPCZ_API driver_deserialize(
 	fd = sockdrv_descriptor_take_fd(driver_handles[0]);
 	if (fd < 0)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (header.type == SOCKDRV_TRANSPORT)
+	if (header.type == DRV_TRANSPORT)
 		return sockdrv_transport_adopt(fd, handle);
 	return sockdrv_memory_adopt(fd, (size_t)header.size, handle);
 }
@@ -222,8 +224,8 @@ static IpczResult IPCZ_API driver_create_transports(
 
 static struct sockdrv_transport *get_transport(IpczDriverHandle handle)
 {
-	return (struct sockdrv_transport *)sockdrv_handle_get(
-		handle, SOCKDRV_TRANSPORT);
+	return (struct sockdrv_transport *)drv_handle_get(
+		&sockdrv_handles, handle, DRV_TRANSPORT);
 }
 
 static IpczResult IPCZ_API driver_activate_transport(
@@ -241,7 +243,7 @@ static IpczResult IPCZ_API driver_activate_transport(
 						    activity_handler);
 	else
 		result = IPCZ_RESULT_INVALID_ARGUMENT;
-	sockdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 	return result;
 }
 
@@ -254,7 +256,7 @@ static IpczResult IPCZ_API driver_deactivate_transport(
 	if (!t)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	result = sockdrv_transport_deactivate(t);
-	sockdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 	return result;
 }
 
@@ -271,7 +273,7 @@ static IpczResult IPCZ_API driver_transmit(IpczDriverHandle transport,
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	result = sockdrv_transport_transmit(t, data, num_bytes, handles,
 					    num_handles);
-	sockdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 	return result;
 }
 
@@ -284,7 +286,7 @@ static IpczResult IPCZ_API driver_report_bad_transport_activity(
 	if (!t)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	sockdrv_transport_report_bad(t);
-	sockdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 	return IPCZ_RESULT_OK;
 }
 
@@ -299,8 +301,8 @@ static IpczResult IPCZ_API driver_allocate_shared_memory(
 
 static struct sockdrv_memory *get_memory(IpczDriverHandle handle)
 {
-	return (struct sockdrv_memory *)sockdrv_handle_get(handle,
-							   SOCKDRV_MEMORY);
+	return (struct sockdrv_memory *)drv_handle_get(&sockdrv_handles, handle,
+						       DRV_MEMORY);
 }
 
 static IpczResult IPCZ_API driver_get_shared_memory_info(
@@ -315,7 +317,7 @@ static IpczResult IPCZ_API driver_get_shared_memory_info(
 	if (!memory)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	info->region_num_bytes = memory->size;
-	sockdrv_object_unref(&memory->base);
+	drv_object_unref(&memory->base);
 	return IPCZ_RESULT_OK;
 }
 
@@ -334,7 +336,7 @@ static IpczResult IPCZ_API driver_duplicate_shared_memory(
 	result = sockdrv_memory_duplicate(
 		memory, flags & IPCZ_SOCKET_DUPLICATE_READ_ONLY,
 		new_driver_memory);
-	sockdrv_object_unref(&memory->base);
+	drv_object_unref(&memory->base);
 	return result;
 }
 
@@ -351,7 +353,7 @@ static IpczResult IPCZ_API driver_map_shared_memory(
 	if (!memory)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	result = sockdrv_memory_map(memory, address, driver_mapping);
-	sockdrv_object_unref(&memory->base);
+	drv_object_unref(&memory->base);
 	return result;
 }
 

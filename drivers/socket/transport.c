@@ -26,7 +26,7 @@ static void drop_queue(struct sockdrv_transport *t)
 	t->queued_bytes = 0;
 }
 
-static void destroy_transport(struct sockdrv_object *object)
+static void destroy_transport(struct drv_object *object)
 {
 	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
 
@@ -67,7 +67,6 @@ static size_t initial_max_payload(int fd)
 IpczResult sockdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 {
 	struct sockdrv_transport *t;
-	IpczResult result;
 
 	if (!sockdrv_is_transport_socket(fd) ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
@@ -79,15 +78,12 @@ IpczResult sockdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 		close(fd);
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
-	sockdrv_object_init(&t->base, SOCKDRV_TRANSPORT, destroy_transport);
+	drv_object_init(&t->base, DRV_TRANSPORT, destroy_transport);
 	pthread_mutex_init(&t->lock, NULL);
 	t->fd = fd;
 	t->state = SOCKDRV_TRANSPORT_IDLE;
 	t->max_payload = initial_max_payload(fd);
-	result = sockdrv_handle_add(&t->base, handle);
-	if (result != IPCZ_RESULT_OK)
-		sockdrv_object_unref(&t->base);
-	return result;
+	return drv_handle_add(&sockdrv_handles, &t->base, handle);
 }
 
 int sockdrv_socket_pair(int fds[2])
@@ -108,7 +104,7 @@ int sockdrv_socket_pair(int fds[2])
 IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 					 IpczDriverHandle *second)
 {
-	struct sockdrv_object *object;
+	struct drv_object *object;
 	IpczResult result;
 	int fds[2];
 
@@ -121,9 +117,10 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 	}
 	result = sockdrv_transport_adopt(fds[1], second);
 	if (result != IPCZ_RESULT_OK) {
-		object = sockdrv_handle_take(*first, SOCKDRV_TRANSPORT);
+		object = drv_handle_take(&sockdrv_handles, *first,
+					 DRV_TRANSPORT);
 		if (object)
-			sockdrv_object_unref(object);
+			drv_object_unref(object);
 	}
 	return result;
 }
@@ -255,7 +252,8 @@ static IpczResult take_descriptors(const IpczDriverHandle *handles,
 				   size_t count, int *fds)
 {
 	for (size_t i = 0; i < count; i++) {
-		if (!sockdrv_handle_is_live(handles[i], SOCKDRV_DESCRIPTOR))
+		if (!drv_handle_is_live(&sockdrv_handles, handles[i],
+					DRV_DESCRIPTOR))
 			return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
 	if (count > 1 && has_duplicates(handles, count))
@@ -370,7 +368,7 @@ void sockdrv_transport_close(struct sockdrv_transport *t)
 	pthread_mutex_unlock(&t->lock);
 	if (kick)
 		sockdrv_io_kick(t);
-	sockdrv_object_unref(&t->base);
+	drv_object_unref(&t->base);
 }
 
 bool sockdrv_transport_can_release_fd(struct sockdrv_transport *t)
@@ -465,11 +463,11 @@ void sockdrv_transport_service(struct sockdrv_transport *t)
 static void close_handles(const IpczDriverHandle *handles, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
-		struct sockdrv_object *object;
+		struct drv_object *object;
 
-		object = sockdrv_handle_take(handles[i], SOCKDRV_ANY);
+		object = drv_handle_take(&sockdrv_handles, handles[i], DRV_ANY);
 		if (object)
-			sockdrv_object_unref(object);
+			drv_object_unref(object);
 	}
 }
 

@@ -31,7 +31,7 @@ enum sockdrv_transport_state {
 #define SOCKDRV_MAX_QUEUED_BYTES (256u << 20)
 
 struct sockdrv_transport {
-	struct sockdrv_object base;
+	struct drv_object base;
 	pthread_mutex_t lock;
 
 	/* Under `lock`. */
