@@ -46,6 +46,9 @@ struct mn_variant {
 	int (*pair_fds)(int fds[2]);
 	/* ...and the adoption of one end as a transport. */
 	IpczResult (*transport_from_fd)(int fd, IpczDriverHandle *transport);
+	/* Processes only: descriptors as driver objects, and back. */
+	IpczResult (*descriptor_wrap)(int fd, IpczDriverHandle *object);
+	IpczResult (*descriptor_unwrap)(IpczDriverHandle object, int *fd);
 	/* Default deadline of one wait, in milliseconds. */
 	int timeout_ms;
 };

@@ -5,8 +5,13 @@
  * once), many portals moving at once, boxes (driver objects and
  * application objects) and MergePortals() across nodes.
  */
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "ipcz/inprocess_driver.h"
 
 #include "tests/multinode/mn_test.h"
 
@@ -1410,6 +1415,128 @@ MN_TEST(two_phase_across_nodes)
 		.num_nodes = 2,
 		.nodes = { { "broker", true, two_phase_broker },
 			   { "client", false, two_phase_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Other driver objects across nodes: in the processes variants the write
+ * end of a pipe, wrapped as a driver object (so the descriptor itself
+ * crosses to the other process, which writes into it); in the in-process
+ * variants one of the in-process driver's test objects, whose value the
+ * other node reads.
+ */
+
+static const char pipe_message[] = "through a descriptor sent in a box";
+#define TEST_OBJECT_VALUE 0x5eed
+
+static bool read_pipe(struct mn_ctx *ctx, int fd, char *buffer, size_t size)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < size) {
+		if (poll(&pfd, 1, mn_timeout_ms()) != 1) {
+			MN_FAIL(ctx, "nothing came through the sent descriptor");
+			return false;
+		}
+		n = read(fd, buffer + got, size - got);
+		if (n <= 0) {
+			MN_FAIL(ctx, "the sent descriptor was closed unwritten");
+			return false;
+		}
+		got += n;
+	}
+	return true;
+}
+
+static void object_broker(struct mn_ctx *ctx)
+{
+	struct IpczBoxContents contents = {
+		.size = sizeof(contents),
+		.type = IPCZ_BOX_TYPE_DRIVER_OBJECT,
+	};
+	IpczHandle client, box;
+	char buffer[sizeof(pipe_message)];
+	int fds[2] = { -1, -1 };
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	if (mn_variant.descriptor_wrap) {
+		MN_REQUIRE(ctx, pipe2(fds, O_CLOEXEC) == 0);
+		MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+				  mn_variant.descriptor_wrap(
+					  fds[1], &contents.object.driver_object),
+				  "wrapping a descriptor");
+	} else {
+		contents.object.driver_object =
+			ipcz_inprocess_test_object_create(TEST_OBJECT_VALUE, 1);
+	}
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.Box(ctx->node, &contents, 0, NULL, &box),
+			 "Box of a driver object");
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 mn_put_str(client, "object", &box, 1),
+			 "Put of a boxed driver object");
+	if (fds[0] >= 0) {
+		if (read_pipe(ctx, fds[0], buffer, sizeof(buffer)))
+			MN_EXPECT(ctx, !memcmp(buffer, pipe_message,
+					       sizeof(buffer)),
+				  "the message written by the other process");
+		close(fds[0]);
+	}
+	broker_finish(ctx, &client, 1);
+}
+
+static void object_client(struct mn_ctx *ctx)
+{
+	struct IpczBoxContents contents = { .size = sizeof(contents) };
+	IpczHandle broker, box;
+	uintptr_t value = 0;
+	int fd;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	if (mn_expect_str(ctx, broker, "object", &box, 1) &&
+	    MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			     ipcz.Unbox(box, 0, NULL, &contents), "Unbox")) {
+		MN_EXPECT(ctx, contents.type == IPCZ_BOX_TYPE_DRIVER_OBJECT,
+			  "type %u", (unsigned)contents.type);
+		if (mn_variant.descriptor_unwrap) {
+			if (MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+					     mn_variant.descriptor_unwrap(
+						     contents.object
+							     .driver_object,
+						     &fd),
+					     "unwrapping the descriptor")) {
+				MN_EXPECT(ctx, write(fd, pipe_message,
+						     sizeof(pipe_message)) ==
+					  (ssize_t)sizeof(pipe_message),
+					  "write into the received pipe");
+				close(fd);
+			}
+		} else {
+			MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+					 ipcz_inprocess_test_object_value(
+						 contents.object.driver_object,
+						 &value),
+					 "test object value");
+			MN_EXPECT(ctx, value == TEST_OBJECT_VALUE,
+				  "value 0x%lx", (unsigned long)value);
+			mn_driver()->Close(contents.object.driver_object, 0,
+					   NULL);
+		}
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(driver_objects_across_nodes)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, object_broker },
+			   { "client", false, object_client } },
 		.num_links = 1,
 		.links = { { 0, 1 } },
 	};

@@ -14,5 +14,7 @@ const struct mn_variant mn_variant = {
 	.driver = ipcz_kernel_driver,
 	.pair_fds = ipcz_kernel_transport_pair_fds,
 	.transport_from_fd = ipcz_kernel_transport_from_fd,
+	.descriptor_wrap = ipcz_kernel_descriptor_wrap,
+	.descriptor_unwrap = ipcz_kernel_descriptor_unwrap,
 	.timeout_ms = 30000,
 };

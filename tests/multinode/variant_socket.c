@@ -12,5 +12,7 @@ const struct mn_variant mn_variant = {
 	.driver = ipcz_socket_driver,
 	.pair_fds = ipcz_socket_pair,
 	.transport_from_fd = ipcz_socket_transport_from_fd,
+	.descriptor_wrap = ipcz_socket_descriptor_wrap,
+	.descriptor_unwrap = ipcz_socket_descriptor_unwrap,
 	.timeout_ms = 10000,
 };
