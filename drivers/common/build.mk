@@ -7,6 +7,7 @@
 # DRIVER_SRCS share, so libipcz-drivers holds each object once.
 
 COMMON_DRIVER_SRCS := \
-	drivers/common/object.c
+	drivers/common/object.c \
+	drivers/common/driver_table.c
 
 DRIVER_SRCS += $(COMMON_DRIVER_SRCS)

@@ -7,11 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <ipcz/kernel_driver.h>
 
+#include "drivers/common/driver_table.h"
 #include "drivers/kernel/descriptor.h"
 #include "drivers/kernel/device.h"
 #include "drivers/kernel/io_thread.h"
@@ -49,21 +49,6 @@ static void read_volatile(void *to, const volatile void *from, size_t size)
 
 	for (size_t i = 0; i < size; i++)
 		out[i] = in[i];
-}
-
-static IpczResult IPCZ_API driver_close(IpczDriverHandle handle,
-					uint32_t flags, const void *options)
-{
-	struct drv_object *object = drv_handle_take(&kdrv_handles, handle,
-						    DRV_ANY);
-
-	if (!object)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (object->type == DRV_TRANSPORT)
-		kdrv_transport_close((struct kdrv_transport *)object);
-	else
-		drv_object_unref(object);
-	return IPCZ_RESULT_OK;
 }
 
 /*
@@ -131,7 +116,7 @@ static IpczResult serialize_object(IpczDriverHandle handle,
 	/* The object now lives on in the descriptor: retire its handle. */
 	retired = drv_handle_take(&kdrv_handles, handle, object->type);
 	if (retired && retired->type == DRV_TRANSPORT)
-		kdrv_transport_close((struct kdrv_transport *)retired);
+		kdrv_transport_close(retired);
 	else if (retired)
 		drv_object_unref(retired);
 	write_volatile(data, &header, sizeof(header));
@@ -216,188 +201,35 @@ static IpczResult IPCZ_API driver_deserialize(
 	return kdrv_memory_adopt(fd, handle);
 }
 
-static IpczResult IPCZ_API driver_create_transports(
-	IpczDriverHandle transport0, IpczDriverHandle transport1,
-	uint32_t flags, const void *options, IpczDriverHandle *new_transport0,
-	IpczDriverHandle *new_transport1)
-{
-	if (!new_transport0 || !new_transport1)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	return kdrv_transport_create_pair(new_transport0, new_transport1);
-}
-
 static struct kdrv_transport *get_transport(IpczDriverHandle handle)
 {
 	return (struct kdrv_transport *)drv_handle_get(&kdrv_handles, handle,
 						       DRV_TRANSPORT);
 }
 
-static IpczResult IPCZ_API driver_activate_transport(
-	IpczDriverHandle transport, IpczHandle listener,
-	IpczTransportActivityHandler activity_handler, uint32_t flags,
-	const void *options)
+/* Sizes come from the object: the table only knows drv_object. */
+static size_t memory_size(struct drv_object *memory)
 {
-	struct kdrv_transport *t = get_transport(transport);
-	IpczResult result = IPCZ_RESULT_INVALID_ARGUMENT;
-
-	if (!t)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (activity_handler)
-		result = kdrv_transport_activate(t, listener,
-						 activity_handler);
-	drv_object_unref(&t->base);
-	return result;
+	return ((struct kdrv_memory *)memory)->size;
 }
 
-static IpczResult IPCZ_API driver_deactivate_transport(
-	IpczDriverHandle transport, uint32_t flags, const void *options)
-{
-	struct kdrv_transport *t = get_transport(transport);
-	IpczResult result;
-
-	if (!t)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	result = kdrv_transport_deactivate(t);
-	drv_object_unref(&t->base);
-	return result;
-}
-
-static IpczResult IPCZ_API driver_transmit(IpczDriverHandle transport,
-					   const void *data, size_t num_bytes,
-					   const IpczDriverHandle *handles,
-					   size_t num_handles, uint32_t flags,
-					   const void *options)
-{
-	struct kdrv_transport *t = get_transport(transport);
-	IpczResult result;
-
-	if (!t)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	result = kdrv_transport_transmit(t, data, num_bytes, handles,
-					 num_handles);
-	drv_object_unref(&t->base);
-	return result;
-}
-
-static IpczResult IPCZ_API driver_report_bad_transport_activity(
-	IpczDriverHandle transport, uintptr_t context, uint32_t flags,
-	const void *options)
-{
-	struct kdrv_transport *t = get_transport(transport);
-
-	if (!t)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	kdrv_transport_report_bad(t);
-	drv_object_unref(&t->base);
-	return IPCZ_RESULT_OK;
-}
-
-static IpczResult IPCZ_API driver_allocate_shared_memory(
-	size_t num_bytes, uint32_t flags, const void *options,
-	IpczDriverHandle *driver_memory)
-{
-	if (!driver_memory)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	return kdrv_memory_allocate(num_bytes, driver_memory);
-}
-
-static struct kdrv_memory *get_memory(IpczDriverHandle handle)
-{
-	return (struct kdrv_memory *)drv_handle_get(&kdrv_handles, handle,
-						    DRV_MEMORY);
-}
-
-static IpczResult IPCZ_API driver_get_shared_memory_info(
-	IpczDriverHandle driver_memory, uint32_t flags, const void *options,
-	struct IpczSharedMemoryInfo *info)
-{
-	struct kdrv_memory *memory;
-
-	if (!info || info->size < sizeof(*info))
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	memory = get_memory(driver_memory);
-	if (!memory)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	info->region_num_bytes = memory->size;
-	drv_object_unref(&memory->base);
-	return IPCZ_RESULT_OK;
-}
-
-static IpczResult IPCZ_API driver_duplicate_shared_memory(
-	IpczDriverHandle driver_memory, uint32_t flags, const void *options,
-	IpczDriverHandle *new_driver_memory)
-{
-	struct kdrv_memory *memory;
-	IpczResult result;
-
-	if (!new_driver_memory || (flags & ~IPCZ_KERNEL_DUPLICATE_READ_ONLY))
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	memory = get_memory(driver_memory);
-	if (!memory)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	result = kdrv_memory_duplicate(
-		memory, flags & IPCZ_KERNEL_DUPLICATE_READ_ONLY,
-		new_driver_memory);
-	drv_object_unref(&memory->base);
-	return result;
-}
-
-static IpczResult IPCZ_API driver_map_shared_memory(
-	IpczDriverHandle driver_memory, uint32_t flags, const void *options,
-	volatile void **address, IpczDriverHandle *driver_mapping)
-{
-	struct kdrv_memory *memory;
-	IpczResult result;
-
-	if (!address || !driver_mapping)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	memory = get_memory(driver_memory);
-	if (!memory)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	result = kdrv_memory_map(memory, address, driver_mapping);
-	drv_object_unref(&memory->base);
-	return result;
-}
-
-static IpczResult IPCZ_API driver_generate_random_bytes(size_t num_bytes,
-							uint32_t flags,
-							const void *options,
-							void *buffer)
-{
-	uint8_t *out = buffer;
-
-	if (num_bytes && !buffer)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	while (num_bytes) {
-		ssize_t n = getrandom(out, num_bytes, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return IPCZ_RESULT_UNAVAILABLE;
-		}
-		out += n;
-		num_bytes -= (size_t)n;
-	}
-	return IPCZ_RESULT_OK;
-}
-
-static const struct IpczDriver kernel_driver = {
-	.size = sizeof(struct IpczDriver),
-	.Close = driver_close,
-	.Serialize = driver_serialize,
-	.Deserialize = driver_deserialize,
-	.CreateTransports = driver_create_transports,
-	.ActivateTransport = driver_activate_transport,
-	.DeactivateTransport = driver_deactivate_transport,
-	.Transmit = driver_transmit,
-	.ReportBadTransportActivity = driver_report_bad_transport_activity,
-	.AllocateSharedMemory = driver_allocate_shared_memory,
-	.GetSharedMemoryInfo = driver_get_shared_memory_info,
-	.DuplicateSharedMemory = driver_duplicate_shared_memory,
-	.MapSharedMemory = driver_map_shared_memory,
-	.GenerateRandomBytes = driver_generate_random_bytes,
+static const struct drv_backend backend = {
+	.handles = &kdrv_handles,
+	.duplicate_read_only_flag = IPCZ_KERNEL_DUPLICATE_READ_ONLY,
+	.create_transport_pair = kdrv_transport_create_pair,
+	.activate_transport = kdrv_transport_activate,
+	.deactivate_transport = kdrv_transport_deactivate,
+	.transmit = kdrv_transport_transmit,
+	.report_bad_transport = kdrv_transport_report_bad,
+	.close_transport = kdrv_transport_close,
+	.allocate_memory = kdrv_memory_allocate,
+	.memory_size = memory_size,
+	.duplicate_memory = kdrv_memory_duplicate,
+	.map_memory = kdrv_memory_map,
 };
+
+DRV_DEFINE_IPCZ_DRIVER(kernel_driver, backend, driver_serialize,
+		       driver_deserialize);
 
 /*
  * fork(): hold every lock the driver has across it, so that the child

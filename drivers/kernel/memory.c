@@ -85,9 +85,10 @@ IpczResult kdrv_memory_adopt(int fd, IpczDriverHandle *handle)
 			   info.flags & IPCZ_REGION_READONLY, handle);
 }
 
-IpczResult kdrv_memory_duplicate(struct kdrv_memory *memory, bool readonly,
+IpczResult kdrv_memory_duplicate(struct drv_object *object, bool readonly,
 				 IpczDriverHandle *handle)
 {
+	struct kdrv_memory *memory = (struct kdrv_memory *)object;
 	struct ipcz_region_dup args = { .size = sizeof(args) };
 	int err;
 
@@ -101,9 +102,10 @@ IpczResult kdrv_memory_duplicate(struct kdrv_memory *memory, bool readonly,
 	return wrap_region(args.fd, memory->size, readonly, handle);
 }
 
-IpczResult kdrv_memory_map(struct kdrv_memory *memory,
+IpczResult kdrv_memory_map(struct drv_object *object,
 			   volatile void **address, IpczDriverHandle *handle)
 {
+	struct kdrv_memory *memory = (struct kdrv_memory *)object;
 	int prot = PROT_READ | (memory->readonly ? 0 : PROT_WRITE);
 	struct kdrv_mapping *mapping;
 	IpczResult result;

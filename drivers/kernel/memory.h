@@ -34,10 +34,10 @@ IpczResult kdrv_memory_allocate(size_t num_bytes, IpczDriverHandle *handle);
  */
 IpczResult kdrv_memory_adopt(int fd, IpczDriverHandle *handle);
 
-IpczResult kdrv_memory_duplicate(struct kdrv_memory *memory, bool readonly,
+IpczResult kdrv_memory_duplicate(struct drv_object *object, bool readonly,
 				 IpczDriverHandle *handle);
 
-IpczResult kdrv_memory_map(struct kdrv_memory *memory,
+IpczResult kdrv_memory_map(struct drv_object *object,
 			   volatile void **address, IpczDriverHandle *mapping);
 
 #endif

@@ -97,15 +97,16 @@ IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
 	if (result != IPCZ_RESULT_OK) {
 		object = drv_handle_take(&kdrv_handles, *first, DRV_TRANSPORT);
 		if (object)
-			kdrv_transport_close((struct kdrv_transport *)object);
+			kdrv_transport_close(object);
 	}
 	return result;
 }
 
-IpczResult kdrv_transport_activate(struct kdrv_transport *t,
+IpczResult kdrv_transport_activate(struct drv_object *object,
 				   IpczHandle listener,
 				   IpczTransportActivityHandler handler)
 {
+	struct kdrv_transport *t = (struct kdrv_transport *)object;
 	IpczResult result = kdrv_io_start();
 
 	if (result != IPCZ_RESULT_OK)
@@ -123,8 +124,10 @@ IpczResult kdrv_transport_activate(struct kdrv_transport *t,
 	return IPCZ_RESULT_OK;
 }
 
-IpczResult kdrv_transport_deactivate(struct kdrv_transport *t)
+IpczResult kdrv_transport_deactivate(struct drv_object *object)
 {
+	struct kdrv_transport *t = (struct kdrv_transport *)object;
+
 	pthread_mutex_lock(&t->lock);
 	if (t->state != KDRV_TRANSPORT_ACTIVE) {
 		pthread_mutex_unlock(&t->lock);
@@ -237,11 +240,12 @@ static void close_fds(int *fds, size_t count)
 	}
 }
 
-IpczResult kdrv_transport_transmit(struct kdrv_transport *t, const void *data,
+IpczResult kdrv_transport_transmit(struct drv_object *object, const void *data,
 				   size_t num_bytes,
 				   const IpczDriverHandle *handles,
 				   size_t num_handles)
 {
+	struct kdrv_transport *t = (struct kdrv_transport *)object;
 	int stack_fds[STACK_HANDLES], *fds = stack_fds;
 	struct kdrv_outgoing m = { 0 };
 	IpczResult result;
@@ -282,8 +286,10 @@ out:
 	return result;
 }
 
-void kdrv_transport_report_bad(struct kdrv_transport *t)
+void kdrv_transport_report_bad(struct drv_object *object)
 {
+	struct kdrv_transport *t = (struct kdrv_transport *)object;
+
 	pthread_mutex_lock(&t->lock);
 	t->error_pending = true;
 	t->read_failed = true;
@@ -293,8 +299,10 @@ void kdrv_transport_report_bad(struct kdrv_transport *t)
 	kdrv_io_kick(t);
 }
 
-void kdrv_transport_close(struct kdrv_transport *t)
+void kdrv_transport_close(struct drv_object *object)
 {
+	struct kdrv_transport *t = (struct kdrv_transport *)object;
+
 	pthread_mutex_lock(&t->lock);
 	t->closed = true;
 	if (t->state == KDRV_TRANSPORT_ACTIVE)

@@ -72,18 +72,18 @@ IpczResult kdrv_transport_adopt(int fd, IpczDriverHandle *handle);
 IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
 				      IpczDriverHandle *second);
 
-IpczResult kdrv_transport_activate(struct kdrv_transport *t,
+IpczResult kdrv_transport_activate(struct drv_object *object,
 				   IpczHandle listener,
 				   IpczTransportActivityHandler handler);
-IpczResult kdrv_transport_deactivate(struct kdrv_transport *t);
-IpczResult kdrv_transport_transmit(struct kdrv_transport *t, const void *data,
+IpczResult kdrv_transport_deactivate(struct drv_object *object);
+IpczResult kdrv_transport_transmit(struct drv_object *object, const void *data,
 				   size_t num_bytes,
 				   const IpczDriverHandle *handles,
 				   size_t num_handles);
-void kdrv_transport_report_bad(struct kdrv_transport *t);
+void kdrv_transport_report_bad(struct drv_object *object);
 
 /* After its handle was retired: stop it and drop the table's reference. */
-void kdrv_transport_close(struct kdrv_transport *t);
+void kdrv_transport_close(struct drv_object *object);
 
 /*
  * A close-on-exec duplicate of the transport's descriptor, to move the

@@ -111,9 +111,10 @@ static int reopen_read_only(struct sockdrv_memory *memory)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-IpczResult sockdrv_memory_duplicate(struct sockdrv_memory *memory,
+IpczResult sockdrv_memory_duplicate(struct drv_object *object,
 				    bool read_only, IpczDriverHandle *handle)
 {
+	struct sockdrv_memory *memory = (struct sockdrv_memory *)object;
 	int fd;
 
 	if (read_only && !memory->read_only)
@@ -128,10 +129,11 @@ IpczResult sockdrv_memory_duplicate(struct sockdrv_memory *memory,
 			   handle);
 }
 
-IpczResult sockdrv_memory_map(struct sockdrv_memory *memory,
+IpczResult sockdrv_memory_map(struct drv_object *object,
 			      volatile void **address,
 			      IpczDriverHandle *mapping)
 {
+	struct sockdrv_memory *memory = (struct sockdrv_memory *)object;
 	int prot = memory->read_only ? PROT_READ : PROT_READ | PROT_WRITE;
 	void *base = mmap(NULL, memory->size, prot, MAP_SHARED, memory->fd, 0);
 	IpczResult result;

@@ -27,10 +27,10 @@ IpczResult sockdrv_memory_allocate(size_t size, IpczDriverHandle *handle);
 bool sockdrv_memory_fd_fits(int fd, size_t size);
 IpczResult sockdrv_memory_adopt(int fd, size_t size, IpczDriverHandle *handle);
 
-IpczResult sockdrv_memory_duplicate(struct sockdrv_memory *memory,
+IpczResult sockdrv_memory_duplicate(struct drv_object *object,
 				    bool read_only, IpczDriverHandle *handle);
 
-IpczResult sockdrv_memory_map(struct sockdrv_memory *memory,
+IpczResult sockdrv_memory_map(struct drv_object *object,
 			      volatile void **address,
 			      IpczDriverHandle *mapping);
 

@@ -125,10 +125,11 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-IpczResult sockdrv_transport_activate(struct sockdrv_transport *t,
+IpczResult sockdrv_transport_activate(struct drv_object *object,
 				      IpczHandle listener,
 				      IpczTransportActivityHandler handler)
 {
+	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
 	IpczResult result = sockdrv_io_start();
 
 	if (result != IPCZ_RESULT_OK)
@@ -146,8 +147,10 @@ IpczResult sockdrv_transport_activate(struct sockdrv_transport *t,
 	return IPCZ_RESULT_OK;
 }
 
-IpczResult sockdrv_transport_deactivate(struct sockdrv_transport *t)
+IpczResult sockdrv_transport_deactivate(struct drv_object *object)
 {
+	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
+
 	pthread_mutex_lock(&t->lock);
 	if (t->state != SOCKDRV_TRANSPORT_ACTIVE) {
 		pthread_mutex_unlock(&t->lock);
@@ -299,11 +302,12 @@ static IpczResult send_or_queue(struct sockdrv_transport *t,
 	return IPCZ_RESULT_UNAVAILABLE;
 }
 
-IpczResult sockdrv_transport_transmit(struct sockdrv_transport *t,
+IpczResult sockdrv_transport_transmit(struct drv_object *object,
 				      const void *data, size_t num_bytes,
 				      const IpczDriverHandle *handles,
 				      size_t num_handles)
 {
+	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
 	int stack_fds[STACK_HANDLES], *fds = stack_fds;
 	struct sockdrv_outgoing m = { 0 };
 	IpczResult result;
@@ -341,8 +345,10 @@ out:
 	return result;
 }
 
-void sockdrv_transport_report_bad(struct sockdrv_transport *t)
+void sockdrv_transport_report_bad(struct drv_object *object)
 {
+	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
+
 	pthread_mutex_lock(&t->lock);
 	t->error_pending = true;
 	t->read_failed = true;
@@ -355,8 +361,9 @@ void sockdrv_transport_report_bad(struct sockdrv_transport *t)
 	sockdrv_io_kick(t);
 }
 
-void sockdrv_transport_close(struct sockdrv_transport *t)
+void sockdrv_transport_close(struct drv_object *object)
 {
+	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
 	bool kick;
 
 	pthread_mutex_lock(&t->lock);

@@ -74,18 +74,18 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 /* Whether `fd` is a socket the driver can use as a transport. */
 bool sockdrv_is_transport_socket(int fd);
 
-IpczResult sockdrv_transport_activate(struct sockdrv_transport *t,
+IpczResult sockdrv_transport_activate(struct drv_object *object,
 				      IpczHandle listener,
 				      IpczTransportActivityHandler handler);
-IpczResult sockdrv_transport_deactivate(struct sockdrv_transport *t);
-IpczResult sockdrv_transport_transmit(struct sockdrv_transport *t,
+IpczResult sockdrv_transport_deactivate(struct drv_object *object);
+IpczResult sockdrv_transport_transmit(struct drv_object *object,
 				      const void *data, size_t num_bytes,
 				      const IpczDriverHandle *handles,
 				      size_t num_handles);
-void sockdrv_transport_report_bad(struct sockdrv_transport *t);
+void sockdrv_transport_report_bad(struct drv_object *object);
 
 /* After its handle was retired: stop it and drop the table's reference. */
-void sockdrv_transport_close(struct sockdrv_transport *t);
+void sockdrv_transport_close(struct drv_object *object);
 
 /*
  * Checks that the transport can move to another process as a bare socket:
