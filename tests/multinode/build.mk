@@ -13,12 +13,12 @@
 #   $(BUILD)/vm-tests/multinode-<prog>-kernel  kernel driver, a process per
 #                                              role, run in the test VM
 #
-# <prog> is connect, route or failure (<prog>_test.c). Suite `multinode`:
+# <prog> is connect, route, failure or reduction (<prog>_test.c). Suite `multinode`:
 # check-multinode runs the native programs -> $(RESULTS)/multinode.result;
 # the kernel ones run with the rest of the VM suite (check-vm), or alone
 # with `make multinode-vm-test`. Documentation/multinode-tests.rst.
 
-MN_PROGS   := connect route failure
+MN_PROGS   := connect route failure reduction
 MN_OUT     := $(BUILD)/multinode
 MN_KSFT     = $(eval MN_KSFT := $(shell $(CURDIR)/tools/linux-source)/tools/testing/selftests)$(MN_KSFT)
 MN_CFLAGS   = -std=gnu11 -D_GNU_SOURCE \

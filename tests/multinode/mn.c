@@ -20,6 +20,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "ipcz/introspect.h"
 #include "tests/multinode/mn.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -894,4 +895,80 @@ bool mn_pong(struct mn_ctx *ctx, IpczHandle portal)
 	return MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
 				mn_put_str(portal, "pong", NULL, 0),
 				"Put(pong)");
+}
+
+/*
+ * Reduction checks give up at half the usual deadline, so that they, not
+ * the other roles waiting on them, report the failure.
+ */
+static int reduction_timeout_ms(void)
+{
+	return mn_timeout_ms() / 2;
+}
+
+bool mn_wait_direct(struct mn_ctx *ctx, IpczHandle portal, bool remote,
+		    const char *what)
+{
+	const uint32_t want = IPCZ_ROUTE_DIRECT |
+		(remote ? IPCZ_ROUTE_PEER_REMOTE : IPCZ_ROUTE_PEER_LOCAL);
+	int64_t deadline = mn_now_ms() + reduction_timeout_ms();
+	struct ipcz_portal_route_info info;
+	IpczResult result;
+	int round = 0;
+
+	for (;;) {
+		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
+		result = ipcz_introspect_portal(portal, &info);
+		if (result != IPCZ_RESULT_OK) {
+			MN_FAIL(ctx, "%s: ipcz_introspect_portal: %s", what,
+				mn_result_name(result));
+			return false;
+		}
+		if ((info.flags & want) == want && info.known_proxies == 0)
+			return true;
+		if (mn_other_failed(ctx))
+			return false;
+		if (mn_now_ms() > deadline) {
+			MN_FAIL(ctx,
+				"%s: route not direct to a %s peer within %d ms (flags 0x%x, %u proxies known)",
+				what, remote ? "remote" : "local",
+				reduction_timeout_ms(), info.flags,
+				info.known_proxies);
+			return false;
+		}
+		wait_step(ctx, &round);
+	}
+}
+
+bool mn_wait_no_proxies(struct mn_ctx *ctx, const char *what)
+{
+	int64_t deadline = mn_now_ms() + reduction_timeout_ms();
+	struct ipcz_node_info info;
+	IpczResult result;
+	int round = 0;
+
+	for (;;) {
+		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
+		result = ipcz_introspect_node(ctx->node, &info);
+		if (result != IPCZ_RESULT_OK) {
+			MN_FAIL(ctx, "%s: ipcz_introspect_node: %s", what,
+				mn_result_name(result));
+			return false;
+		}
+		if (info.proxies == 0)
+			return true;
+		if (mn_other_failed(ctx))
+			return false;
+		if (mn_now_ms() > deadline) {
+			MN_FAIL(ctx,
+				"%s: %llu proxies left on this node after %d ms (%llu linked routers)",
+				what, (unsigned long long)info.proxies,
+				reduction_timeout_ms(),
+				(unsigned long long)info.linked_routers);
+			return false;
+		}
+		wait_step(ctx, &round);
+	}
 }

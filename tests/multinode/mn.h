@@ -249,6 +249,18 @@ IpczResult mn_put_u32(IpczHandle portal, uint32_t value);
 bool mn_get_u32(struct mn_ctx *ctx, IpczHandle portal, uint32_t *value,
 		const char *what);
 
+/*
+ * Route reduction, through libipcz's introspection call: waits until
+ * `portal`'s route is direct on this side (IPCZ_ROUTE_DIRECT, no proxy
+ * known) with its peer on another node (`remote`) or on this one. False
+ * after recording a failure with the last flags seen.
+ */
+bool mn_wait_direct(struct mn_ctx *ctx, IpczHandle portal, bool remote,
+		    const char *what);
+
+/* Waits until this node reports no proxies. */
+bool mn_wait_no_proxies(struct mn_ctx *ctx, const char *what);
+
 /* Sends "ping", expects "pong"; false after recording a failure. */
 bool mn_ping(struct mn_ctx *ctx, IpczHandle portal);
 

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Route reduction, seen through libipcz's introspection call
+ * (include/ipcz/introspect.h): after portals move, every proxy they left
+ * behind is bypassed and freed, and the route ends as one direct link
+ * between the nodes holding its two ends (a local link when both ends
+ * share a node). Each check is made while the route is still open: both
+ * ends confirm to each other that they see a direct route before either
+ * closes, and the nodes the portals passed through report no proxies
+ * before the ends let go.
+ */
+#include <string.h>
+
+#include "tests/multinode/mn_test.h"
+
+static bool connect_client(struct mn_ctx *ctx, int link, IpczHandle *portal)
+{
+	return MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				mn_connect(ctx, link, 1,
+					   IPCZ_CONNECT_NODE_TO_BROKER,
+					   portal),
+				"client ConnectNode");
+}
+
+static bool connect_broker(struct mn_ctx *ctx, int num_links,
+			   IpczHandle *portals)
+{
+	int i;
+
+	for (i = 0; i < num_links; i++)
+		if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				      mn_connect(ctx, i, 1, IPCZ_NO_FLAGS,
+						 &portals[i]),
+				      "broker ConnectNode"))
+			return false;
+	return true;
+}
+
+static void client_finish(struct mn_ctx *ctx, IpczHandle broker)
+{
+	mn_put_str(broker, "done", NULL, 0);
+	mn_wait_status(ctx, broker, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
+	mn_close(ctx, broker);
+}
+
+static void broker_finish(struct mn_ctx *ctx, IpczHandle *portals, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		mn_expect_str(ctx, portals[i], "done", NULL, 0);
+	for (i = 0; i < n; i++)
+		mn_close(ctx, portals[i]);
+}
+
+/*
+ * One end of a route: sees it direct, tells the other end, hears the
+ * same from it. Neither end closes before both have looked.
+ */
+static bool confirm_direct(struct mn_ctx *ctx, IpczHandle portal,
+			   bool remote, const char *what)
+{
+	bool direct = mn_wait_direct(ctx, portal, remote, what);
+
+	mn_put_str(portal, direct ? "direct" : "not direct", NULL, 0);
+	return mn_expect_str(ctx, portal, "direct", NULL, 0) && direct;
+}
+
+/*
+ * B -> A -> C: B opens (x, y) and sends y to its broker A, which forwards
+ * it to C. B and C must end up linked directly (through an introduction by
+ * A), and A must hold no proxy for the route while it is still open.
+ */
+
+enum { RC_A, RC_B, RC_C, RC_D };
+
+static void bac_broker(struct mn_ctx *ctx)
+{
+	IpczHandle clients[2], y;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	if (mn_expect_str(ctx, clients[0], "forward", &y, 1))
+		mn_put_str(clients[1], "yours", &y, 1);
+	mn_expect_str(ctx, clients[0], "check", NULL, 0);
+	mn_put_str(clients[0], mn_wait_no_proxies(ctx, "A after forwarding y") ?
+			       "checked" : "proxies left", NULL, 0);
+	broker_finish(ctx, clients, 2);
+}
+
+static void bac_b(struct mn_ctx *ctx)
+{
+	IpczHandle broker, x, y;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	ipcz.OpenPortals(ctx->node, 0, NULL, &x, &y);
+	mn_put_str(broker, "forward", &y, 1);
+	if (mn_ping(ctx, x) &&
+	    confirm_direct(ctx, x, true, "B's end after B->A->C")) {
+		mn_put_str(broker, "check", NULL, 0);
+		mn_expect_str(ctx, broker, "checked", NULL, 0);
+	}
+	mn_close(ctx, x);
+	client_finish(ctx, broker);
+}
+
+static void bac_c(struct mn_ctx *ctx)
+{
+	IpczHandle broker, y;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 1, &broker));
+	if (mn_expect_str(ctx, broker, "yours", &y, 1)) {
+		if (mn_pong(ctx, y))
+			confirm_direct(ctx, y, true, "C's end after B->A->C");
+		mn_wait_status(ctx, y, IPCZ_PORTAL_STATUS_DEAD, "B closed x");
+		mn_close(ctx, y);
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(reduction_chain_b_a_c)
+{
+	static const struct mn_test test = {
+		.num_nodes = 3,
+		.nodes = { [RC_A] = { "A", true, bac_broker },
+			   [RC_B] = { "B", false, bac_b },
+			   [RC_C] = { "C", false, bac_c } },
+		.num_links = 2,
+		.links = { { RC_A, RC_B }, { RC_A, RC_C } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * A longer chain: y goes B -> A -> C -> A -> D while B streams into x.
+ * B and D end directly linked; neither A nor C keeps a proxy.
+ */
+
+static void long_broker(struct mn_ctx *ctx)
+{
+	IpczHandle clients[3], y;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 3, clients));
+	if (mn_expect_str(ctx, clients[0], "forward", &y, 1))
+		mn_put_str(clients[1], "yours", &y, 1);
+	if (mn_expect_str(ctx, clients[1], "forward", &y, 1))
+		mn_put_str(clients[2], "yours", &y, 1);
+	/* C checks itself first; then us; then B may close. */
+	mn_expect_str(ctx, clients[1], "checked", NULL, 0);
+	mn_expect_str(ctx, clients[0], "check", NULL, 0);
+	mn_put_str(clients[0], mn_wait_no_proxies(ctx, "A after two hops") ?
+			       "checked" : "proxies left", NULL, 0);
+	broker_finish(ctx, clients, 3);
+}
+
+static void long_b(struct mn_ctx *ctx)
+{
+	IpczHandle broker, x, y;
+	uint32_t i;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	ipcz.OpenPortals(ctx->node, 0, NULL, &x, &y);
+	mn_put_str(broker, "forward", &y, 1);
+	for (i = 0; i < 20; i++)
+		mn_put_u32(x, i);
+	if (mn_expect_str(ctx, x, "all read", NULL, 0) &&
+	    confirm_direct(ctx, x, true, "B's end after four hops")) {
+		mn_put_str(broker, "check", NULL, 0);
+		mn_expect_str(ctx, broker, "checked", NULL, 0);
+	}
+	mn_close(ctx, x);
+	client_finish(ctx, broker);
+}
+
+static void long_c(struct mn_ctx *ctx)
+{
+	IpczHandle broker, y;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 1, &broker));
+	if (mn_expect_str(ctx, broker, "yours", &y, 1))
+		mn_put_str(broker, "forward", &y, 1);
+	mn_put_str(broker, mn_wait_no_proxies(ctx, "C after passing y on") ?
+			   "checked" : "proxies left", NULL, 0);
+	client_finish(ctx, broker);
+}
+
+static void long_d(struct mn_ctx *ctx)
+{
+	IpczHandle broker, y;
+	uint32_t i, value;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 2, &broker));
+	if (mn_expect_str(ctx, broker, "yours", &y, 1)) {
+		for (i = 0; i < 20; i++) {
+			if (!mn_get_u32(ctx, y, &value, "stream"))
+				break;
+			MN_EXPECT(ctx, value == i, "%u at %u", value, i);
+		}
+		mn_put_str(y, "all read", NULL, 0);
+		confirm_direct(ctx, y, true, "D's end after four hops");
+		mn_wait_status(ctx, y, IPCZ_PORTAL_STATUS_DEAD, "B closed x");
+		mn_close(ctx, y);
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(reduction_chain_four_hops)
+{
+	static const struct mn_test test = {
+		.num_nodes = 4,
+		.nodes = { [RC_A] = { "A", true, long_broker },
+			   [RC_B] = { "B", false, long_b },
+			   [RC_C] = { "C", false, long_c },
+			   [RC_D] = { "D", false, long_d } },
+		.num_links = 3,
+		.links = { { RC_A, RC_B }, { RC_A, RC_C }, { RC_A, RC_D } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Both ends leave their node: the broker opens (x, y) and sends x to B and
+ * y to C. B and C must link directly; the broker keeps no proxy.
+ */
+
+static void split_broker(struct mn_ctx *ctx)
+{
+	IpczHandle clients[2], x, y;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	ipcz.OpenPortals(ctx->node, 0, NULL, &x, &y);
+	mn_put_str(clients[0], "yours", &x, 1);
+	mn_put_str(clients[1], "yours", &y, 1);
+	mn_expect_str(ctx, clients[0], "check", NULL, 0);
+	mn_put_str(clients[0], mn_wait_no_proxies(ctx, "broker after the split") ?
+			       "checked" : "proxies left", NULL, 0);
+	broker_finish(ctx, clients, 2);
+}
+
+static void split_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, end;
+	bool first = ctx->index == 1;
+
+	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	if (mn_expect_str(ctx, broker, "yours", &end, 1)) {
+		if ((first ? mn_ping(ctx, end) : mn_pong(ctx, end)) &&
+		    confirm_direct(ctx, end, true, "an end sent away") &&
+		    first) {
+			mn_put_str(broker, "check", NULL, 0);
+			mn_expect_str(ctx, broker, "checked", NULL, 0);
+		}
+		if (!first)
+			mn_wait_status(ctx, end, IPCZ_PORTAL_STATUS_DEAD,
+				       "the other end closed");
+		mn_close(ctx, end);
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(reduction_both_ends_sent_away)
+{
+	static const struct mn_test test = {
+		.num_nodes = 3,
+		.nodes = { { "broker", true, split_broker },
+			   { "B", false, split_client },
+			   { "C", false, split_client } },
+		.num_links = 2,
+		.links = { { 0, 1 }, { 0, 2 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * A portal bounced to another node and back ten times ends as a local
+ * pair again: both ends direct with a local peer, no proxy on either node.
+ */
+
+static void home_broker(struct mn_ctx *ctx)
+{
+	IpczHandle client, q, p;
+	int i;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	ipcz.OpenPortals(ctx->node, 0, NULL, &q, &p);
+	for (i = 0; i < 10; i++) {
+		mn_put_str(q, "to p", NULL, 0);
+		mn_put_str(client, "bounce", &p, 1);
+		if (!mn_expect_str(ctx, client, "bounce", &p, 1))
+			break;
+		mn_expect_str(ctx, p, "to p", NULL, 0);
+	}
+	if (i == 10) {
+		mn_wait_direct(ctx, q, false, "q after ten round trips");
+		mn_wait_direct(ctx, p, false, "p after ten round trips");
+		mn_wait_no_proxies(ctx, "home node after ten round trips");
+		mn_close(ctx, p);
+	}
+	mn_close(ctx, q);
+	mn_put_str(client, "check", NULL, 0);
+	mn_expect_str(ctx, client, "checked", NULL, 0);
+	broker_finish(ctx, &client, 1);
+}
+
+static void home_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, p;
+	char text[16];
+	size_t num_bytes, num_handles;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	for (;;) {
+		num_bytes = sizeof(text) - 1;
+		num_handles = 1;
+		if (mn_get(ctx, broker, text, &num_bytes, &p, &num_handles,
+			   "bounced portal") != IPCZ_RESULT_OK)
+			break;
+		if (num_handles == 0)
+			break;	/* "check" */
+		mn_put_str(broker, "bounce", &p, 1);
+	}
+	mn_put_str(broker, mn_wait_no_proxies(ctx, "the bouncing node") ?
+			   "checked" : "proxies left", NULL, 0);
+	client_finish(ctx, broker);
+}
+
+MN_TEST(reduction_back_home)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, home_broker },
+			   { "client", false, home_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * MergePortals() across nodes: the broker merges one end of a local pair
+ * with its initial portal to the client; the bridge must go away, leaving
+ * the pair's other end directly linked to the client's portal.
+ */
+
+static void merge_broker(struct mn_ctx *ctx)
+{
+	IpczHandle client, q, p;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	ipcz.OpenPortals(ctx->node, 0, NULL, &q, &p);
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.MergePortals(client, p, 0, NULL),
+			  "MergePortals");
+	if (mn_ping(ctx, q) && confirm_direct(ctx, q, true, "merged route")) {
+		mn_wait_no_proxies(ctx, "broker after the merge");
+		mn_put_str(q, "bye", NULL, 0);
+	}
+	mn_expect_str(ctx, q, "bye", NULL, 0);
+	mn_close(ctx, q);
+}
+
+static void merge_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	if (mn_pong(ctx, broker) &&
+	    confirm_direct(ctx, broker, true, "merged route (client)"))
+		mn_expect_str(ctx, broker, "bye", NULL, 0);
+	mn_put_str(broker, "bye", NULL, 0);
+	mn_wait_status(ctx, broker, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
+	mn_close(ctx, broker);
+}
+
+MN_TEST(reduction_merge)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, merge_broker },
+			   { "client", false, merge_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+TEST_HARNESS_MAIN
