@@ -9,7 +9,10 @@
 #  - ring_latency: the ring's cross-process round trip (median, p99) with
 #    both processes on separate CPUs and on one CPU, for several wait
 #    policies. `make pool-bench` runs it; the suite does not (timings).
-#  - The fuzz target (fuzz/build.mk) runs for a bounded number of
+#  - stream_test: the data path of libipcz between two processes (socket
+#    driver), linked against libipcz and its drivers; also built from the
+#    release archives for counting system calls (strace -f -c).
+#  - The fuzz targets (fuzz/build.mk) run for a bounded number of
 #    iterations as part of this suite when clang can build it.
 # Suite `pool`: check-pool -> $(RESULTS)/pool.result.
 
@@ -19,8 +22,10 @@ POOL_LIB_SRCS := lib/block_allocator.c lib/buffer_pool.c lib/fragment.c \
 POOL_TESTS    := block_allocator_test pool_test fragment_test ring_test \
 		 link_state_test link_test
 POOL_VARIANTS := asan tsan
+POOL_LINK_TESTS := stream_test
 POOL_BINS     := $(foreach v,$(POOL_VARIANTS),\
-		   $(addprefix $(POOL_OUT)/$(v)/,$(POOL_TESTS)))
+		   $(addprefix $(POOL_OUT)/$(v)/,$(POOL_TESTS) \
+		     $(POOL_LINK_TESTS)))
 POOL_BENCH    := $(POOL_OUT)/rel/ring_latency
 # The kselftest harness wants GNU C and defines functions without
 # prototypes; its path is resolved when a recipe
@@ -29,7 +34,7 @@ POOL_TEST_CFLAGS = $(BASE_CFLAGS) -std=gnu11 -Wno-missing-prototypes \
 		   -Wno-sign-compare \
 		   -I$$($(CURDIR)/tools/linux-source)/tools/testing/selftests
 
-ALL_TARGETS  += $(POOL_BINS) $(POOL_BENCH)
+ALL_TARGETS  += $(POOL_BINS) $(POOL_BENCH) $(POOL_OUT)/rel/stream_test
 SUITES       += pool
 DEB_PACKAGES += linux-source
 
@@ -46,6 +51,17 @@ endef
 $(foreach v,$(POOL_VARIANTS),\
 	$(eval $(call pool_variant_rules,$(v),$(POOL_TESTS))))
 $(eval $(call pool_variant_rules,rel,ring_latency))
+
+# Tests of libipcz itself: the archives of lib/build.mk (release: lib/).
+pool_archive_dir = $(if $(filter rel,$(1)),lib,$(1))
+define pool_link_rule
+$(POOL_OUT)/$(1)/$(2): $(POOL_OUT)/$(1)/$(2).o \
+		$(BUILD)/$(call pool_archive_dir,$(1))/libipcz.a \
+		$(BUILD)/$(call pool_archive_dir,$(1))/libipcz-drivers.a
+	$$(CC) $$(VARIANT_LDFLAGS_$(1)) $$^ -lpthread -o $$@
+endef
+$(foreach v,$(POOL_VARIANTS) rel,$(foreach t,$(POOL_LINK_TESTS),\
+	$(eval $(call pool_link_rule,$(v),$(t)))))
 
 .PRECIOUS: $(POOL_OUT)/%.o
 
