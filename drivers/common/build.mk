@@ -8,6 +8,7 @@
 
 COMMON_DRIVER_SRCS := \
 	drivers/common/object.c \
-	drivers/common/driver_table.c
+	drivers/common/driver_table.c \
+	drivers/common/transport_state.c
 
 DRIVER_SRCS += $(COMMON_DRIVER_SRCS)

@@ -49,7 +49,8 @@ IpczResult drv_table_activate_transport(const struct drv_backend *backend,
 	if (!t)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	if (handler)
-		result = backend->activate_transport(t, listener, handler);
+		result = drv_transport_activate(
+			backend->transport_state(t), listener, handler);
 	drv_object_unref(t);
 	return result;
 }
@@ -63,7 +64,7 @@ IpczResult drv_table_deactivate_transport(const struct drv_backend *backend,
 
 	if (!t)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	result = backend->deactivate_transport(t);
+	result = drv_transport_deactivate(backend->transport_state(t));
 	drv_object_unref(t);
 	return result;
 }

@@ -20,6 +20,7 @@
 #include <ipcz/ipcz.h>
 
 #include "drivers/common/object.h"
+#include "drivers/common/transport_state.h"
 
 /*
  * What one driver does with its objects. Object arguments are live objects
@@ -33,10 +34,9 @@ struct drv_backend {
 
 	IpczResult (*create_transport_pair)(IpczDriverHandle *first,
 					    IpczDriverHandle *second);
-	IpczResult (*activate_transport)(struct drv_object *transport,
-					 IpczHandle listener,
-					 IpczTransportActivityHandler handler);
-	IpczResult (*deactivate_transport)(struct drv_object *transport);
+	/* What activation and deactivation change (transport_state.h). */
+	struct drv_transport_state *(*transport_state)(
+		struct drv_object *transport);
 	IpczResult (*transmit)(struct drv_object *transport, const void *data,
 			       size_t num_bytes,
 			       const IpczDriverHandle *handles,

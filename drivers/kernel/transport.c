@@ -34,10 +34,26 @@ static void destroy_transport(struct drv_object *object)
 
 	drop_queue(t);
 	kdrv_incoming_release(&t->incoming);
-	if (t->fd >= 0)
-		close(t->fd);
-	pthread_mutex_destroy(&t->lock);
+	if (t->life.fd >= 0)
+		close(t->life.fd);
+	pthread_mutex_destroy(&t->life.lock);
 	free(t);
+}
+
+/* The I/O thread of this driver, as the shared transport state sees it. */
+static void kick_transport(struct drv_transport_state *life)
+{
+	kdrv_io_kick(DRV_CONTAINER_OF(life, struct kdrv_transport, life));
+}
+
+static const struct drv_transport_io transport_io = {
+	.start = kdrv_io_start,
+	.kick = kick_transport,
+};
+
+struct drv_transport_state *kdrv_transport_state(struct drv_object *object)
+{
+	return &((struct kdrv_transport *)object)->life;
 }
 
 /* Whether `fd` is a kernel transport: only those answer PEER_CRED. */
@@ -64,9 +80,7 @@ IpczResult kdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 	drv_object_init(&t->base, DRV_TRANSPORT, destroy_transport);
-	pthread_mutex_init(&t->lock, NULL);
-	t->fd = fd;
-	t->state = KDRV_TRANSPORT_IDLE;
+	drv_transport_state_init(&t->life, &transport_io, fd);
 	t->chunk_limit = KDRV_MAX_CHUNK;
 	return drv_handle_add(&kdrv_handles, &t->base, handle);
 }
@@ -102,58 +116,21 @@ IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-IpczResult kdrv_transport_activate(struct drv_object *object,
-				   IpczHandle listener,
-				   IpczTransportActivityHandler handler)
-{
-	struct kdrv_transport *t = (struct kdrv_transport *)object;
-	IpczResult result = kdrv_io_start();
-
-	if (result != IPCZ_RESULT_OK)
-		return result;
-	pthread_mutex_lock(&t->lock);
-	if (t->state != KDRV_TRANSPORT_IDLE || t->closed || t->fd < 0) {
-		pthread_mutex_unlock(&t->lock);
-		return IPCZ_RESULT_FAILED_PRECONDITION;
-	}
-	t->state = KDRV_TRANSPORT_ACTIVE;
-	t->listener = listener;
-	t->handler = handler;
-	pthread_mutex_unlock(&t->lock);
-	kdrv_io_kick(t);
-	return IPCZ_RESULT_OK;
-}
-
-IpczResult kdrv_transport_deactivate(struct drv_object *object)
-{
-	struct kdrv_transport *t = (struct kdrv_transport *)object;
-
-	pthread_mutex_lock(&t->lock);
-	if (t->state != KDRV_TRANSPORT_ACTIVE) {
-		pthread_mutex_unlock(&t->lock);
-		return IPCZ_RESULT_FAILED_PRECONDITION;
-	}
-	t->state = KDRV_TRANSPORT_DEACTIVATING;
-	pthread_mutex_unlock(&t->lock);
-	kdrv_io_kick(t);
-	return IPCZ_RESULT_OK;
-}
-
 /* Output failed for good: drop it and owe the listener an error. */
 static void fail_output(struct kdrv_transport *t)
 {
-	t->write_failed = true;
-	t->error_pending = true;
+	t->life.write_failed = true;
+	t->life.error_pending = true;
 	drop_queue(t);
 }
 
 /* Sends queued output until the peer's queue fills up; lock held. */
 static void flush_queue(struct kdrv_transport *t)
 {
-	while (t->queue_head && !t->write_failed) {
+	while (t->queue_head && !t->life.write_failed) {
 		struct kdrv_outgoing *m = t->queue_head;
 		size_t before = m->bytes_sent;
-		int err = kdrv_outgoing_send(t->fd, m, &t->chunk_limit);
+		int err = kdrv_outgoing_send(t->life.fd, m, &t->chunk_limit);
 
 		t->queued_bytes -= m->bytes_sent - before;
 		if (err == -EAGAIN)
@@ -221,7 +198,7 @@ static IpczResult send_or_queue(struct kdrv_transport *t,
 
 	/* Nothing may overtake what is already queued. */
 	if (!t->queue_head)
-		err = kdrv_outgoing_send(t->fd, m, &t->chunk_limit);
+		err = kdrv_outgoing_send(t->life.fd, m, &t->chunk_limit);
 	if (!err)
 		return IPCZ_RESULT_OK;
 	*kick = true;
@@ -261,8 +238,8 @@ IpczResult kdrv_transport_transmit(struct drv_object *object, const void *data,
 			return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 
-	pthread_mutex_lock(&t->lock);
-	if (t->write_failed || t->closed || t->fd < 0) {
+	pthread_mutex_lock(&t->life.lock);
+	if (t->life.write_failed || t->life.closed || t->life.fd < 0) {
 		result = IPCZ_RESULT_UNAVAILABLE;
 		goto out;
 	}
@@ -278,7 +255,7 @@ IpczResult kdrv_transport_transmit(struct drv_object *object, const void *data,
 	/* Whatever neither went out nor into the queue is closed. */
 	close_fds(fds + m.fds_sent, m.num_fds - m.fds_sent);
 out:
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->life.lock);
 	if (fds != stack_fds)
 		free(fds);
 	if (kick && kdrv_io_start() == IPCZ_RESULT_OK)
@@ -290,12 +267,12 @@ void kdrv_transport_report_bad(struct drv_object *object)
 {
 	struct kdrv_transport *t = (struct kdrv_transport *)object;
 
-	pthread_mutex_lock(&t->lock);
-	t->error_pending = true;
-	t->read_failed = true;
-	t->write_failed = true;
+	pthread_mutex_lock(&t->life.lock);
+	t->life.error_pending = true;
+	t->life.read_failed = true;
+	t->life.write_failed = true;
 	drop_queue(t);
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->life.lock);
 	kdrv_io_kick(t);
 }
 
@@ -303,11 +280,9 @@ void kdrv_transport_close(struct drv_object *object)
 {
 	struct kdrv_transport *t = (struct kdrv_transport *)object;
 
-	pthread_mutex_lock(&t->lock);
-	t->closed = true;
-	if (t->state == KDRV_TRANSPORT_ACTIVE)
-		t->state = KDRV_TRANSPORT_DEACTIVATING;
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_lock(&t->life.lock);
+	drv_transport_mark_closed(&t->life);
+	pthread_mutex_unlock(&t->life.lock);
 	/* The I/O thread lets go of it once nothing is owed. */
 	kdrv_io_kick(t);
 	drv_object_unref(&t->base);
@@ -317,14 +292,14 @@ int kdrv_transport_dup_fd(struct kdrv_transport *t)
 {
 	int fd = -EBUSY;
 
-	pthread_mutex_lock(&t->lock);
-	if (t->state == KDRV_TRANSPORT_IDLE && !t->queue_head &&
-	    !t->closed && t->fd >= 0 && !t->write_failed) {
-		fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+	pthread_mutex_lock(&t->life.lock);
+	if (t->life.phase == DRV_TRANSPORT_IDLE && !t->queue_head &&
+	    !t->life.closed && t->life.fd >= 0 && !t->life.write_failed) {
+		fd = fcntl(t->life.fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			fd = -errno;
 	}
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->life.lock);
 	return fd;
 }
 
@@ -332,9 +307,9 @@ int kdrv_transport_fd(struct kdrv_transport *t)
 {
 	int fd;
 
-	pthread_mutex_lock(&t->lock);
-	fd = t->fd;
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_lock(&t->life.lock);
+	fd = t->life.fd;
+	pthread_mutex_unlock(&t->life.lock);
 	return fd;
 }
 
@@ -351,45 +326,22 @@ static void update_watch(struct kdrv_transport *t)
 {
 	uint32_t want = 0;
 
-	if (t->fd >= 0 && t->state == KDRV_TRANSPORT_ACTIVE &&
-	    !t->read_failed)
+	if (t->life.fd >= 0 && t->life.phase == DRV_TRANSPORT_ACTIVE &&
+	    !t->life.read_failed)
 		want |= EPOLLIN | EPOLLPRI | EPOLLRDHUP;
-	if (t->fd >= 0 && t->queue_head && !t->write_failed)
+	if (t->life.fd >= 0 && t->queue_head && !t->life.write_failed)
 		want |= EPOLLOUT;
 	if (want == t->watched_events)
 		return;
-	if (kdrv_io_watch(t, t->fd, t->watched_events, want) < 0) {
+	if (kdrv_io_watch(t, t->life.fd, t->watched_events, want) < 0) {
 		/* It cannot be watched: it is unusable. */
-		t->read_failed = true;
+		t->life.read_failed = true;
 		fail_output(t);
 		want = 0;
 		if (t->watched_events)
-			kdrv_io_watch(t, t->fd, t->watched_events, 0);
+			kdrv_io_watch(t, t->life.fd, t->watched_events, 0);
 	}
 	t->watched_events = want;
-}
-
-static void fail_input(struct kdrv_transport *t)
-{
-	pthread_mutex_lock(&t->lock);
-	t->read_failed = true;
-	t->error_pending = true;
-	pthread_mutex_unlock(&t->lock);
-}
-
-/* The listener to deliver to now, or false to stop reading. */
-static bool may_deliver(struct kdrv_transport *t,
-			IpczTransportActivityHandler *handler,
-			IpczHandle *listener)
-{
-	bool ok;
-
-	pthread_mutex_lock(&t->lock);
-	ok = t->state == KDRV_TRANSPORT_ACTIVE && !t->read_failed;
-	*handler = t->handler;
-	*listener = t->listener;
-	pthread_mutex_unlock(&t->lock);
-	return ok;
 }
 
 static void close_handles(const IpczDriverHandle *handles, size_t count)
@@ -447,12 +399,13 @@ static void deliver_doorbell(struct kdrv_transport *t)
 	IpczHandle listener;
 
 	t->doorbell_ready = false;
-	if (!may_deliver(t, &handler, &listener))
+	if (!drv_transport_may_deliver(&t->life, &handler, &listener))
 		return;
-	if (kdrv_ioctl(t->fd, IPCZ_IOC_TAKE_DOORBELL, &args) || !args.rings)
+	if (kdrv_ioctl(t->life.fd, IPCZ_IOC_TAKE_DOORBELL, &args) ||
+	    !args.rings)
 		return;
 	if (handler(listener, NULL, 0, NULL, 0, 0, NULL) != IPCZ_RESULT_OK)
-		fail_input(t);
+		drv_transport_fail_input(&t->life);
 }
 
 /* Reads and delivers a bounded number of chunks; true if more remain. */
@@ -464,9 +417,10 @@ static bool read_input(struct kdrv_transport *t, uint8_t *buffer)
 	for (int budget = READ_BUDGET; t->input_ready; budget--) {
 		if (!budget)
 			return true;
-		if (!may_deliver(t, &handler, &listener))
+		if (!drv_transport_may_deliver(&t->life, &handler, &listener))
 			return false;
-		switch (kdrv_incoming_receive(t->fd, &t->incoming, buffer)) {
+		switch (kdrv_incoming_receive(t->life.fd, &t->incoming,
+					      buffer)) {
 		case KDRV_RECEIVE_AGAIN:
 			t->input_ready = false;
 			break;
@@ -474,7 +428,7 @@ static bool read_input(struct kdrv_transport *t, uint8_t *buffer)
 			break;
 		case KDRV_RECEIVE_MESSAGE:
 			if (!deliver(&t->incoming, handler, listener)) {
-				fail_input(t);
+				drv_transport_fail_input(&t->life);
 				return false;
 			}
 			break;
@@ -482,7 +436,7 @@ static bool read_input(struct kdrv_transport *t, uint8_t *buffer)
 			/* Closed peer, hostile data or a failed transport. */
 			t->input_ready = false;
 			kdrv_incoming_reset(&t->incoming);
-			fail_input(t);
+			drv_transport_fail_input(&t->life);
 			return false;
 		}
 	}
@@ -492,47 +446,26 @@ static bool read_input(struct kdrv_transport *t, uint8_t *buffer)
 	return false;
 }
 
-static void call_handler(IpczTransportActivityHandler handler,
-			 IpczHandle listener, uint32_t flags)
-{
-	handler(listener, NULL, 0, NULL, 0, flags, NULL);
-}
-
 bool kdrv_transport_service(struct kdrv_transport *t, uint8_t *buffer)
 {
-	bool error = false, deactivated = false, more = false;
-	IpczTransportActivityHandler handler;
-	IpczHandle listener;
+	struct drv_owed_calls owed;
+	bool more;
 
-	pthread_mutex_lock(&t->lock);
-	if (t->fd >= 0)
+	pthread_mutex_lock(&t->life.lock);
+	if (t->life.fd >= 0)
 		flush_queue(t);
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->life.lock);
 
 	more = read_input(t, buffer);
 
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&t->life.lock);
 	update_watch(t);
-	if (t->state == KDRV_TRANSPORT_ACTIVE && t->error_pending &&
-	    !t->error_reported) {
-		t->error_reported = true;
-		error = true;
-	}
-	if (t->state == KDRV_TRANSPORT_DEACTIVATING) {
-		t->state = KDRV_TRANSPORT_DEACTIVATED;
+	if (drv_transport_take_owed(&t->life, &owed)) {
+		/* DEACTIVATED is its last call: stop watching it. */
 		update_watch(t);
-		deactivated = true;
-		error = false;
 		more = false;
 	}
-	handler = t->handler;
-	listener = t->listener;
-	pthread_mutex_unlock(&t->lock);
-
-	if (error)
-		call_handler(handler, listener, IPCZ_TRANSPORT_ACTIVITY_ERROR);
-	if (deactivated)
-		call_handler(handler, listener,
-			     IPCZ_TRANSPORT_ACTIVITY_DEACTIVATED);
+	pthread_mutex_unlock(&t->life.lock);
+	drv_transport_make_owed_calls(&owed);
 	return more;
 }

@@ -21,33 +21,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "drivers/common/transport_state.h"
 #include "drivers/kernel/message.h"
 #include "drivers/kernel/object.h"
-
-enum kdrv_transport_state {
-	KDRV_TRANSPORT_IDLE,		/* not yet activated */
-	KDRV_TRANSPORT_ACTIVE,
-	KDRV_TRANSPORT_DEACTIVATING,	/* the DEACTIVATED call is owed */
-	KDRV_TRANSPORT_DEACTIVATED,
-};
 
 /* Output waiting in userspace beyond this severs the transport. */
 #define KDRV_MAX_QUEUED_BYTES (256u << 20)
 
 struct kdrv_transport {
 	struct drv_object base;
-	pthread_mutex_t lock;
+	/* Its life as ipcz sees it; `life.lock` guards the fields below. */
+	struct drv_transport_state life;
 
-	/* Under `lock`. */
-	int fd;
-	enum kdrv_transport_state state;
-	IpczHandle listener;
-	IpczTransportActivityHandler handler;
-	bool closed;		/* its handle was closed */
-	bool read_failed;	/* no more input will be read */
-	bool write_failed;	/* no more output can be sent */
-	bool error_pending;	/* the listener is owed an ERROR call */
-	bool error_reported;
+	/* Under `life.lock`. */
 	struct kdrv_outgoing *queue_head;
 	struct kdrv_outgoing *queue_tail;
 	size_t queued_bytes;
@@ -72,10 +58,8 @@ IpczResult kdrv_transport_adopt(int fd, IpczDriverHandle *handle);
 IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
 				      IpczDriverHandle *second);
 
-IpczResult kdrv_transport_activate(struct drv_object *object,
-				   IpczHandle listener,
-				   IpczTransportActivityHandler handler);
-IpczResult kdrv_transport_deactivate(struct drv_object *object);
+/* The part of the transport that activation and deactivation change. */
+struct drv_transport_state *kdrv_transport_state(struct drv_object *object);
 IpczResult kdrv_transport_transmit(struct drv_object *object, const void *data,
 				   size_t num_bytes,
 				   const IpczDriverHandle *handles,

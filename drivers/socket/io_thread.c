@@ -83,15 +83,16 @@ int sockdrv_io_watch(struct sockdrv_transport *t, uint32_t old_events,
 	struct sockdrv_transport **bigger;
 
 	if (!old_events) {
-		if (epoll_ctl(io.epoll_fd, EPOLL_CTL_ADD, t->fd, &event) < 0)
+		if (epoll_ctl(io.epoll_fd, EPOLL_CTL_ADD, t->life.fd,
+			      &event) < 0)
 			return -errno;
 		drv_object_ref(&t->base);
 		return 0;
 	}
 	if (new_events)
-		return epoll_ctl(io.epoll_fd, EPOLL_CTL_MOD, t->fd, &event) < 0 ?
-			       -errno : 0;
-	epoll_ctl(io.epoll_fd, EPOLL_CTL_DEL, t->fd, NULL);
+		return epoll_ctl(io.epoll_fd, EPOLL_CTL_MOD, t->life.fd,
+				 &event) < 0 ? -errno : 0;
+	epoll_ctl(io.epoll_fd, EPOLL_CTL_DEL, t->life.fd, NULL);
 	if (unwatched_count == unwatched_capacity) {
 		size_t capacity = unwatched_capacity ? unwatched_capacity * 2 :
 						       16;

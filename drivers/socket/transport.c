@@ -32,10 +32,26 @@ static void destroy_transport(struct drv_object *object)
 
 	drop_queue(t);
 	sockdrv_incoming_reset(&t->incoming);
-	if (t->fd >= 0)
-		close(t->fd);
-	pthread_mutex_destroy(&t->lock);
+	if (t->life.fd >= 0)
+		close(t->life.fd);
+	pthread_mutex_destroy(&t->life.lock);
 	free(t);
+}
+
+/* The I/O thread of this driver, as the shared transport state sees it. */
+static void kick_transport(struct drv_transport_state *life)
+{
+	sockdrv_io_kick(DRV_CONTAINER_OF(life, struct sockdrv_transport, life));
+}
+
+static const struct drv_transport_io transport_io = {
+	.start = sockdrv_io_start,
+	.kick = kick_transport,
+};
+
+struct drv_transport_state *sockdrv_transport_state(struct drv_object *object)
+{
+	return &((struct sockdrv_transport *)object)->life;
 }
 
 bool sockdrv_is_transport_socket(int fd)
@@ -79,9 +95,7 @@ IpczResult sockdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 	drv_object_init(&t->base, DRV_TRANSPORT, destroy_transport);
-	pthread_mutex_init(&t->lock, NULL);
-	t->fd = fd;
-	t->state = SOCKDRV_TRANSPORT_IDLE;
+	drv_transport_state_init(&t->life, &transport_io, fd);
 	t->max_payload = initial_max_payload(fd);
 	return drv_handle_add(&sockdrv_handles, &t->base, handle);
 }
@@ -125,58 +139,21 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-IpczResult sockdrv_transport_activate(struct drv_object *object,
-				      IpczHandle listener,
-				      IpczTransportActivityHandler handler)
-{
-	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
-	IpczResult result = sockdrv_io_start();
-
-	if (result != IPCZ_RESULT_OK)
-		return result;
-	pthread_mutex_lock(&t->lock);
-	if (t->state != SOCKDRV_TRANSPORT_IDLE || t->closed || t->fd < 0) {
-		pthread_mutex_unlock(&t->lock);
-		return IPCZ_RESULT_FAILED_PRECONDITION;
-	}
-	t->state = SOCKDRV_TRANSPORT_ACTIVE;
-	t->listener = listener;
-	t->handler = handler;
-	pthread_mutex_unlock(&t->lock);
-	sockdrv_io_kick(t);
-	return IPCZ_RESULT_OK;
-}
-
-IpczResult sockdrv_transport_deactivate(struct drv_object *object)
-{
-	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
-
-	pthread_mutex_lock(&t->lock);
-	if (t->state != SOCKDRV_TRANSPORT_ACTIVE) {
-		pthread_mutex_unlock(&t->lock);
-		return IPCZ_RESULT_FAILED_PRECONDITION;
-	}
-	t->state = SOCKDRV_TRANSPORT_DEACTIVATING;
-	pthread_mutex_unlock(&t->lock);
-	sockdrv_io_kick(t);
-	return IPCZ_RESULT_OK;
-}
-
 /* Output failed for good: forget it and owe the listener an error. */
 static void fail_output(struct sockdrv_transport *t)
 {
-	t->write_failed = true;
-	t->error_pending = true;
+	t->life.write_failed = true;
+	t->life.error_pending = true;
 	drop_queue(t);
 }
 
 /* Sends queued messages until the socket fills up; lock held. */
 static void flush_queue(struct sockdrv_transport *t)
 {
-	while (t->queue_head && !t->write_failed) {
+	while (t->queue_head && !t->life.write_failed) {
 		struct sockdrv_outgoing *m = t->queue_head;
 		size_t before = m->bytes_sent;
-		int err = sockdrv_outgoing_send(t->fd, m, &t->max_payload);
+		int err = sockdrv_outgoing_send(t->life.fd, m, &t->max_payload);
 
 		t->queued_bytes -= m->bytes_sent - before;
 		if (err == -EAGAIN)
@@ -278,13 +255,13 @@ static IpczResult send_or_queue(struct sockdrv_transport *t,
 {
 	int err = -EAGAIN;
 
-	if (t->write_failed) {
+	if (t->life.write_failed) {
 		sockdrv_outgoing_free(m);
 		return IPCZ_RESULT_UNAVAILABLE;
 	}
 	/* Nothing may overtake what is already queued. */
 	if (!t->queue_head)
-		err = sockdrv_outgoing_send(t->fd, m, &t->max_payload);
+		err = sockdrv_outgoing_send(t->life.fd, m, &t->max_payload);
 	if (!err)
 		return IPCZ_RESULT_OK;
 	if (err == -EAGAIN) {
@@ -323,8 +300,8 @@ IpczResult sockdrv_transport_transmit(struct drv_object *object,
 			return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 
-	pthread_mutex_lock(&t->lock);
-	if (t->write_failed || t->fd < 0) {
+	pthread_mutex_lock(&t->life.lock);
+	if (t->life.write_failed || t->life.fd < 0) {
 		result = IPCZ_RESULT_UNAVAILABLE;
 		goto out;
 	}
@@ -337,7 +314,7 @@ IpczResult sockdrv_transport_transmit(struct drv_object *object,
 	m.num_fds = num_handles;
 	result = send_or_queue(t, &m, &kick);
 out:
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->life.lock);
 	if (fds != stack_fds)
 		free(fds);
 	if (kick)
@@ -349,15 +326,15 @@ void sockdrv_transport_report_bad(struct drv_object *object)
 {
 	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
 
-	pthread_mutex_lock(&t->lock);
-	t->error_pending = true;
-	t->read_failed = true;
-	t->write_failed = true;
+	pthread_mutex_lock(&t->life.lock);
+	t->life.error_pending = true;
+	t->life.read_failed = true;
+	t->life.write_failed = true;
 	drop_queue(t);
 	/* The peer sees the connection end; so do we. */
-	if (t->fd >= 0)
-		shutdown(t->fd, SHUT_RDWR);
-	pthread_mutex_unlock(&t->lock);
+	if (t->life.fd >= 0)
+		shutdown(t->life.fd, SHUT_RDWR);
+	pthread_mutex_unlock(&t->life.lock);
 	sockdrv_io_kick(t);
 }
 
@@ -366,13 +343,11 @@ void sockdrv_transport_close(struct drv_object *object)
 	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
 	bool kick;
 
-	pthread_mutex_lock(&t->lock);
-	t->closed = true;
-	if (t->state == SOCKDRV_TRANSPORT_ACTIVE)
-		t->state = SOCKDRV_TRANSPORT_DEACTIVATING;
-	kick = t->state == SOCKDRV_TRANSPORT_DEACTIVATING || t->queue_head ||
+	pthread_mutex_lock(&t->life.lock);
+	drv_transport_mark_closed(&t->life);
+	kick = t->life.phase == DRV_TRANSPORT_DEACTIVATING || t->queue_head ||
 	       t->watched_events;
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->life.lock);
 	if (kick)
 		sockdrv_io_kick(t);
 	drv_object_unref(&t->base);
@@ -382,10 +357,10 @@ bool sockdrv_transport_can_release_fd(struct sockdrv_transport *t)
 {
 	bool ok;
 
-	pthread_mutex_lock(&t->lock);
-	ok = t->state == SOCKDRV_TRANSPORT_IDLE && !t->queue_head &&
-	     !t->closed && t->fd >= 0 && !t->write_failed;
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_lock(&t->life.lock);
+	ok = t->life.phase == DRV_TRANSPORT_IDLE && !t->queue_head &&
+	     !t->life.closed && t->life.fd >= 0 && !t->life.write_failed;
+	pthread_mutex_unlock(&t->life.lock);
 	return ok;
 }
 
@@ -399,12 +374,12 @@ int sockdrv_transport_release_fd(struct sockdrv_transport *t)
 	 * through the descriptor it was added with, which therefore stays
 	 * open here until the transport is destroyed.
 	 */
-	pthread_mutex_lock(&t->lock);
-	if (t->state == SOCKDRV_TRANSPORT_IDLE && !t->queue_head &&
-	    t->fd >= 0)
-		fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
-	t->closed = true;
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_lock(&t->life.lock);
+	if (t->life.phase == DRV_TRANSPORT_IDLE && !t->queue_head &&
+	    t->life.fd >= 0)
+		fd = fcntl(t->life.fd, F_DUPFD_CLOEXEC, 0);
+	t->life.closed = true;
+	pthread_mutex_unlock(&t->life.lock);
 	return fd;
 }
 
@@ -413,16 +388,16 @@ static void update_watch(struct sockdrv_transport *t)
 {
 	uint32_t want = 0;
 
-	if (t->fd >= 0 && t->state == SOCKDRV_TRANSPORT_ACTIVE &&
-	    !t->read_failed)
+	if (t->life.fd >= 0 && t->life.phase == DRV_TRANSPORT_ACTIVE &&
+	    !t->life.read_failed)
 		want |= EPOLLIN | EPOLLRDHUP;
-	if (t->fd >= 0 && t->queue_head && !t->write_failed)
+	if (t->life.fd >= 0 && t->queue_head && !t->life.write_failed)
 		want |= EPOLLOUT;
 	if (want == t->watched_events)
 		return;
 	if (sockdrv_io_watch(t, t->watched_events, want) < 0) {
 		/* Cannot watch it: the transport is unusable. */
-		t->read_failed = true;
+		t->life.read_failed = true;
 		fail_output(t);
 		want = 0;
 		if (t->watched_events)
@@ -431,40 +406,18 @@ static void update_watch(struct sockdrv_transport *t)
 	t->watched_events = want;
 }
 
-static void call_handler(IpczTransportActivityHandler handler,
-			 IpczHandle listener, uint32_t flags)
-{
-	handler(listener, NULL, 0, NULL, 0, flags, NULL);
-}
-
 void sockdrv_transport_service(struct sockdrv_transport *t)
 {
-	IpczTransportActivityHandler handler;
-	bool error = false, deactivated = false;
-	IpczHandle listener;
+	struct drv_owed_calls owed;
 
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&t->life.lock);
 	update_watch(t);
-	if (t->state == SOCKDRV_TRANSPORT_ACTIVE && t->error_pending &&
-	    !t->error_reported) {
-		t->error_reported = true;
-		error = true;
-	}
-	if (t->state == SOCKDRV_TRANSPORT_DEACTIVATING) {
-		t->state = SOCKDRV_TRANSPORT_DEACTIVATED;
+	if (drv_transport_take_owed(&t->life, &owed)) {
+		/* DEACTIVATED is its last call: stop watching it. */
 		update_watch(t);
-		deactivated = true;
-		error = false;
 	}
-	handler = t->handler;
-	listener = t->listener;
-	pthread_mutex_unlock(&t->lock);
-
-	if (error)
-		call_handler(handler, listener, IPCZ_TRANSPORT_ACTIVITY_ERROR);
-	if (deactivated)
-		call_handler(handler, listener,
-			     IPCZ_TRANSPORT_ACTIVITY_DEACTIVATED);
+	pthread_mutex_unlock(&t->life.lock);
+	drv_transport_make_owed_calls(&owed);
 }
 
 static void close_handles(const IpczDriverHandle *handles, size_t count)
@@ -513,29 +466,6 @@ static bool deliver(const struct sockdrv_message_view *view,
 	return result == IPCZ_RESULT_OK;
 }
 
-/* Which listener to deliver to now, or false to stop reading. */
-static bool may_deliver(struct sockdrv_transport *t,
-			IpczTransportActivityHandler *handler,
-			IpczHandle *listener)
-{
-	bool ok;
-
-	pthread_mutex_lock(&t->lock);
-	ok = t->state == SOCKDRV_TRANSPORT_ACTIVE && !t->read_failed;
-	*handler = t->handler;
-	*listener = t->listener;
-	pthread_mutex_unlock(&t->lock);
-	return ok;
-}
-
-static void fail_input(struct sockdrv_transport *t)
-{
-	pthread_mutex_lock(&t->lock);
-	t->read_failed = true;
-	t->error_pending = true;
-	pthread_mutex_unlock(&t->lock);
-}
-
 /*
  * Reads packets until one message is delivered (or a bounded number of
  * packets arrived), then goes back to epoll: level-triggered epoll reports
@@ -549,20 +479,20 @@ static void read_messages(struct sockdrv_transport *t, uint8_t *buffer)
 	IpczHandle listener;
 
 	for (int budget = 64; budget > 0; budget--) {
-		if (!may_deliver(t, &handler, &listener))
+		if (!drv_transport_may_deliver(&t->life, &handler, &listener))
 			return;
-		switch (sockdrv_incoming_receive(t->fd, &t->incoming, buffer,
-						 &view)) {
+		switch (sockdrv_incoming_receive(t->life.fd, &t->incoming,
+						 buffer, &view)) {
 		case SOCKDRV_RECEIVE_AGAIN:
 			return;
 		case SOCKDRV_RECEIVE_PARTIAL:
 			break;
 		case SOCKDRV_RECEIVE_MESSAGE:
 			if (!deliver(&view, handler, listener))
-				fail_input(t);
+				drv_transport_fail_input(&t->life);
 			return;
 		default:
-			fail_input(t);
+			drv_transport_fail_input(&t->life);
 			return;
 		}
 	}
@@ -572,9 +502,9 @@ void sockdrv_transport_on_events(struct sockdrv_transport *t, uint32_t events,
 				 uint8_t *receive_buffer)
 {
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-		pthread_mutex_lock(&t->lock);
+		pthread_mutex_lock(&t->life.lock);
 		flush_queue(t);
-		pthread_mutex_unlock(&t->lock);
+		pthread_mutex_unlock(&t->life.lock);
 	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		read_messages(t, receive_buffer);

@@ -17,33 +17,19 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "drivers/common/transport_state.h"
 #include "drivers/socket/object.h"
 #include "drivers/socket/packet.h"
-
-enum sockdrv_transport_state {
-	SOCKDRV_TRANSPORT_IDLE,		/* not yet activated */
-	SOCKDRV_TRANSPORT_ACTIVE,
-	SOCKDRV_TRANSPORT_DEACTIVATING,	/* DEACTIVATED call still owed */
-	SOCKDRV_TRANSPORT_DEACTIVATED,
-};
 
 /* Output waiting in the queue beyond this severs the transport. */
 #define SOCKDRV_MAX_QUEUED_BYTES (256u << 20)
 
 struct sockdrv_transport {
 	struct drv_object base;
-	pthread_mutex_t lock;
+	/* Its life as ipcz sees it; `life.lock` guards the fields below. */
+	struct drv_transport_state life;
 
-	/* Under `lock`. */
-	int fd;
-	enum sockdrv_transport_state state;
-	IpczHandle listener;
-	IpczTransportActivityHandler handler;
-	bool closed;		/* its handle was closed */
-	bool read_failed;	/* no more input will be read */
-	bool write_failed;	/* no more output can be sent */
-	bool error_pending;	/* the listener is owed an ERROR call */
-	bool error_reported;
+	/* Under `life.lock`. */
 	struct sockdrv_outgoing *queue_head;
 	struct sockdrv_outgoing *queue_tail;
 	size_t queued_bytes;
@@ -74,10 +60,8 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 /* Whether `fd` is a socket the driver can use as a transport. */
 bool sockdrv_is_transport_socket(int fd);
 
-IpczResult sockdrv_transport_activate(struct drv_object *object,
-				      IpczHandle listener,
-				      IpczTransportActivityHandler handler);
-IpczResult sockdrv_transport_deactivate(struct drv_object *object);
+/* The part of the transport that activation and deactivation change. */
+struct drv_transport_state *sockdrv_transport_state(struct drv_object *object);
 IpczResult sockdrv_transport_transmit(struct drv_object *object,
 				      const void *data, size_t num_bytes,
 				      const IpczDriverHandle *handles,

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/* The shared transport life cycle (transport_state.h). */
+#include "drivers/common/transport_state.h"
+
+void drv_transport_state_init(struct drv_transport_state *state,
+			      const struct drv_transport_io *io, int fd)
+{
+	state->io = io;
+	pthread_mutex_init(&state->lock, NULL);
+	state->fd = fd;
+	state->phase = DRV_TRANSPORT_IDLE;
+}
+
+IpczResult drv_transport_activate(struct drv_transport_state *state,
+				  IpczHandle listener,
+				  IpczTransportActivityHandler handler)
+{
+	/* Started first, so that an active transport always has a thread. */
+	IpczResult result = state->io->start();
+
+	if (result != IPCZ_RESULT_OK)
+		return result;
+	pthread_mutex_lock(&state->lock);
+	if (state->phase != DRV_TRANSPORT_IDLE || state->closed ||
+	    state->fd < 0) {
+		pthread_mutex_unlock(&state->lock);
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	}
+	state->phase = DRV_TRANSPORT_ACTIVE;
+	state->listener = listener;
+	state->handler = handler;
+	pthread_mutex_unlock(&state->lock);
+	state->io->kick(state);
+	return IPCZ_RESULT_OK;
+}
+
+IpczResult drv_transport_deactivate(struct drv_transport_state *state)
+{
+	pthread_mutex_lock(&state->lock);
+	if (state->phase != DRV_TRANSPORT_ACTIVE) {
+		pthread_mutex_unlock(&state->lock);
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	}
+	state->phase = DRV_TRANSPORT_DEACTIVATING;
+	pthread_mutex_unlock(&state->lock);
+	/* The I/O thread makes the DEACTIVATED call, after any in flight. */
+	state->io->kick(state);
+	return IPCZ_RESULT_OK;
+}
+
+void drv_transport_mark_closed(struct drv_transport_state *state)
+{
+	state->closed = true;
+	if (state->phase == DRV_TRANSPORT_ACTIVE)
+		state->phase = DRV_TRANSPORT_DEACTIVATING;
+}
+
+void drv_transport_fail_input(struct drv_transport_state *state)
+{
+	pthread_mutex_lock(&state->lock);
+	state->read_failed = true;
+	state->error_pending = true;
+	pthread_mutex_unlock(&state->lock);
+}
+
+bool drv_transport_may_deliver(struct drv_transport_state *state,
+			       IpczTransportActivityHandler *handler,
+			       IpczHandle *listener)
+{
+	bool ok;
+
+	pthread_mutex_lock(&state->lock);
+	ok = state->phase == DRV_TRANSPORT_ACTIVE && !state->read_failed;
+	*handler = state->handler;
+	*listener = state->listener;
+	pthread_mutex_unlock(&state->lock);
+	return ok;
+}
+
+bool drv_transport_take_owed(struct drv_transport_state *state,
+			     struct drv_owed_calls *owed)
+{
+	owed->error = false;
+	owed->deactivated = false;
+	if (state->phase == DRV_TRANSPORT_ACTIVE && state->error_pending &&
+	    !state->error_reported) {
+		state->error_reported = true;
+		owed->error = true;
+	}
+	if (state->phase == DRV_TRANSPORT_DEACTIVATING) {
+		state->phase = DRV_TRANSPORT_DEACTIVATED;
+		owed->deactivated = true;
+		owed->error = false;
+	}
+	owed->handler = state->handler;
+	owed->listener = state->listener;
+	return owed->deactivated;
+}
+
+static void call_handler(const struct drv_owed_calls *owed, uint32_t flags)
+{
+	owed->handler(owed->listener, NULL, 0, NULL, 0, flags, NULL);
+}
+
+void drv_transport_make_owed_calls(const struct drv_owed_calls *owed)
+{
+	if (owed->error)
+		call_handler(owed, IPCZ_TRANSPORT_ACTIVITY_ERROR);
+	if (owed->deactivated)
+		call_handler(owed, IPCZ_TRANSPORT_ACTIVITY_DEACTIVATED);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The life of a transport as ipcz sees it, shared by the socket and the
+ * kernel driver: idle until ActivateTransport(), active, deactivating
+ * (one DEACTIVATED call still owed) and deactivated; plus the failure
+ * flags that decide when the single ERROR call is owed.
+ *
+ * The rules it keeps: no handler call before activation, exactly one
+ * ERROR at most, and nothing after DEACTIVATED. A driver embeds the state
+ * in its transport, keeps everything else (descriptor I/O, queues, epoll)
+ * to itself, and tells the state how to reach its I/O thread.
+ */
+#ifndef IPCZ_DRIVERS_COMMON_TRANSPORT_STATE_H
+#define IPCZ_DRIVERS_COMMON_TRANSPORT_STATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ipcz/ipcz.h>
+
+enum drv_transport_phase {
+	DRV_TRANSPORT_IDLE,		/* not yet activated */
+	DRV_TRANSPORT_ACTIVE,
+	DRV_TRANSPORT_DEACTIVATING,	/* the DEACTIVATED call is owed */
+	DRV_TRANSPORT_DEACTIVATED,
+};
+
+/* The structure of type `type` whose member `member` is at `ptr`. */
+#define DRV_CONTAINER_OF(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct drv_transport_state;
+
+/* How the shared code reaches the driver's I/O thread. */
+struct drv_transport_io {
+	/* Starts the thread if needed (activation needs it). */
+	IpczResult (*start)(void);
+	/* Wakes the thread to act on a change of `state`'s transport. */
+	void (*kick)(struct drv_transport_state *state);
+};
+
+struct drv_transport_state {
+	const struct drv_transport_io *io;
+	/* Guards the whole transport, the driver's own fields included. */
+	pthread_mutex_t lock;
+
+	/* Under `lock`. */
+	int fd;		/* the driver's descriptor, -1 once gone */
+	enum drv_transport_phase phase;
+	IpczHandle listener;
+	IpczTransportActivityHandler handler;
+	bool closed;		/* its handle was closed */
+	bool read_failed;	/* no more input will be read */
+	bool write_failed;	/* no more output can be sent */
+	bool error_pending;	/* the listener is owed an ERROR call */
+	bool error_reported;
+};
+
+/* An idle transport owning `fd`. */
+void drv_transport_state_init(struct drv_transport_state *state,
+			      const struct drv_transport_io *io, int fd);
+
+/* ActivateTransport() and DeactivateTransport(): take the lock, kick. */
+IpczResult drv_transport_activate(struct drv_transport_state *state,
+				  IpczHandle listener,
+				  IpczTransportActivityHandler handler);
+IpczResult drv_transport_deactivate(struct drv_transport_state *state);
+
+/* Its handle was closed: an active transport owes DEACTIVATED. Lock held. */
+void drv_transport_mark_closed(struct drv_transport_state *state);
+
+/* Reading stopped for good; the listener is owed ERROR. Takes the lock. */
+void drv_transport_fail_input(struct drv_transport_state *state);
+
+/*
+ * Whether input may be delivered now, and to which listener. Taken under
+ * the lock, and called by the I/O thread, the only one that delivers.
+ */
+bool drv_transport_may_deliver(struct drv_transport_state *state,
+			       IpczTransportActivityHandler *handler,
+			       IpczHandle *listener);
+
+/* Handler calls owed by a transport, made outside its lock. */
+struct drv_owed_calls {
+	IpczTransportActivityHandler handler;
+	IpczHandle listener;
+	bool error;
+	bool deactivated;
+};
+
+/*
+ * I/O thread, lock held: works out which calls are owed and moves a
+ * deactivating transport to DEACTIVATED (no ERROR then: DEACTIVATED is
+ * the last call). True if it just became DEACTIVATED, so that the driver
+ * stops watching it.
+ */
+bool drv_transport_take_owed(struct drv_transport_state *state,
+			     struct drv_owed_calls *owed);
+
+/* I/O thread, lock not held: makes the calls found by take_owed(). */
+void drv_transport_make_owed_calls(const struct drv_owed_calls *owed);
+
+#endif
