@@ -13,8 +13,10 @@
 #   $(BUILD)/vm-tests/multinode-<prog>-kernel  kernel driver, a process per
 #                                              role, run in the test VM
 #
-# <prog> is connect, route, failure or reduction (<prog>_test.c). Suite `multinode`:
-# check-multinode runs the native programs -> $(RESULTS)/multinode.result;
+# <prog> is connect, route, failure or reduction (<prog>_test.c). Suite
+# `multinode`: check-multinode runs the native programs ->
+# $(RESULTS)/multinode.result (their TAP in $(MN_OUT)/tap/, written to a
+# directory of its own per run so that two runs do not mix);
 # the kernel ones run with the rest of the VM suite (check-vm), or alone
 # with `make multinode-vm-test`. Documentation/multinode-tests.rst.
 
@@ -79,14 +81,16 @@ $(BUILD)/vm-tests/multinode-%-kernel: $(MN_OUT)/obj/asan/%_test.o \
 
 .PHONY: check-multinode multinode-vm-test
 check-multinode: $(MN_NATIVE_BINS)
-	@mkdir -p $(RESULTS) $(MN_OUT)/tap
-	@rm -f $(RESULTS)/multinode.result $(MN_OUT)/tap/*.tap
-	@for t in $(MN_NATIVE_BINS); do \
+	@mkdir -p $(RESULTS)
+	@rm -f $(RESULTS)/multinode.result
+	@dir=$(MN_OUT)/tap.$$$$; rm -rf $$dir; mkdir -p $$dir; \
+	for t in $(MN_NATIVE_BINS); do \
 		n=$$(basename $$t); \
-		tests/multinode/run-tap $$t > $(MN_OUT)/tap/$$n.tap; \
-		cat $(MN_OUT)/tap/$$n.tap; \
-	done
-	@tools/check/tap-count $(RESULTS)/multinode.result $(MN_OUT)/tap/*.tap
+		tests/multinode/run-tap $$t > $$dir/$$n.tap; \
+		cat $$dir/$$n.tap; \
+	done; \
+	tools/check/tap-count $(RESULTS)/multinode.result $$dir/*.tap; \
+	rm -rf $(MN_OUT)/tap; mv $$dir $(MN_OUT)/tap
 
 # Only the kernel variant, in the VM, outside the VM suite's accounting.
 multinode-vm-test: $(MN_VM_BINS)
