@@ -8,6 +8,7 @@
 #include "lib/node_link_memory.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,27 @@ static void set_seq(void *bytes, uint64_t seq)
 	       sizeof(seq));
 }
 
+/*
+ * A full ring while streaming: the consumer is draining it (or was
+ * signalled and is waking up). Waiting a little for room, yielding the
+ * CPU (on a shared CPU that lets the consumer run), costs far less than
+ * sending through the driver, which the receiver must also read with
+ * system calls. After NODE_LINK_MEMORY_FULL_WAIT_NS the message takes
+ * the driver after all. Returns message_ring_write()'s result.
+ */
+static int wait_for_room(struct message_ring *ring, uint64_t seq,
+			 const void *bytes, uint32_t num_bytes)
+{
+	uint64_t deadline = now_ns() + NODE_LINK_MEMORY_FULL_WAIT_NS;
+	int r;
+
+	do {
+		sched_yield();
+		r = message_ring_write(ring, seq, bytes, num_bytes);
+	} while (r == -EAGAIN && now_ns() < deadline);
+	return r;
+}
+
 enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
 						 void *bytes, size_t num_bytes,
 						 size_t num_handles)
@@ -269,6 +291,8 @@ enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
 	    header.type != MSG_CONNECT && !num_handles &&
 	    num_bytes <= message_ring_max_payload(ring)) {
 		r = message_ring_write(ring, seq, bytes, (uint32_t)num_bytes);
+		if (r == -EAGAIN)
+			r = wait_for_room(ring, seq, bytes, (uint32_t)num_bytes);
 		if (r == 0)
 			path = message_ring_should_signal(ring) ?
 				       NLM_PATH_RING_SIGNAL :

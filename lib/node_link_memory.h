@@ -41,6 +41,8 @@
  * concurrent senders. Anything further is a bad peer.
  */
 #define NODE_LINK_MEMORY_MAX_AHEAD (1u << 16)
+/* How long a sender waits for room in a full ring (see wait_for_room). */
+#define NODE_LINK_MEMORY_FULL_WAIT_NS 200000u
 
 /* A serialized memory object in the handshake, at most. */
 #define NODE_LINK_MEMORY_MAX_SERIALIZED 256u
