@@ -1496,12 +1496,8 @@ size_t node_link_collect_routers(struct node_link *link,
 	return n;
 }
 
-/*
- * Shared memory mapped for the link. Links carry every message through
- * the driver so far and map none; the shared pool adds its buffers here.
- */
+/* Shared memory mapped for the link's pool (none without a pool). */
 size_t node_link_pool_bytes(struct node_link *link)
 {
-	(void)link;
-	return 0;
+	return node_link_memory_pool_bytes(&link->memory);
 }

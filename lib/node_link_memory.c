@@ -240,6 +240,19 @@ IpczDriverHandle node_link_memory_deserialize(const struct IpczDriver *driver,
 	return memory;
 }
 
+size_t node_link_memory_pool_bytes(struct node_link_memory *m)
+{
+	size_t bytes = 0;
+	uint32_t i, count;
+
+	if (!atomic_load(&m->open))
+		return 0;
+	count = link_memory_buffer_count(&m->lm);
+	for (i = 0; i < count; i++)
+		bytes += link_memory_buffer_at(&m->lm, i)->size;
+	return bytes;
+}
+
 /* ---- sending ---- */
 
 static void set_seq(void *bytes, uint64_t seq)

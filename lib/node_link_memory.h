@@ -146,6 +146,9 @@ IpczResult node_link_memory_open(struct node_link_memory *m, bool side_a,
 				 IpczDriverHandle peer_memory,
 				 IpczMemoryFlags memory_flags);
 
+/* Bytes of shared memory in the pool, 0 while it is not open. */
+size_t node_link_memory_pool_bytes(struct node_link_memory *m);
+
 /*
  * Numbers the message in `bytes` (a node message: its header gets the
  * number) and writes it into the ring if it can go there: no driver
