@@ -9,6 +9,7 @@
 COMMON_DRIVER_SRCS := \
 	drivers/common/object.c \
 	drivers/common/driver_table.c \
-	drivers/common/transport_state.c
+	drivers/common/transport_state.c \
+	drivers/common/outbox.c
 
 DRIVER_SRCS += $(COMMON_DRIVER_SRCS)

@@ -25,7 +25,7 @@ static void close_fds(int *fds, size_t count)
 }
 
 /* Sends the next chunk of `m`, of at most `limit` payload bytes. */
-static int send_chunk(int fd, struct kdrv_outgoing *m, size_t limit)
+static int send_chunk(int fd, struct drv_outgoing *m, size_t limit)
 {
 	size_t payload = min_size(m->num_bytes - m->bytes_sent, limit);
 	size_t nfds = min_size(m->num_fds - m->fds_sent, KDRV_CHUNK_FDS);
@@ -68,13 +68,13 @@ static int send_chunk(int fd, struct kdrv_outgoing *m, size_t limit)
 	return 0;
 }
 
-static bool outgoing_done(const struct kdrv_outgoing *m)
+static bool outgoing_done(const struct drv_outgoing *m)
 {
 	return m->started && m->bytes_sent == m->num_bytes &&
 	       m->fds_sent == m->num_fds;
 }
 
-int kdrv_outgoing_send(int fd, struct kdrv_outgoing *m, size_t *chunk_limit)
+int kdrv_outgoing_send(int fd, struct drv_outgoing *m, size_t *chunk_limit)
 {
 	if (m->ring) {
 		struct ipcz_doorbell args = { .size = sizeof(args) };
@@ -93,56 +93,6 @@ int kdrv_outgoing_send(int fd, struct kdrv_outgoing *m, size_t *chunk_limit)
 			return err;
 	}
 	return 0;
-}
-
-struct kdrv_outgoing *kdrv_outgoing_keep(struct kdrv_outgoing *m)
-{
-	size_t rest = m->num_bytes - m->bytes_sent;
-	size_t fds_rest = m->num_fds - m->fds_sent;
-	struct kdrv_outgoing *kept = calloc(1, sizeof(*kept));
-	uint8_t *data = NULL;
-	int *fds = NULL;
-
-	if (!kept)
-		return NULL;
-	if (rest) {
-		data = malloc(rest);
-		if (!data)
-			goto fail;
-		memcpy(data, m->data + m->bytes_sent, rest);
-	}
-	if (fds_rest) {
-		fds = malloc(fds_rest * sizeof(*fds));
-		if (!fds)
-			goto fail;
-		memcpy(fds, m->fds + m->fds_sent, fds_rest * sizeof(*fds));
-	}
-	*kept = *m;
-	kept->next = NULL;
-	kept->owns_data = true;
-	kept->data = data;
-	kept->num_bytes = rest;
-	kept->bytes_sent = 0;
-	kept->fds = fds;
-	kept->num_fds = fds_rest;
-	kept->fds_sent = 0;
-	/* The descriptors moved to the copy. */
-	m->fds_sent = m->num_fds;
-	return kept;
-fail:
-	free(data);
-	free(kept);
-	return NULL;
-}
-
-void kdrv_outgoing_free(struct kdrv_outgoing *m)
-{
-	close_fds(m->fds + m->fds_sent, m->num_fds - m->fds_sent);
-	if (m->owns_data) {
-		free((void *)m->data);
-		free(m->fds);
-	}
-	free(m);
 }
 
 void kdrv_incoming_reset(struct kdrv_incoming *in)

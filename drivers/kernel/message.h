@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/common/outbox.h"
+
 #define KDRV_CHUNK_MAGIC 0x4b5a4349u	/* "ICZK" little-endian */
 #define KDRV_CHUNK_FIRST 1
 #define KDRV_CHUNK_MORE 2
@@ -45,36 +47,11 @@ struct kdrv_chunk_header {
 	(sizeof(struct kdrv_chunk_header) + KDRV_MAX_CHUNK)
 
 /*
- * Something to send: a message, or a doorbell ring that had to wait behind
- * queued messages. `data` may point at the caller's buffer while a message
- * is being sent directly; one that waits owns a copy (kdrv_outgoing_keep).
- * Its descriptors are owned, and closed once sent.
- */
-struct kdrv_outgoing {
-	struct kdrv_outgoing *next;
-	bool ring;
-	bool started;		/* the FIRST chunk is out */
-	bool owns_data;
-	const uint8_t *data;
-	size_t num_bytes;
-	size_t bytes_sent;
-	int *fds;
-	size_t num_fds;
-	size_t fds_sent;
-};
-
-/*
  * Sends chunks of `m` on transport `fd` until all of it is out (0), the
  * peer's queue is full (-EAGAIN) or sending failed (another negative
  * errno). `*chunk_limit` shrinks if the peer's queue cannot take a chunk.
  */
-int kdrv_outgoing_send(int fd, struct kdrv_outgoing *m, size_t *chunk_limit);
-
-/* A heap copy of what is left of `m`, owning its buffers, or NULL. */
-struct kdrv_outgoing *kdrv_outgoing_keep(struct kdrv_outgoing *m);
-
-/* Closes unsent descriptors and frees a kept message. */
-void kdrv_outgoing_free(struct kdrv_outgoing *m);
+int kdrv_outgoing_send(int fd, struct drv_outgoing *m, size_t *chunk_limit);
 
 /* A message being rebuilt from chunks. */
 struct kdrv_incoming {

@@ -16,23 +16,11 @@
 /* Chunks read from one transport before the others get a turn. */
 #define READ_BUDGET 64
 
-static void drop_queue(struct kdrv_transport *t)
-{
-	while (t->queue_head) {
-		struct kdrv_outgoing *m = t->queue_head;
-
-		t->queue_head = m->next;
-		kdrv_outgoing_free(m);
-	}
-	t->queue_tail = NULL;
-	t->queued_bytes = 0;
-}
-
 static void destroy_transport(struct drv_object *object)
 {
 	struct kdrv_transport *t = (struct kdrv_transport *)object;
 
-	drop_queue(t);
+	drv_outbox_drop(&t->out);
 	kdrv_incoming_release(&t->incoming);
 	if (t->life.fd >= 0)
 		close(t->life.fd);
@@ -121,49 +109,20 @@ static void fail_output(struct kdrv_transport *t)
 {
 	t->life.write_failed = true;
 	t->life.error_pending = true;
-	drop_queue(t);
+	drv_outbox_drop(&t->out);
 }
 
 /* Sends queued output until the peer's queue fills up; lock held. */
 static void flush_queue(struct kdrv_transport *t)
 {
-	while (t->queue_head && !t->life.write_failed) {
-		struct kdrv_outgoing *m = t->queue_head;
-		size_t before = m->bytes_sent;
-		int err = kdrv_outgoing_send(t->life.fd, m, &t->chunk_limit);
+	int err;
 
-		t->queued_bytes -= m->bytes_sent - before;
-		if (err == -EAGAIN)
-			return;
-		if (err) {
-			fail_output(t);
-			return;
-		}
-		t->queue_head = m->next;
-		if (!t->queue_head)
-			t->queue_tail = NULL;
-		kdrv_outgoing_free(m);
-	}
-}
-
-/* Queues what is left of `m`; lock held. False if that is impossible. */
-static bool queue_rest(struct kdrv_transport *t, struct kdrv_outgoing *m)
-{
-	size_t rest = m->num_bytes - m->bytes_sent;
-	struct kdrv_outgoing *kept;
-
-	if (rest > KDRV_MAX_QUEUED_BYTES - t->queued_bytes)
-		return false;
-	kept = kdrv_outgoing_keep(m);
-	if (!kept)
-		return false;
-	if (t->queue_tail)
-		t->queue_tail->next = kept;
-	else
-		t->queue_head = kept;
-	t->queue_tail = kept;
-	t->queued_bytes += rest;
-	return true;
+	if (t->life.write_failed)
+		return;
+	err = drv_outbox_flush(&t->out, t->life.fd, kdrv_outgoing_send,
+			       &t->chunk_limit);
+	if (err && err != -EAGAIN)
+		fail_output(t);
 }
 
 /*
@@ -192,17 +151,17 @@ static IpczResult take_descriptors(const IpczDriverHandle *handles,
 
 /* Sends `m` now if nothing waits before it, else queues it; lock held. */
 static IpczResult send_or_queue(struct kdrv_transport *t,
-				struct kdrv_outgoing *m, bool *kick)
+				struct drv_outgoing *m, bool *kick)
 {
 	int err = -EAGAIN;
 
 	/* Nothing may overtake what is already queued. */
-	if (!t->queue_head)
+	if (!t->out.head)
 		err = kdrv_outgoing_send(t->life.fd, m, &t->chunk_limit);
 	if (!err)
 		return IPCZ_RESULT_OK;
 	*kick = true;
-	if (err == -EAGAIN && queue_rest(t, m))
+	if (err == -EAGAIN && drv_outbox_queue_rest(&t->out, m))
 		return IPCZ_RESULT_OK;
 	fail_output(t);
 	return err == -EAGAIN ? IPCZ_RESULT_RESOURCE_EXHAUSTED :
@@ -224,7 +183,7 @@ IpczResult kdrv_transport_transmit(struct drv_object *object, const void *data,
 {
 	struct kdrv_transport *t = (struct kdrv_transport *)object;
 	int stack_fds[STACK_HANDLES], *fds = stack_fds;
-	struct kdrv_outgoing m = { 0 };
+	struct drv_outgoing m = { 0 };
 	IpczResult result;
 	bool kick = false;
 
@@ -271,7 +230,7 @@ void kdrv_transport_report_bad(struct drv_object *object)
 	t->life.error_pending = true;
 	t->life.read_failed = true;
 	t->life.write_failed = true;
-	drop_queue(t);
+	drv_outbox_drop(&t->out);
 	pthread_mutex_unlock(&t->life.lock);
 	kdrv_io_kick(t);
 }
@@ -293,7 +252,7 @@ int kdrv_transport_dup_fd(struct kdrv_transport *t)
 	int fd = -EBUSY;
 
 	pthread_mutex_lock(&t->life.lock);
-	if (t->life.phase == DRV_TRANSPORT_IDLE && !t->queue_head &&
+	if (t->life.phase == DRV_TRANSPORT_IDLE && !t->out.head &&
 	    !t->life.closed && t->life.fd >= 0 && !t->life.write_failed) {
 		fd = fcntl(t->life.fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
@@ -329,7 +288,7 @@ static void update_watch(struct kdrv_transport *t)
 	if (t->life.fd >= 0 && t->life.phase == DRV_TRANSPORT_ACTIVE &&
 	    !t->life.read_failed)
 		want |= EPOLLIN | EPOLLPRI | EPOLLRDHUP;
-	if (t->life.fd >= 0 && t->queue_head && !t->life.write_failed)
+	if (t->life.fd >= 0 && t->out.head && !t->life.write_failed)
 		want |= EPOLLOUT;
 	if (want == t->watched_events)
 		return;

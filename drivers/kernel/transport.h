@@ -25,18 +25,13 @@
 #include "drivers/kernel/message.h"
 #include "drivers/kernel/object.h"
 
-/* Output waiting in userspace beyond this severs the transport. */
-#define KDRV_MAX_QUEUED_BYTES (256u << 20)
-
 struct kdrv_transport {
 	struct drv_object base;
 	/* Its life as ipcz sees it; `life.lock` guards the fields below. */
 	struct drv_transport_state life;
 
 	/* Under `life.lock`. */
-	struct kdrv_outgoing *queue_head;
-	struct kdrv_outgoing *queue_tail;
-	size_t queued_bytes;
+	struct drv_outbox out;
 	size_t chunk_limit;
 
 	/* The I/O thread's own. */

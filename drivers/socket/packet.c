@@ -44,7 +44,7 @@ static void attach_fds(struct msghdr *msg, union control_buffer *control,
 }
 
 /* Sends the next packet of `m`; 0 or a negative errno. */
-static int send_next_packet(int socket_fd, struct sockdrv_outgoing *m,
+static int send_next_packet(int socket_fd, struct drv_outgoing *m,
 			    size_t max_payload)
 {
 	size_t payload = min_size(m->num_bytes - m->bytes_sent, max_payload);
@@ -79,7 +79,7 @@ static int send_next_packet(int socket_fd, struct sockdrv_outgoing *m,
 	return 0;
 }
 
-int sockdrv_outgoing_send(int socket_fd, struct sockdrv_outgoing *message,
+int sockdrv_outgoing_send(int socket_fd, struct drv_outgoing *message,
 			  size_t *max_payload)
 {
 	while (!message->started || message->bytes_sent < message->num_bytes ||
@@ -97,42 +97,6 @@ int sockdrv_outgoing_send(int socket_fd, struct sockdrv_outgoing *message,
 			return err;
 	}
 	return 0;
-}
-
-struct sockdrv_outgoing *sockdrv_outgoing_keep(struct sockdrv_outgoing *m)
-{
-	size_t bytes = m->num_bytes - m->bytes_sent;
-	size_t fd_count = m->num_fds - m->fds_sent;
-	struct sockdrv_outgoing *kept;
-
-	kept = malloc(sizeof(*kept) + bytes + fd_count * sizeof(int));
-	if (!kept)
-		return NULL;
-	*kept = (struct sockdrv_outgoing){
-		.data = (const uint8_t *)(kept + 1),
-		.num_bytes = bytes,
-		.fds = (int *)((uint8_t *)(kept + 1) + bytes),
-		.num_fds = fd_count,
-		.started = m->started,
-		.owns_buffers = true,
-	};
-	if (bytes)
-		memcpy((uint8_t *)(kept + 1), m->data + m->bytes_sent, bytes);
-	if (fd_count)
-		memcpy(kept->fds, m->fds + m->fds_sent,
-		       fd_count * sizeof(int));
-
-	/* The descriptors moved to the kept copy. */
-	m->num_fds = m->fds_sent;
-	return kept;
-}
-
-void sockdrv_outgoing_free(struct sockdrv_outgoing *message)
-{
-	close_fds(message->fds + message->fds_sent,
-		  message->num_fds - message->fds_sent);
-	if (message->owns_buffers)
-		free(message);
 }
 
 /* Gathers every descriptor the kernel installed; false if not all rights. */

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/common/outbox.h"
+
 #define SOCKDRV_PACKET_MAGIC 0x5a435049u	/* "IPCZ" little-endian */
 #define SOCKDRV_PACKET_FIRST 1
 #define SOCKDRV_PACKET_MORE 2
@@ -45,39 +47,12 @@ struct sockdrv_packet_header {
 };
 
 /*
- * A message on its way out. `data` and `fds` may point at the caller's
- * buffers while the message is sent directly; a message that has to wait
- * owns copies (see sockdrv_outgoing_keep()). Descriptors are owned and
- * closed once sent.
- */
-struct sockdrv_outgoing {
-	struct sockdrv_outgoing *next;
-	const uint8_t *data;
-	size_t num_bytes;
-	size_t bytes_sent;
-	int *fds;
-	size_t num_fds;
-	size_t fds_sent;
-	bool started;		/* the FIRST packet is out */
-	bool owns_buffers;
-};
-
-/*
  * Sends packets of `message` on `socket_fd` until it is complete (returns
  * 0), the socket is full (-EAGAIN) or fails (another negative errno).
  * `max_payload` shrinks if the socket's buffer cannot hold a packet.
  */
-int sockdrv_outgoing_send(int socket_fd, struct sockdrv_outgoing *message,
+int sockdrv_outgoing_send(int socket_fd, struct drv_outgoing *message,
 			  size_t *max_payload);
-
-/*
- * Copies what remains of a partly sent message into a heap allocated one
- * that owns its buffers, or returns NULL.
- */
-struct sockdrv_outgoing *sockdrv_outgoing_keep(struct sockdrv_outgoing *m);
-
-/* Closes unsent descriptors and frees a kept message. */
-void sockdrv_outgoing_free(struct sockdrv_outgoing *message);
 
 /* A message being received and rebuilt from its packets. */
 struct sockdrv_incoming {

@@ -14,23 +14,11 @@
 /* Handles for descriptors of one delivery that fit on the stack. */
 #define STACK_HANDLES 16
 
-static void drop_queue(struct sockdrv_transport *t)
-{
-	while (t->queue_head) {
-		struct sockdrv_outgoing *m = t->queue_head;
-
-		t->queue_head = m->next;
-		sockdrv_outgoing_free(m);
-	}
-	t->queue_tail = NULL;
-	t->queued_bytes = 0;
-}
-
 static void destroy_transport(struct drv_object *object)
 {
 	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
 
-	drop_queue(t);
+	drv_outbox_drop(&t->out);
 	sockdrv_incoming_reset(&t->incoming);
 	if (t->life.fd >= 0)
 		close(t->life.fd);
@@ -144,49 +132,20 @@ static void fail_output(struct sockdrv_transport *t)
 {
 	t->life.write_failed = true;
 	t->life.error_pending = true;
-	drop_queue(t);
+	drv_outbox_drop(&t->out);
 }
 
 /* Sends queued messages until the socket fills up; lock held. */
 static void flush_queue(struct sockdrv_transport *t)
 {
-	while (t->queue_head && !t->life.write_failed) {
-		struct sockdrv_outgoing *m = t->queue_head;
-		size_t before = m->bytes_sent;
-		int err = sockdrv_outgoing_send(t->life.fd, m, &t->max_payload);
+	int err;
 
-		t->queued_bytes -= m->bytes_sent - before;
-		if (err == -EAGAIN)
-			return;
-		if (err) {
-			fail_output(t);
-			return;
-		}
-		t->queue_head = m->next;
-		if (!t->queue_head)
-			t->queue_tail = NULL;
-		sockdrv_outgoing_free(m);
-	}
-}
-
-/* Queues what is left of `m`; lock held. False if that is impossible. */
-static bool queue_rest(struct sockdrv_transport *t, struct sockdrv_outgoing *m)
-{
-	size_t rest = m->num_bytes - m->bytes_sent;
-	struct sockdrv_outgoing *kept;
-
-	if (rest > SOCKDRV_MAX_QUEUED_BYTES - t->queued_bytes)
-		return false;
-	kept = sockdrv_outgoing_keep(m);
-	if (!kept)
-		return false;
-	if (t->queue_tail)
-		t->queue_tail->next = kept;
-	else
-		t->queue_head = kept;
-	t->queue_tail = kept;
-	t->queued_bytes += rest;
-	return true;
+	if (t->life.write_failed)
+		return;
+	err = drv_outbox_flush(&t->out, t->life.fd, sockdrv_outgoing_send,
+			       &t->max_payload);
+	if (err && err != -EAGAIN)
+		fail_output(t);
 }
 
 static int compare_handles(const void *a, const void *b)
@@ -251,29 +210,29 @@ static IpczResult take_descriptors(const IpczDriverHandle *handles,
 }
 
 static IpczResult send_or_queue(struct sockdrv_transport *t,
-				struct sockdrv_outgoing *m, bool *kick)
+				struct drv_outgoing *m, bool *kick)
 {
 	int err = -EAGAIN;
 
 	if (t->life.write_failed) {
-		sockdrv_outgoing_free(m);
+		drv_outgoing_free(m);
 		return IPCZ_RESULT_UNAVAILABLE;
 	}
 	/* Nothing may overtake what is already queued. */
-	if (!t->queue_head)
+	if (!t->out.head)
 		err = sockdrv_outgoing_send(t->life.fd, m, &t->max_payload);
 	if (!err)
 		return IPCZ_RESULT_OK;
 	if (err == -EAGAIN) {
-		*kick = !t->queue_head;
-		if (queue_rest(t, m))
+		*kick = !t->out.head;
+		if (drv_outbox_queue_rest(&t->out, m))
 			return IPCZ_RESULT_OK;
-		sockdrv_outgoing_free(m);
+		drv_outgoing_free(m);
 		fail_output(t);
 		*kick = true;
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
-	sockdrv_outgoing_free(m);
+	drv_outgoing_free(m);
 	fail_output(t);
 	*kick = true;
 	return IPCZ_RESULT_UNAVAILABLE;
@@ -286,7 +245,7 @@ IpczResult sockdrv_transport_transmit(struct drv_object *object,
 {
 	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
 	int stack_fds[STACK_HANDLES], *fds = stack_fds;
-	struct sockdrv_outgoing m = { 0 };
+	struct drv_outgoing m = { 0 };
 	IpczResult result;
 	bool kick = false;
 
@@ -330,7 +289,7 @@ void sockdrv_transport_report_bad(struct drv_object *object)
 	t->life.error_pending = true;
 	t->life.read_failed = true;
 	t->life.write_failed = true;
-	drop_queue(t);
+	drv_outbox_drop(&t->out);
 	/* The peer sees the connection end; so do we. */
 	if (t->life.fd >= 0)
 		shutdown(t->life.fd, SHUT_RDWR);
@@ -345,7 +304,7 @@ void sockdrv_transport_close(struct drv_object *object)
 
 	pthread_mutex_lock(&t->life.lock);
 	drv_transport_mark_closed(&t->life);
-	kick = t->life.phase == DRV_TRANSPORT_DEACTIVATING || t->queue_head ||
+	kick = t->life.phase == DRV_TRANSPORT_DEACTIVATING || t->out.head ||
 	       t->watched_events;
 	pthread_mutex_unlock(&t->life.lock);
 	if (kick)
@@ -358,7 +317,7 @@ bool sockdrv_transport_can_release_fd(struct sockdrv_transport *t)
 	bool ok;
 
 	pthread_mutex_lock(&t->life.lock);
-	ok = t->life.phase == DRV_TRANSPORT_IDLE && !t->queue_head &&
+	ok = t->life.phase == DRV_TRANSPORT_IDLE && !t->out.head &&
 	     !t->life.closed && t->life.fd >= 0 && !t->life.write_failed;
 	pthread_mutex_unlock(&t->life.lock);
 	return ok;
@@ -375,7 +334,7 @@ int sockdrv_transport_release_fd(struct sockdrv_transport *t)
 	 * open here until the transport is destroyed.
 	 */
 	pthread_mutex_lock(&t->life.lock);
-	if (t->life.phase == DRV_TRANSPORT_IDLE && !t->queue_head &&
+	if (t->life.phase == DRV_TRANSPORT_IDLE && !t->out.head &&
 	    t->life.fd >= 0)
 		fd = fcntl(t->life.fd, F_DUPFD_CLOEXEC, 0);
 	t->life.closed = true;
@@ -391,7 +350,7 @@ static void update_watch(struct sockdrv_transport *t)
 	if (t->life.fd >= 0 && t->life.phase == DRV_TRANSPORT_ACTIVE &&
 	    !t->life.read_failed)
 		want |= EPOLLIN | EPOLLRDHUP;
-	if (t->life.fd >= 0 && t->queue_head && !t->life.write_failed)
+	if (t->life.fd >= 0 && t->out.head && !t->life.write_failed)
 		want |= EPOLLOUT;
 	if (want == t->watched_events)
 		return;

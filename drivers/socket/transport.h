@@ -21,18 +21,13 @@
 #include "drivers/socket/object.h"
 #include "drivers/socket/packet.h"
 
-/* Output waiting in the queue beyond this severs the transport. */
-#define SOCKDRV_MAX_QUEUED_BYTES (256u << 20)
-
 struct sockdrv_transport {
 	struct drv_object base;
 	/* Its life as ipcz sees it; `life.lock` guards the fields below. */
 	struct drv_transport_state life;
 
 	/* Under `life.lock`. */
-	struct sockdrv_outgoing *queue_head;
-	struct sockdrv_outgoing *queue_tail;
-	size_t queued_bytes;
+	struct drv_outbox out;
 	size_t max_payload;
 	uint32_t watched_events;	/* epoll interest, 0 if not watched */
 
