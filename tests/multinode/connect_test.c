@@ -10,8 +10,10 @@
 
 #include "tests/multinode/mn_test.h"
 
-/* Flag validation, as upstream: bad combinations are refused, and the
- * transport stays the caller's, usable for a valid connection after. */
+/*
+ * Flag validation, as upstream: bad combinations are refused, and the
+ * transport stays the caller's, usable for a valid connection after.
+ */
 
 static void validation_broker(struct mn_ctx *ctx)
 {

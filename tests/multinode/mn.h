@@ -84,8 +84,10 @@ struct mn_ctx {
 	const struct mn_test *test;
 	IpczHandle node;		/* IPCZ_INVALID_HANDLE once dead */
 	bool failed;
-	/* This node's end of each link (IPCZ_INVALID_DRIVER_HANDLE if none
-	 * or already handed to a node). */
+	/*
+	 * This node's end of each link (IPCZ_INVALID_DRIVER_HANDLE if none
+	 * or not yet adopted).
+	 */
 	IpczDriverHandle transports[MN_MAX_LINKS];
 	bool transport_consumed[MN_MAX_LINKS];
 	int fds[MN_MAX_LINKS];		/* processes: this node's descriptors */

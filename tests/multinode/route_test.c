@@ -167,8 +167,10 @@ static const int chain_long[] = { CH_A, CH_C, CH_A, CH_D, CH_A, CH_C, CH_A,
 struct chain_state {
 	const int *path;
 	int length;
-	/* This node's portal to each node (the broker's to each client, a
-	 * client's to the broker). */
+	/*
+	 * This node's portal to each node (the broker's to each client, a
+	 * client's to the broker).
+	 */
 	IpczHandle to[4];
 };
 
@@ -585,7 +587,7 @@ static void box_client_memory(struct mn_ctx *ctx, IpczHandle box)
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  ipcz.Unbox(box, 0, NULL, &contents), "Unbox");
 	MN_REQUIRE(ctx, contents.type == IPCZ_BOX_TYPE_DRIVER_OBJECT,
-		   "box type %u", (unsigned)contents.type);
+		   "box type %u", (unsigned int)contents.type);
 	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
 			 driver->GetSharedMemoryInfo(
 				 contents.object.driver_object, 0, NULL,
@@ -620,7 +622,7 @@ static void box_client_app_object(struct mn_ctx *ctx, IpczHandle box)
 			  ipcz.Unbox(box, 0, NULL, &contents), "Unbox");
 	MN_REQUIRE(ctx, contents.type == IPCZ_BOX_TYPE_SUBPARCEL,
 		   "an application object from another node arrives as a subparcel (type %u)",
-		   (unsigned)contents.type);
+		   (unsigned int)contents.type);
 	if (MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
 			     ipcz.Get(contents.object.subparcel, 0, NULL, data,
 				      &num_bytes, NULL, &num_handles, NULL),
@@ -1502,7 +1504,7 @@ static void object_client(struct mn_ctx *ctx)
 	    MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
 			     ipcz.Unbox(box, 0, NULL, &contents), "Unbox")) {
 		MN_EXPECT(ctx, contents.type == IPCZ_BOX_TYPE_DRIVER_OBJECT,
-			  "type %u", (unsigned)contents.type);
+			  "type %u", (unsigned int)contents.type);
 		if (mn_variant.descriptor_unwrap) {
 			if (MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
 					     mn_variant.descriptor_unwrap(
