@@ -839,4 +839,92 @@ MN_TEST(client_drops_garbage_handshake)
 	MN_RUN(test);
 }
 
+/*
+ * Reconnection (upstream's ReconnectTest.BrokerNonBroker): the broker
+ * makes a new transport pair, sends one end boxed to its client and
+ * connects over the other; the client connects TO_BROKER over the end it
+ * received. The new portals work, and the old link is dropped: both old
+ * initial portals see their peer closed.
+ */
+
+static void reconnect_broker(struct mn_ctx *ctx)
+{
+	const struct IpczDriver *driver = mn_driver();
+	struct IpczBoxContents contents = {
+		.size = sizeof(contents),
+		.type = IPCZ_BOX_TYPE_DRIVER_OBJECT,
+	};
+	IpczDriverHandle ours, theirs;
+	IpczHandle old, fresh, box;
+
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  mn_connect(ctx, 0, 1, IPCZ_NO_FLAGS, &old),
+			  "ConnectNode");
+	mn_ping(ctx, old);
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  driver->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
+						   IPCZ_INVALID_DRIVER_HANDLE,
+						   0, NULL, &ours, &theirs),
+			  "CreateTransports");
+	contents.object.driver_object = theirs;
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.Box(ctx->node, &contents, 0, NULL, &box),
+			  "Box of a transport");
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 mn_put_str(old, "transport", &box, 1),
+			 "Put of a boxed transport");
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(ctx->node, ours, 1, IPCZ_NO_FLAGS,
+					   NULL, &fresh),
+			  "ConnectNode over the new transport");
+	mn_ping(ctx, fresh);
+	mn_wait_status(ctx, old, IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "the old link dropped");
+	mn_expect_str(ctx, fresh, "done", NULL, 0);
+	mn_close(ctx, old);
+	mn_close(ctx, fresh);
+}
+
+static void reconnect_client(struct mn_ctx *ctx)
+{
+	struct IpczBoxContents contents = { .size = sizeof(contents) };
+	IpczHandle old, fresh, box;
+
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  mn_connect(ctx, 0, 1, IPCZ_CONNECT_NODE_TO_BROKER,
+				     &old),
+			  "ConnectNode");
+	mn_pong(ctx, old);
+	MN_REQUIRE(ctx, mn_expect_str(ctx, old, "transport", &box, 1));
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.Unbox(box, 0, NULL, &contents), "Unbox");
+	MN_REQUIRE(ctx, contents.type == IPCZ_BOX_TYPE_DRIVER_OBJECT,
+		   "box type %u", (unsigned int)contents.type);
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(ctx->node,
+					   contents.object.driver_object, 1,
+					   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+					   &fresh),
+			  "ConnectNode over the received transport");
+	mn_pong(ctx, fresh);
+	mn_wait_status(ctx, old, IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "the old link dropped");
+	mn_put_str(fresh, "done", NULL, 0);
+	mn_wait_status(ctx, fresh, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
+	mn_close(ctx, old);
+	mn_close(ctx, fresh);
+}
+
+MN_TEST(reconnect_over_a_sent_transport)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, reconnect_broker },
+			   { "client", false, reconnect_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
 TEST_HARNESS_MAIN
