@@ -10,6 +10,7 @@ COMMON_DRIVER_SRCS := \
 	drivers/common/object.c \
 	drivers/common/driver_table.c \
 	drivers/common/transport_state.c \
-	drivers/common/outbox.c
+	drivers/common/outbox.c \
+	drivers/common/io_thread.c
 
 DRIVER_SRCS += $(COMMON_DRIVER_SRCS)

@@ -3,9 +3,11 @@
 #include "drivers/common/transport_state.h"
 
 void drv_transport_state_init(struct drv_transport_state *state,
-			      const struct drv_transport_io *io, int fd)
+			      const struct drv_transport_io *io,
+			      struct drv_object *owner, int fd)
 {
 	state->io = io;
+	state->owner = owner;
 	pthread_mutex_init(&state->lock, NULL);
 	state->fd = fd;
 	state->phase = DRV_TRANSPORT_IDLE;

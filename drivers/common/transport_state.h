@@ -19,6 +19,8 @@
 
 #include <ipcz/ipcz.h>
 
+#include "drivers/common/object.h"
+
 enum drv_transport_phase {
 	DRV_TRANSPORT_IDLE,		/* not yet activated */
 	DRV_TRANSPORT_ACTIVE,
@@ -55,11 +57,18 @@ struct drv_transport_state {
 	bool write_failed;	/* no more output can be sent */
 	bool error_pending;	/* the listener is owed an ERROR call */
 	bool error_reported;
+
+	/* The transport's object, for references taken by the I/O thread. */
+	struct drv_object *owner;
+	/* Under the I/O thread's lock (drivers/common/io_thread.h). */
+	bool kicked;
+	struct drv_transport_state *next_kicked;
 };
 
-/* An idle transport owning `fd`. */
+/* An idle transport owning `fd`, part of the object `owner`. */
 void drv_transport_state_init(struct drv_transport_state *state,
-			      const struct drv_transport_io *io, int fd);
+			      const struct drv_transport_io *io,
+			      struct drv_object *owner, int fd);
 
 /* ActivateTransport() and DeactivateTransport(): take the lock, kick. */
 IpczResult drv_transport_activate(struct drv_transport_state *state,

@@ -12,20 +12,19 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "drivers/common/io_thread.h"
 #include "drivers/kernel/io_thread.h"
 #include "drivers/kernel/transport.h"
 
 #define MAX_EVENTS 64
 
-static pthread_mutex_t io_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool io_started;
-static int epoll_fd = -1;
-static int wake_fd = -1;
-static struct kdrv_transport *kicked_head;
-static struct kdrv_transport *kicked_tail;
+static void *io_main(void *buffer);
+
+/* Edge-triggered epoll; signals are not blocked on the thread. */
+static struct drv_io_thread io =
+	DRV_IO_THREAD_INIT(io_main, KDRV_RECEIVE_BUFFER, false);
 
 struct service_list {
 	struct kdrv_transport *head;
@@ -48,44 +47,31 @@ static void service_add(struct service_list *list, struct kdrv_transport *t)
 	list->tail = t;
 }
 
-/* Moves every kicked transport to `list`, with its kick's reference. */
-static void take_kicks(struct service_list *list)
+/* Moves a kicked transport to the list `context`, with its reference. */
+static void take_kicked(struct drv_transport_state *life, void *context)
 {
-	struct kdrv_transport *t;
+	struct kdrv_transport *t =
+		DRV_CONTAINER_OF(life, struct kdrv_transport, life);
 
-	pthread_mutex_lock(&io_lock);
-	t = kicked_head;
-	kicked_head = NULL;
-	kicked_tail = NULL;
-	while (t) {
-		struct kdrv_transport *next = t->next_kicked;
-
-		t->kicked = false;
-		kdrv_transport_on_events(t, 0);
-		service_add(list, t);
-		t = next;
-	}
-	pthread_mutex_unlock(&io_lock);
+	kdrv_transport_on_events(t, 0);
+	service_add(context, t);
 }
 
-static void drain_wake_fd(void)
+static void take_kicks(struct service_list *list)
 {
-	uint64_t count;
-
-	while (read(wake_fd, &count, sizeof(count)) < 0 && errno == EINTR)
-		;
+	drv_io_take_kicks(&io, take_kicked, list);
 }
 
 static void take_events(struct service_list *list, int timeout)
 {
 	struct epoll_event events[MAX_EVENTS];
-	int n = epoll_wait(epoll_fd, events, MAX_EVENTS, timeout);
+	int n = epoll_wait(io.epoll_fd, events, MAX_EVENTS, timeout);
 
 	for (int i = 0; i < n; i++) {
 		struct kdrv_transport *t = events[i].data.ptr;
 
 		if (!t) {
-			drain_wake_fd();
+			drv_io_drain_wake(&io);
 			continue;
 		}
 		kdrv_transport_on_events(t, events[i].events);
@@ -121,78 +107,15 @@ static void *io_main(void *arg)
 	return NULL;
 }
 
-static int start_locked(void)
-{
-	struct epoll_event wake = { .events = EPOLLIN, .data.ptr = NULL };
-	pthread_attr_t attr;
-	pthread_t thread;
-	uint8_t *buffer;
-	int err;
-
-	buffer = malloc(KDRV_RECEIVE_BUFFER);
-	if (!buffer)
-		return -ENOMEM;
-	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (epoll_fd < 0 || wake_fd < 0 ||
-	    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &wake) < 0) {
-		err = -errno;
-		goto fail;
-	}
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = -pthread_create(&thread, &attr, io_main, buffer);
-	pthread_attr_destroy(&attr);
-	if (err)
-		goto fail;
-	io_started = true;
-	return 0;
-fail:
-	if (epoll_fd >= 0)
-		close(epoll_fd);
-	if (wake_fd >= 0)
-		close(wake_fd);
-	epoll_fd = -1;
-	wake_fd = -1;
-	free(buffer);
-	return err;
-}
-
 IpczResult kdrv_io_start(void)
 {
-	int err = 0;
-
-	pthread_mutex_lock(&io_lock);
-	if (!io_started)
-		err = start_locked();
-	pthread_mutex_unlock(&io_lock);
-	return err ? IPCZ_RESULT_RESOURCE_EXHAUSTED : IPCZ_RESULT_OK;
+	return drv_io_start(&io);
 }
 
+/* Nothing to do before activation: the thread starts with it. */
 void kdrv_io_kick(struct kdrv_transport *t)
 {
-	uint64_t one = 1;
-	bool wake = false;
-	int fd;
-
-	pthread_mutex_lock(&io_lock);
-	fd = wake_fd;
-	if (io_started && !t->kicked) {
-		t->kicked = true;
-		t->next_kicked = NULL;
-		drv_object_ref(&t->base);
-		if (kicked_tail)
-			kicked_tail->next_kicked = t;
-		else
-			kicked_head = t;
-		kicked_tail = t;
-		wake = true;
-	}
-	pthread_mutex_unlock(&io_lock);
-	if (wake) {
-		while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR)
-			;
-	}
+	drv_io_kick(&io, &t->life);
 }
 
 int kdrv_io_watch(struct kdrv_transport *t, int fd, uint32_t old_events,
@@ -212,7 +135,7 @@ int kdrv_io_watch(struct kdrv_transport *t, int fd, uint32_t old_events,
 		op = EPOLL_CTL_DEL;
 	else
 		op = EPOLL_CTL_MOD;
-	if (epoll_ctl(epoll_fd, op, fd, &event) < 0)
+	if (epoll_ctl(io.epoll_fd, op, fd, &event) < 0)
 		return -errno;
 	/* A registration holds a reference to its transport. */
 	if (op == EPOLL_CTL_ADD)
@@ -224,28 +147,15 @@ int kdrv_io_watch(struct kdrv_transport *t, int fd, uint32_t old_events,
 
 void kdrv_io_lock(void)
 {
-	pthread_mutex_lock(&io_lock);
+	drv_io_lock(&io);
 }
 
 void kdrv_io_unlock(void)
 {
-	pthread_mutex_unlock(&io_lock);
+	drv_io_unlock(&io);
 }
 
-/*
- * The child has no I/O thread, and the parent's epoll instance must not
- * be touched from here (it is shared with the parent): forget both.
- * Transports of the parent are unusable in the child anyway.
- */
 void kdrv_io_reset_in_child(void)
 {
-	if (epoll_fd >= 0)
-		close(epoll_fd);
-	if (wake_fd >= 0)
-		close(wake_fd);
-	epoll_fd = -1;
-	wake_fd = -1;
-	io_started = false;
-	kicked_head = NULL;
-	kicked_tail = NULL;
+	drv_io_reset_in_child(&io);
 }

@@ -68,7 +68,7 @@ IpczResult kdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 	drv_object_init(&t->base, DRV_TRANSPORT, destroy_transport);
-	drv_transport_state_init(&t->life, &transport_io, fd);
+	drv_transport_state_init(&t->life, &transport_io, &t->base, fd);
 	t->chunk_limit = KDRV_MAX_CHUNK;
 	return drv_handle_add(&kdrv_handles, &t->base, handle);
 }

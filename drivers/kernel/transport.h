@@ -41,10 +41,6 @@ struct kdrv_transport {
 	bool in_service;	/* on the thread's list of work */
 	struct kdrv_transport *next_service;
 	struct kdrv_incoming incoming;
-
-	/* Under the I/O thread's lock. */
-	bool kicked;
-	struct kdrv_transport *next_kicked;
 };
 
 /* Adopts `fd`, a kernel transport descriptor (closed on failure). */

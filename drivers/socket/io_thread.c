@@ -1,29 +1,24 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "drivers/common/io_thread.h"
 #include "drivers/socket/io_thread.h"
 #include "drivers/socket/transport.h"
 
 #define MAX_EVENTS 64
 
-static struct {
-	pthread_mutex_t lock;
-	bool started;
-	int epoll_fd;
-	int event_fd;
-	struct sockdrv_transport *kicked_head;
-	struct sockdrv_transport *kicked_tail;
-} io = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.epoll_fd = -1,
-	.event_fd = -1,
-};
+static void *io_main(void *receive_buffer);
+
+/*
+ * Level-triggered epoll; the thread blocks every signal, so that
+ * application handlers run on application threads.
+ */
+static struct drv_io_thread io =
+	DRV_IO_THREAD_INIT(io_main, SOCKDRV_RECEIVE_BUFFER, true);
 
 /*
  * References to drop once the current batch of epoll events is handled,
@@ -36,14 +31,14 @@ static size_t unwatched_capacity;
 
 static void fork_prepare(void)
 {
-	pthread_mutex_lock(&io.lock);
+	drv_io_lock(&io);
 	drv_handles_lock(&sockdrv_handles);
 }
 
 static void fork_parent(void)
 {
 	drv_handles_unlock(&sockdrv_handles);
-	pthread_mutex_unlock(&io.lock);
+	drv_io_unlock(&io);
 }
 
 /*
@@ -54,17 +49,9 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	drv_handles_unlock(&sockdrv_handles);
-	if (io.started) {
-		close(io.epoll_fd);
-		close(io.event_fd);
-	}
-	io.epoll_fd = -1;
-	io.event_fd = -1;
-	io.started = false;
-	io.kicked_head = NULL;
-	io.kicked_tail = NULL;
+	drv_io_reset_in_child(&io);
 	unwatched_count = 0;
-	pthread_mutex_unlock(&io.lock);
+	drv_io_unlock(&io);
 }
 
 /*
@@ -116,31 +103,28 @@ static void drop_unwatched(void)
 	unwatched_count = 0;
 }
 
+/* Links a kicked transport into the batch `context` points at. */
+static void take_kicked(struct drv_transport_state *life, void *context)
+{
+	struct sockdrv_transport ***link = context;
+	struct sockdrv_transport *t =
+		DRV_CONTAINER_OF(life, struct sockdrv_transport, life);
+
+	t->next_serviced = NULL;
+	**link = t;
+	*link = &t->next_serviced;
+}
+
 static void service_kicked(void)
 {
 	struct sockdrv_transport *batch = NULL, **link = &batch, *t, *next;
-	uint64_t count;
 
-	if (read(io.event_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		return;
-
+	drv_io_drain_wake(&io);
 	/*
 	 * Move the kicked transports to a private list, so that kicks made
 	 * while they are serviced start a fresh list of their own.
 	 */
-	pthread_mutex_lock(&io.lock);
-	for (t = io.kicked_head; t; t = next) {
-		next = t->next_kicked;
-		t->next_kicked = NULL;
-		t->kicked = false;
-		t->next_serviced = NULL;
-		*link = t;
-		link = &t->next_serviced;
-	}
-	io.kicked_head = NULL;
-	io.kicked_tail = NULL;
-	pthread_mutex_unlock(&io.lock);
-
+	drv_io_take_kicks(&io, take_kicked, &link);
 	for (t = batch; t; t = next) {
 		next = t->next_serviced;
 		sockdrv_transport_service(t);
@@ -148,9 +132,8 @@ static void service_kicked(void)
 	}
 }
 
-static void *io_main(void *unused)
+static void *io_main(void *receive_buffer)
 {
-	static uint8_t receive_buffer[SOCKDRV_RECEIVE_BUFFER];
 	struct epoll_event events[MAX_EVENTS];
 
 	for (;;) {
@@ -171,75 +154,14 @@ static void *io_main(void *unused)
 	return NULL;
 }
 
-/* Creates the epoll set and the thread; io.lock held. */
-static IpczResult start_locked(void)
-{
-	struct epoll_event wake = { .events = EPOLLIN, .data.ptr = NULL };
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t thread;
-	int err;
-
-	io.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	io.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (io.epoll_fd < 0 || io.event_fd < 0 ||
-	    epoll_ctl(io.epoll_fd, EPOLL_CTL_ADD, io.event_fd, &wake) < 0)
-		goto fail;
-
-	/* Application signals are for application threads. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&thread, &attr, io_main, NULL);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		goto fail;
-	io.started = true;
-	return IPCZ_RESULT_OK;
-
-fail:
-	if (io.epoll_fd >= 0)
-		close(io.epoll_fd);
-	if (io.event_fd >= 0)
-		close(io.event_fd);
-	io.epoll_fd = -1;
-	io.event_fd = -1;
-	return IPCZ_RESULT_RESOURCE_EXHAUSTED;
-}
-
 IpczResult sockdrv_io_start(void)
 {
-	IpczResult result = IPCZ_RESULT_OK;
-
-	pthread_mutex_lock(&io.lock);
-	if (!io.started)
-		result = start_locked();
-	pthread_mutex_unlock(&io.lock);
-	return result;
+	return drv_io_start(&io);
 }
 
+/* Starts the thread if need be: a kick is how queued output gets sent. */
 void sockdrv_io_kick(struct sockdrv_transport *t)
 {
-	uint64_t one = 1;
-	bool wake = false;
-
-	if (sockdrv_io_start() != IPCZ_RESULT_OK)
-		return;
-	pthread_mutex_lock(&io.lock);
-	if (!t->kicked) {
-		t->kicked = true;
-		drv_object_ref(&t->base);
-		if (io.kicked_tail)
-			io.kicked_tail->next_kicked = t;
-		else
-			io.kicked_head = t;
-		io.kicked_tail = t;
-		wake = true;
-	}
-	pthread_mutex_unlock(&io.lock);
-	/* A failed write means the counter is full: a wakeup is pending. */
-	if (wake)
-		(void)!write(io.event_fd, &one, sizeof(one));
+	if (sockdrv_io_start() == IPCZ_RESULT_OK)
+		drv_io_kick(&io, &t->life);
 }

@@ -83,7 +83,7 @@ IpczResult sockdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 	drv_object_init(&t->base, DRV_TRANSPORT, destroy_transport);
-	drv_transport_state_init(&t->life, &transport_io, fd);
+	drv_transport_state_init(&t->life, &transport_io, &t->base, fd);
 	t->max_payload = initial_max_payload(fd);
 	return drv_handle_add(&sockdrv_handles, &t->base, handle);
 }

@@ -34,10 +34,6 @@ struct sockdrv_transport {
 	/* Used by the I/O thread only. */
 	struct sockdrv_incoming incoming;
 	struct sockdrv_transport *next_serviced;
-
-	/* Under the I/O thread's lock. */
-	struct sockdrv_transport *next_kicked;
-	bool kicked;
 };
 
 /* Adopts `fd`, an AF_UNIX SOCK_SEQPACKET socket (closed on failure). */
