@@ -67,6 +67,54 @@ static bool confirm_direct(struct mn_ctx *ctx, IpczHandle portal,
 }
 
 /*
+ * One hop: the broker opens (q, p) and sends p to its client. The route
+ * must end as a direct link between the broker's q and the client's p,
+ * with no proxy left on the broker.
+ */
+
+static void one_hop_broker(struct mn_ctx *ctx)
+{
+	IpczHandle client, q, p;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	ipcz.OpenPortals(ctx->node, 0, NULL, &q, &p);
+	mn_put_str(client, "yours", &p, 1);
+	if (mn_ping(ctx, q) && confirm_direct(ctx, q, true, "q after one hop"))
+		mn_wait_no_proxies(ctx, "broker after one hop");
+	mn_put_str(q, "bye", NULL, 0);
+	mn_expect_str(ctx, q, "bye", NULL, 0);
+	mn_close(ctx, q);
+	broker_finish(ctx, &client, 1);
+}
+
+static void one_hop_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, p;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	if (mn_expect_str(ctx, broker, "yours", &p, 1)) {
+		if (mn_pong(ctx, p))
+			confirm_direct(ctx, p, true, "p after one hop");
+		mn_expect_str(ctx, p, "bye", NULL, 0);
+		mn_put_str(p, "bye", NULL, 0);
+		mn_close(ctx, p);
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(reduction_one_hop)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, one_hop_broker },
+			   { "client", false, one_hop_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
  * B -> A -> C: B opens (x, y) and sends y to its broker A, which forwards
  * it to C. B and C must end up linked directly (through an introduction by
  * A), and A must hold no proxy for the route while it is still open.
@@ -379,6 +427,167 @@ MN_TEST(reduction_merge)
 			   { "client", false, merge_client } },
 		.num_links = 1,
 		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Introductions beyond one broker's clients. Referred nodes: a client
+ * refers two nodes to its broker (SHARE_BROKER / INHERIT_BROKER) and hands
+ * them the two ends of a pair, which must end directly linked. Two
+ * networks: clients of two joined brokers get the two ends of a pair made
+ * by one broker, and must end directly linked across the networks
+ * (upstream's MultiBrokerIntroductions).
+ */
+
+enum { RR_BROKER, RR_REFERRER, RR_LEFT, RR_RIGHT };
+
+static void referred_broker(struct mn_ctx *ctx)
+{
+	IpczHandle referrer;
+
+	MN_REQUIRE(ctx, connect_broker(ctx, 1, &referrer));
+	mn_expect_str(ctx, referrer, "done", NULL, 0);
+	mn_close(ctx, referrer);
+}
+
+static void referred_referrer(struct mn_ctx *ctx)
+{
+	IpczHandle broker, left, right, x, y;
+
+	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  mn_connect(ctx, 1, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,
+				     &left),
+			  "ConnectNode SHARE_BROKER");
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  mn_connect(ctx, 2, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,
+				     &right),
+			  "ConnectNode SHARE_BROKER");
+	ipcz.OpenPortals(ctx->node, 0, NULL, &x, &y);
+	mn_put_str(left, "x", &x, 1);
+	mn_put_str(right, "y", &y, 1);
+	mn_expect_str(ctx, left, "check", NULL, 0);
+	mn_put_str(left, mn_wait_no_proxies(ctx, "the referrer") ?
+			 "checked" : "proxies left", NULL, 0);
+	mn_expect_str(ctx, left, "done", NULL, 0);
+	mn_expect_str(ctx, right, "done", NULL, 0);
+	mn_close(ctx, left);
+	mn_close(ctx, right);
+	client_finish(ctx, broker);
+}
+
+static void referred_node(struct mn_ctx *ctx)
+{
+	bool left = ctx->index == RR_LEFT;
+	IpczHandle referrer, end;
+
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  mn_connect(ctx, left ? 1 : 2, 1,
+				     IPCZ_CONNECT_NODE_INHERIT_BROKER,
+				     &referrer),
+			  "ConnectNode INHERIT_BROKER");
+	if (mn_expect_str(ctx, referrer, left ? "x" : "y", &end, 1)) {
+		if ((left ? mn_ping(ctx, end) : mn_pong(ctx, end)) &&
+		    confirm_direct(ctx, end, true,
+				   "a pair between referred nodes") &&
+		    left) {
+			mn_put_str(referrer, "check", NULL, 0);
+			mn_expect_str(ctx, referrer, "checked", NULL, 0);
+		}
+		if (!left)
+			mn_wait_status(ctx, end, IPCZ_PORTAL_STATUS_DEAD,
+				       "the other end closed");
+		mn_close(ctx, end);
+	}
+	mn_put_str(referrer, "done", NULL, 0);
+	mn_wait_status(ctx, referrer, IPCZ_PORTAL_STATUS_DEAD,
+		       "referrer closed");
+	mn_close(ctx, referrer);
+}
+
+MN_TEST(reduction_referred_nodes)
+{
+	static const struct mn_test test = {
+		.num_nodes = 4,
+		.nodes = { [RR_BROKER] = { "broker", true, referred_broker },
+			   [RR_REFERRER] = { "referrer", false,
+					     referred_referrer },
+			   [RR_LEFT] = { "left", false, referred_node },
+			   [RR_RIGHT] = { "right", false, referred_node } },
+		.num_links = 3,
+		.links = { { RR_BROKER, RR_REFERRER },
+			   { RR_REFERRER, RR_LEFT },
+			   { RR_REFERRER, RR_RIGHT } },
+	};
+	MN_RUN(test);
+}
+
+enum { MB_BROKER1, MB_BROKER2, MB_CLIENT1, MB_CLIENT2 };
+
+static void networks_broker(struct mn_ctx *ctx)
+{
+	bool first = ctx->index == MB_BROKER1;
+	IpczHandle other, client, x, y;
+
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  mn_connect(ctx, 0, 1, IPCZ_CONNECT_NODE_TO_BROKER,
+				     &other),
+			  "broker-to-broker ConnectNode");
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  mn_connect(ctx, first ? 1 : 2, 1, IPCZ_NO_FLAGS,
+				     &client),
+			  "broker ConnectNode");
+	if (first) {
+		ipcz.OpenPortals(ctx->node, 0, NULL, &x, &y);
+		mn_put_str(client, "yours", &x, 1);
+		mn_put_str(other, "for your client", &y, 1);
+	} else if (mn_expect_str(ctx, other, "for your client", &y, 1)) {
+		mn_put_str(client, "yours", &y, 1);
+	}
+	mn_expect_str(ctx, client, "check", NULL, 0);
+	mn_put_str(client, mn_wait_no_proxies(ctx, "a broker") ?
+			   "checked" : "proxies left", NULL, 0);
+	mn_expect_str(ctx, client, "done", NULL, 0);
+	mn_put_str(other, "done", NULL, 0);
+	mn_expect_str(ctx, other, "done", NULL, 0);
+	mn_close(ctx, client);
+	mn_close(ctx, other);
+}
+
+static void networks_client(struct mn_ctx *ctx)
+{
+	bool first = ctx->index == MB_CLIENT1;
+	IpczHandle broker, end;
+
+	MN_REQUIRE(ctx, connect_client(ctx, first ? 1 : 2, &broker));
+	if (mn_expect_str(ctx, broker, "yours", &end, 1)) {
+		if ((first ? mn_ping(ctx, end) : mn_pong(ctx, end)) &&
+		    confirm_direct(ctx, end, true, "a pair across networks")) {
+			/* Both brokers look before client 1 closes. */
+			mn_put_str(broker, "check", NULL, 0);
+			mn_expect_str(ctx, broker, "checked", NULL, 0);
+			mn_put_str(end, "checked", NULL, 0);
+			mn_expect_str(ctx, end, "checked", NULL, 0);
+		}
+		mn_close(ctx, end);
+	}
+	client_finish(ctx, broker);
+}
+
+MN_TEST(reduction_across_networks)
+{
+	static const struct mn_test test = {
+		.num_nodes = 4,
+		.nodes = { [MB_BROKER1] = { "broker1", true, networks_broker },
+			   [MB_BROKER2] = { "broker2", true, networks_broker },
+			   [MB_CLIENT1] = { "client1", false, networks_client },
+			   [MB_CLIENT2] = { "client2", false,
+					    networks_client } },
+		.num_links = 3,
+		.links = { { MB_BROKER1, MB_BROKER2 },
+			   { MB_BROKER1, MB_CLIENT1 },
+			   { MB_BROKER2, MB_CLIENT2 } },
 	};
 	MN_RUN(test);
 }
