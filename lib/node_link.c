@@ -21,6 +21,7 @@
 #include "lib/parcel_wrapper.h"
 #include "lib/remote_router_link.h"
 #include "lib/router.h"
+#include "lib/router_bypass.h"
 #include "lib/sublink_map.h"
 
 enum node_link_state { LINK_CONNECTING, LINK_CONNECTED, LINK_DEAD };
@@ -1021,6 +1022,45 @@ static IpczResult accept_route_disconnected(struct node_link *link,
 	return IPCZ_RESULT_OK;
 }
 
+static IpczResult accept_bypass(struct node_link *link, const uint8_t *bytes,
+				size_t num_bytes)
+{
+	struct msg_bypass message;
+	struct bypass_message bypass;
+	enum bypass_result result = BYPASS_OK;
+	struct sublink_entry *entry;
+	struct router_link *router_link = NULL;
+	struct router *router = NULL;
+	uint8_t type = 0;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    num_bytes != sizeof(message))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	ipcz_lock(&link->lock);
+	entry = sublink_map_find(&link->routes, message.sublink);
+	if (entry) {
+		router = entry->router;
+		router_link = entry->link;
+		type = entry->link_type;
+		router_ref(router);
+		router_link_ref(router_link);
+	}
+	ipcz_unlock(&link->lock);
+	if (router) {
+		bypass.op = message.op;
+		memcpy(bypass.name, message.name, sizeof(bypass.name));
+		bypass.new_sublink = message.new_sublink;
+		bypass.cut = message.cut;
+		result = router_bypass_accept(link, router, router_link, type,
+					      &bypass);
+	}
+	router_link_unref(router_link);
+	router_unref(router);
+	return result == BYPASS_INVALID ? IPCZ_RESULT_INVALID_ARGUMENT :
+					  IPCZ_RESULT_OK;
+}
+
 static IpczResult accept_stop_proxying(struct node_link *link,
 				       const uint8_t *bytes, size_t num_bytes)
 {
@@ -1281,6 +1321,8 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 		return accept_route_disconnected(link, data, num_bytes);
 	case MSG_STOP_PROXYING:
 		return accept_stop_proxying(link, data, num_bytes);
+	case MSG_BYPASS:
+		return accept_bypass(link, data, num_bytes);
 	default:
 		/* Unknown messages (from a newer peer) are ignored. */
 		return IPCZ_RESULT_OK;
@@ -1464,6 +1506,108 @@ IpczResult node_link_report_bad_activity(struct node_link *link,
 	return driver_of(link)->ReportBadTransportActivity(transport, context,
 							   IPCZ_NO_FLAGS,
 							   NULL);
+}
+
+/* ---- for the bypass protocol (lib/router_bypass.c) ---- */
+
+uint64_t node_link_allocate_sublink(struct node_link *link)
+{
+	return allocate_sublink(link);
+}
+
+bool node_link_add_route(struct node_link *link, uint64_t sublink,
+			 struct router *router, struct router_link *router_link)
+{
+	return add_route(link, sublink, router, router_link);
+}
+
+enum link_side node_link_side(struct node_link *link)
+{
+	enum link_side side;
+
+	ipcz_lock(&link->lock);
+	side = (enum link_side)link->side;
+	ipcz_unlock(&link->lock);
+	return side;
+}
+
+bool node_link_valid_peer_sublink(struct node_link *link, uint64_t sublink)
+{
+	return (sublink & 1) != node_link_side(link) &&
+	       sublink >> 1 >= FIRST_TRANSFER_SUBLINK;
+}
+
+struct router *node_link_route(struct node_link *link, uint64_t sublink,
+			       enum link_type type,
+			       struct router_link **router_link)
+{
+	struct sublink_entry *entry;
+	struct router *router = NULL;
+
+	*router_link = NULL;
+	ipcz_lock(&link->lock);
+	entry = sublink_map_find(&link->routes, sublink);
+	if (entry && entry->link_type == type) {
+		router = entry->router;
+		*router_link = entry->link;
+		router_ref(router);
+		router_link_ref(entry->link);
+	}
+	ipcz_unlock(&link->lock);
+	return router;
+}
+
+/* Whether `link` is connected to the node named `name`. */
+static bool leads_to(struct node_link *link, const uint8_t name[16])
+{
+	bool match;
+
+	ipcz_lock(&link->lock);
+	match = link->state == LINK_CONNECTED &&
+		memcmp(link->remote_name, name, sizeof(link->remote_name)) == 0;
+	ipcz_unlock(&link->lock);
+	return match;
+}
+
+struct node_link *node_link_find_sibling(struct node_link *link,
+					 const uint8_t name[16])
+{
+	static const uint8_t zero[16];
+	struct node *node = link->node;
+	struct node_link *found = NULL;
+	size_t i;
+
+	if (memcmp(name, zero, sizeof(zero)) == 0)
+		return NULL;
+	ipcz_lock(&node->lock);
+	for (i = 0; i < node->num_links && !found; i++) {
+		if (leads_to(node->links[i], name)) {
+			found = node->links[i];
+			node_link_ref(found);
+		}
+	}
+	ipcz_unlock(&node->lock);
+	return found;
+}
+
+void node_link_send_bypass(struct node_link *link, enum op_context ctx,
+			   uint64_t sublink,
+			   const struct bypass_message *bypass)
+{
+	struct msg_bypass message = {
+		.header = { .size = sizeof(message), .type = MSG_BYPASS },
+		.sublink = sublink,
+		.op = bypass->op,
+		.new_sublink = bypass->new_sublink,
+		.cut = bypass->cut,
+	};
+	struct message_builder b;
+
+	memcpy(message.name, bypass->name, sizeof(message.name));
+	message_builder_init(&b);
+	message_builder_append(&b, &message, sizeof(message));
+	transmit(link, &b, ctx);
+	message_builder_free(&b);
 }
 
 /* ---- introspection ---- */

@@ -92,4 +92,27 @@ size_t node_link_collect_routers(struct node_link *link,
 				 struct router ***routers);
 size_t node_link_pool_bytes(struct node_link *link);
 
+/*
+ * For the bypass protocol (lib/router_bypass.c): a new sublink number of
+ * this side, registering a route, this side of the link, whether a
+ * sublink number is one the other side may have allocated, another link
+ * of the same node to the node named `name` (a new reference, or NULL),
+ * and sending a bypass message.
+ */
+struct bypass_message;
+uint64_t node_link_allocate_sublink(struct node_link *link);
+bool node_link_add_route(struct node_link *link, uint64_t sublink,
+			 struct router *router, struct router_link *router_link);
+enum link_side node_link_side(struct node_link *link);
+bool node_link_valid_peer_sublink(struct node_link *link, uint64_t sublink);
+struct node_link *node_link_find_sibling(struct node_link *link,
+					 const uint8_t name[16]);
+/* The router bound to `sublink` with a link of `type`, and that link. */
+struct router *node_link_route(struct node_link *link, uint64_t sublink,
+			       enum link_type type,
+			       struct router_link **router_link);
+void node_link_send_bypass(struct node_link *link, enum op_context ctx,
+			   uint64_t sublink,
+			   const struct bypass_message *bypass);
+
 #endif

@@ -33,6 +33,7 @@ enum node_message_type {
 	MSG_ROUTE_CLOSED = 3,
 	MSG_ROUTE_DISCONNECTED = 4,
 	/* Route reduction, numbered as upstream's node messages. */
+	MSG_BYPASS = 30,
 	MSG_STOP_PROXYING = 32,
 };
 
@@ -74,6 +75,20 @@ struct msg_route_disconnected {
  * peer sent below `inbound_cut` to the proxy, and the proxy must have sent
  * exactly `outbound_cut` parcels to the peer.
  */
+/*
+ * The proxy bypass protocol of lib/router_bypass.h: `op` is an enum
+ * bypass_op, `sublink` the route it is about on this link.
+ */
+struct msg_bypass {
+	struct msg_header header;
+	uint64_t sublink;
+	uint32_t op;
+	uint32_t reserved;
+	uint8_t name[16];
+	uint64_t new_sublink;
+	uint64_t cut;
+};
+
 struct msg_stop_proxying {
 	struct msg_header header;
 	uint64_t sublink;

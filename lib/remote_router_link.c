@@ -148,3 +148,10 @@ bool remote_router_link_sublink_on(struct router_link *link,
 	*sublink = remote_of(link)->sublink;
 	return true;
 }
+
+struct node_link *remote_router_link_node_link(struct router_link *link)
+{
+	if (link->ops != &remote_link_ops)
+		return NULL;
+	return remote_of(link)->node_link;
+}

@@ -39,4 +39,7 @@ bool remote_router_link_sublink_on(struct router_link *link,
 				   const struct node_link *node_link,
 				   uint64_t *sublink);
 
+/* The node link of a remote link (borrowed), or NULL for a local one. */
+struct node_link *remote_router_link_node_link(struct router_link *link);
+
 #endif

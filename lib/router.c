@@ -13,6 +13,7 @@
 #include "lib/handle_table.h"
 #include "lib/local_router_link.h"
 #include "lib/parcel_wrapper.h"
+#include "lib/router_bypass.h"
 #include "lib/transaction_set.h"
 
 struct router *router_create(void)
@@ -46,6 +47,7 @@ static void release_edge(struct route_edge *edge)
 
 void router_destroy(struct router *router)
 {
+	router_bypass_free(router);
 	release_edge(&router->outward);
 	if (router->inward) {
 		release_edge(router->inward);
@@ -713,13 +715,14 @@ void router_accept_route_closure(struct router *router, enum op_context ctx,
 void router_accept_route_disconnected(struct router *router,
 				      enum op_context ctx, enum link_type from)
 {
-	struct router_link *links[4] = { NULL };
+	struct router_link *links[5] = { NULL };
 	struct trap_events events;
 	int i;
 
 	trap_events_init(&events);
 	ipcz_lock(&router->lock);
 	router->disconnected = 1;
+	links[4] = router_bypass_take_pending(router);
 	if (from == LINK_PERIPHERAL_INWARD)
 		seq_queue_force_terminate(&router->outbound, parcel_drop);
 	else
@@ -743,7 +746,7 @@ void router_accept_route_disconnected(struct router *router,
 	}
 	ipcz_unlock(&router->lock);
 	trap_events_dispatch(&events);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		if (!links[i])
 			continue;
 		links[i]->ops->accept_route_disconnected(links[i], ctx);
@@ -858,7 +861,7 @@ void router_flush(struct router *router, enum op_context ctx,
 	uint64_t final_outward = SEQ_NONE, final_inward = SEQ_NONE;
 	bool on_central, outward_decayed, inward_decayed = false;
 	bool stable_outward, stable_inward;
-	bool dropped_last_decaying = false;
+	bool dropped_last_decaying = false, retry_bypass = false;
 	struct trap_events events;
 	struct flush_list list;
 	size_t i;
@@ -921,6 +924,7 @@ void router_flush(struct router *router, enum op_context ctx,
 	    stable_outward && stable_inward) {
 		router_link_mark_side_stable(outward_link);
 		dropped_last_decaying = true;
+		retry_bypass = router_bypass_take_retry_locked(router);
 	}
 
 	if (outward_link && seq_queue_fully_consumed(&router->outbound) &&
@@ -986,6 +990,12 @@ void router_flush(struct router *router, enum op_context ctx,
 	    (dropped_last_decaying || force_bypass))
 		outward_link->ops->flush_other_side_if_waiting(outward_link,
 							       ctx);
+	if (retry_bypass)
+		router_bypass_send_retry(outward_link, ctx);
+	/* A proxy with two stable remote links asks to be bypassed. */
+	if (inward_link && stable_outward && stable_inward && !dead_inward &&
+	    !dead_outward)
+		router_bypass_maybe_start(router, ctx);
 
 	router_link_unref(bridge_link);
 	router_link_unref(decaying_inward);
@@ -1002,6 +1012,7 @@ void router_set_outward_link(struct router *router, enum op_context ctx,
 	ipcz_lock(&router->lock);
 	if (!router->disconnected && !router->outward.primary) {
 		route_edge_set_primary(&router->outward, link);
+		router_bypass_links_changed_locked(router);
 		adopted = true;
 	}
 	ipcz_unlock(&router->lock);
@@ -1048,6 +1059,7 @@ void router_adopt_inward_link(struct router *router, enum op_context ctx,
 	ipcz_lock(&router->lock);
 	if (router->inward && !router->disconnected) {
 		route_edge_set_primary(router->inward, link);
+		router_bypass_links_changed_locked(router);
 		adopted = true;
 	}
 	ipcz_unlock(&router->lock);

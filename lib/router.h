@@ -25,6 +25,7 @@
 #include "lib/sequenced_queue.h"
 #include "lib/trap_set.h"
 
+struct router_bypass;
 struct transaction_set;
 
 struct router {
@@ -45,6 +46,7 @@ struct router {
 	struct sequenced_queue outbound;
 	struct trap_set traps;
 	struct transaction_set *transactions;	/* NULL until the first */
+	struct router_bypass *bypass;	/* NULL until a bypass involves it */
 };
 
 struct router *router_create(void);

@@ -1,0 +1,682 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Proxy bypass across three nodes, driven by messages (see
+ * router_bypass.h and Documentation/route-reduction.rst). Every cut is
+ * taken under the lock of the router whose link changes, and every value
+ * from a peer is checked against what this router knows before use.
+ */
+#include "lib/router_bypass.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/local_router_link.h"
+#include "lib/node_link.h"
+#include "lib/remote_router_link.h"
+#include "lib/router.h"
+
+/* Cuts stay far below the top of the 64-bit range, as sequence starts do. */
+#define BYPASS_MAX_CUT (UINT64_C(1) << 62)
+
+enum bypass_phase {
+	PHASE_NONE,
+	PHASE_REQUESTED,	/* as a proxy: asked the outward peer */
+	PHASE_ACCEPTED,		/* as a proxy: handed the link inward */
+	PHASE_DONE,		/* as a proxy: cuts known, draining */
+	PHASE_FAILED,		/* as a proxy: stays one */
+};
+
+struct router_bypass {
+	uint8_t phase;
+	/*
+	 * As an outward peer: a request was declined only because our edge
+	 * was changing; ask the proxy to retry once it is stable.
+	 */
+	uint8_t retry_owed;
+	uint64_t outward_cut;		/* n: what X sent us */
+	/* As an outward peer: the link prepared for the inward peer. */
+	struct router_link *pending;
+};
+
+static void start_decay(struct route_edge *edge, struct route_edge_decay *decay,
+			uint64_t to, uint64_t from)
+{
+	route_edge_begin_decay(edge, decay);
+	route_edge_set_cuts(edge, to, from);
+}
+
+static void deactivate_and_unref(struct router_link *link)
+{
+	if (link) {
+		link->ops->deactivate(link);
+		router_link_unref(link);
+	}
+}
+
+static bool route_ending_locked(const struct router *router)
+{
+	return router->disconnected ||
+	       seq_queue_final_known(&router->inbound) ||
+	       seq_queue_final_known(&router->outbound);
+}
+
+static bool is_remote(const struct router_link *link)
+{
+	return link && remote_router_link_is_remote(link);
+}
+
+/* Whether this router never took part in a bypass as a proxy. */
+static bool bypass_idle_locked(const struct router *router)
+{
+	return !router->bypass || (router->bypass->phase == PHASE_NONE &&
+				   !router->bypass->pending);
+}
+
+/* Whether `router` is a proxy between two remote links, both stable. */
+static bool is_bypassable_locked(const struct router *router)
+{
+	return router->inward && !router->bridge &&
+	       bypass_idle_locked(router) &&
+	       !route_ending_locked(router) &&
+	       route_edge_is_stable(&router->outward) &&
+	       route_edge_is_stable(router->inward) &&
+	       is_remote(router->outward.primary) &&
+	       router_link_is_central(router->outward.primary) &&
+	       is_remote(router->inward->primary) &&
+	       router->inward->primary->type == LINK_PERIPHERAL_INWARD;
+}
+
+static void send(struct router_link *link, enum op_context ctx,
+		 uint32_t op, const uint8_t *name, uint64_t new_sublink,
+		 uint64_t cut)
+{
+	struct bypass_message message = {
+		.op = op,
+		.new_sublink = new_sublink,
+		.cut = cut,
+	};
+	uint64_t sublink;
+	struct node_link *node_link = remote_router_link_node_link(link);
+
+	if (!node_link ||
+	    !remote_router_link_sublink_on(link, node_link, &sublink))
+		return;
+	if (name)
+		memcpy(message.name, name, sizeof(message.name));
+	node_link_send_bypass(node_link, ctx, sublink, &message);
+}
+
+void router_bypass_maybe_start(struct router *router, enum op_context ctx)
+{
+	struct router_link *outward, *inward;
+	uint8_t outward_name[16], inward_name[16];
+	struct node_link *outward_node, *inward_node;
+	struct router_bypass *bypass;
+	uint64_t inward_sublink = 0;
+	bool start, same_node;
+
+	ipcz_lock(&router->lock);
+	if (!is_bypassable_locked(router)) {
+		ipcz_unlock(&router->lock);
+		return;
+	}
+	outward = router->outward.primary;
+	inward = router->inward->primary;
+	router_link_ref(outward);
+	router_link_ref(inward);
+	ipcz_unlock(&router->lock);
+
+	/*
+	 * Between three named nodes; or with both neighbours on one other
+	 * node, over one node link, where they are joined locally.
+	 */
+	outward_node = remote_router_link_node_link(outward);
+	inward_node = remote_router_link_node_link(inward);
+	start = remote_router_link_peer_name(outward, outward_name) &&
+		remote_router_link_peer_name(inward, inward_name);
+	same_node = start && memcmp(outward_name, inward_name,
+				    sizeof(inward_name)) == 0;
+	if (same_node)
+		start = outward_node == inward_node &&
+			remote_router_link_sublink_on(inward, inward_node,
+						      &inward_sublink);
+	bypass = start ? calloc(1, sizeof(*bypass)) : NULL;
+	if (bypass) {
+		ipcz_lock(&router->lock);
+		start = is_bypassable_locked(router) &&
+			router->outward.primary == outward &&
+			router->inward->primary == inward;
+		if (start && !router->bypass) {
+			router->bypass = bypass;
+			bypass = NULL;
+		}
+		if (start)
+			router->bypass->phase = PHASE_REQUESTED;
+		ipcz_unlock(&router->lock);
+		free(bypass);
+		if (start && same_node)
+			send(outward, ctx, BYPASS_REQUEST_LOCAL, NULL,
+			     inward_sublink, 0);
+		else if (start)
+			send(outward, ctx, BYPASS_REQUEST, inward_name, 0, 0);
+	}
+	router_link_unref(outward);
+	router_link_unref(inward);
+}
+
+/* ---- the outward peer X ---- */
+
+static bool may_accept_request_locked(struct router *router,
+				      struct router_link *link)
+{
+	const struct router_bypass *bypass = router->bypass;
+
+	if (router->outward.primary != link || router->bridge ||
+	    !route_edge_is_stable(&router->outward) ||
+	    route_ending_locked(router))
+		return false;
+	if (!bypass)
+		return true;
+	/* Requests crossing on one link: side A's wins. */
+	if (bypass->pending || bypass->phase == PHASE_ACCEPTED ||
+	    bypass->phase == PHASE_DONE)
+		return false;
+	return bypass->phase != PHASE_REQUESTED || link->side == LINK_SIDE_B;
+}
+
+static void accept_request(struct node_link *node_link, struct router *router,
+			   struct router_link *link, enum op_context ctx,
+			   const struct bypass_message *message)
+{
+	struct route_edge_decay *decay = route_edge_decay_alloc();
+	struct router_bypass *bypass = calloc(1, sizeof(*bypass));
+	struct router_link *new_link = NULL;
+	struct node_link *target;
+	uint64_t sublink = 0, cut = 0;
+	bool ok;
+
+	target = node_link_find_sibling(node_link, message->name);
+	ok = decay && bypass && target && target != node_link;
+	if (ok) {
+		sublink = node_link_allocate_sublink(target);
+		new_link = remote_router_link_create(target, sublink,
+						     LINK_CENTRAL,
+						     node_link_side(target));
+		ok = new_link && node_link_add_route(target, sublink, router,
+						     new_link);
+	}
+	if (ok) {
+		ipcz_lock(&router->lock);
+		ok = may_accept_request_locked(router, link);
+		if (!ok && router->outward.primary == link &&
+		    !route_ending_locked(router) &&
+		    !route_edge_is_stable(&router->outward)) {
+			if (!router->bypass) {
+				router->bypass = bypass;
+				bypass = NULL;
+			}
+			router->bypass->retry_owed = 1;
+		}
+		if (ok) {
+			/* Parcels from `cut` on wait for the new link. */
+			cut = seq_queue_length(&router->outbound);
+			start_decay(&router->outward, decay, cut, SEQ_NONE);
+			decay = NULL;
+			if (!router->bypass) {
+				router->bypass = bypass;
+				bypass = NULL;
+			}
+			router->bypass->pending = new_link;
+			router_link_ref(new_link);
+		}
+		ipcz_unlock(&router->lock);
+		if (!ok)
+			node_link_remove_route(target, sublink, new_link);
+	}
+	free(decay);
+	free(bypass);
+	router_link_unref(new_link);
+	if (target)
+		node_link_unref(target);
+	if (ok)
+		send(link, ctx, BYPASS_ACCEPTED, NULL, sublink, cut);
+	else
+		send(link, ctx, BYPASS_DECLINED, NULL, 0, 0);
+}
+
+/* Whether the inward peer Z may be joined to X; Z's lock held. */
+static bool may_join_locked(struct router *router, struct router_link *link)
+{
+	return router->outward.primary == link && !router->bridge &&
+	       !(router->bypass && router->bypass->pending) &&
+	       route_edge_is_stable(&router->outward) &&
+	       !route_ending_locked(router);
+}
+
+/*
+ * X and Z on one node, the proxy Y on another: X joins itself and Z with
+ * a local link at once and tells Y both cuts.
+ */
+static void accept_request_local(struct node_link *node_link,
+				 struct router *router,
+				 struct router_link *link, enum op_context ctx,
+				 uint64_t inward_sublink)
+{
+	struct route_edge_decay *decays[2] = { route_edge_decay_alloc(),
+					       route_edge_decay_alloc() };
+	struct router_bypass *bypass = calloc(1, sizeof(*bypass));
+	struct router_link *to_peer = NULL, *to_router = NULL;
+	struct router_link *peer_link = NULL;
+	struct router *peer;
+	uint64_t n = 0, m = 0;
+	bool ok;
+
+	peer = node_link_route(node_link, inward_sublink,
+			       LINK_PERIPHERAL_OUTWARD, &peer_link);
+	ok = peer && peer != router && decays[0] && decays[1] && bypass &&
+	     local_router_link_create_pair(LINK_CENTRAL, router, peer, false,
+					   &to_peer, &to_router);
+	if (ok) {
+		ipcz_lock_pair(&router->lock, &peer->lock);
+		ok = may_accept_request_locked(router, link) &&
+		     may_join_locked(peer, peer_link);
+		if (!ok && router->outward.primary == link &&
+		    !route_ending_locked(router) &&
+		    !route_edge_is_stable(&router->outward)) {
+			if (!router->bypass) {
+				router->bypass = bypass;
+				bypass = NULL;
+			}
+			router->bypass->retry_owed = 1;
+		}
+		if (ok) {
+			n = seq_queue_length(&router->outbound);
+			m = seq_queue_length(&peer->outbound);
+			start_decay(&router->outward, decays[0], n, m);
+			route_edge_set_primary(&router->outward, to_peer);
+			start_decay(&peer->outward, decays[1], m, n);
+			route_edge_set_primary(&peer->outward, to_router);
+			decays[0] = decays[1] = NULL;
+			to_peer = to_router = NULL;
+		}
+		ipcz_unlock_pair(&router->lock, &peer->lock);
+	}
+	free(decays[0]);
+	free(decays[1]);
+	free(bypass);
+	deactivate_and_unref(to_peer);
+	deactivate_and_unref(to_router);
+	if (ok) {
+		send(link, ctx, BYPASS_JOINED, NULL, m, n);
+		router_flush(router, ctx, false);
+		router_flush(peer, ctx, false);
+	} else {
+		send(link, ctx, BYPASS_DECLINED, NULL, 0, 0);
+	}
+	router_link_unref(peer_link);
+	router_unref(peer);
+}
+
+static enum bypass_result accept_ready(struct router *router,
+				       struct router_link *link,
+				       enum op_context ctx, uint64_t cut)
+{
+	struct router_bypass *bypass;
+	bool ok = false, stale = false;
+
+	ipcz_lock(&router->lock);
+	bypass = router->bypass;
+	if (router->disconnected || !bypass || bypass->pending != link) {
+		stale = router->disconnected;
+	} else if (router->outward.decay &&
+		   router->outward.decay->length_from == SEQ_NONE &&
+		   seq_queue_length(&router->inbound) <= cut) {
+		route_edge_set_cuts(&router->outward,
+				    router->outward.decay->length_to, cut);
+		bypass->pending = NULL;
+		ok = true;
+	}
+	ipcz_unlock(&router->lock);
+	if (!ok)
+		return stale ? BYPASS_OK : BYPASS_INVALID;
+	/* The reference `pending` held goes to the edge. */
+	router_set_outward_link(router, ctx, link);
+	return BYPASS_OK;
+}
+
+static enum bypass_result accept_cancel(struct router *router,
+					struct router_link *link,
+					enum op_context ctx)
+{
+	struct router_link *pending = NULL;
+	struct router_bypass *bypass;
+
+	ipcz_lock(&router->lock);
+	bypass = router->bypass;
+	if (bypass && bypass->pending && !router->outward.primary &&
+	    route_edge_decaying_link(&router->outward) == link) {
+		route_edge_set_primary(&router->outward,
+				       route_edge_release_decaying(
+					       &router->outward));
+		pending = bypass->pending;
+		bypass->pending = NULL;
+	}
+	ipcz_unlock(&router->lock);
+	if (!pending)
+		return BYPASS_INVALID;
+	deactivate_and_unref(pending);
+	router_flush(router, ctx, false);
+	return BYPASS_OK;
+}
+
+/* ---- the proxy Y ---- */
+
+static void accept_retry(struct router *router, struct router_link *link,
+			 enum op_context ctx)
+{
+	bool retry = false;
+
+	ipcz_lock(&router->lock);
+	if (router->bypass && router->bypass->phase == PHASE_FAILED &&
+	    router->outward.primary == link) {
+		router->bypass->phase = PHASE_NONE;
+		retry = true;
+	}
+	ipcz_unlock(&router->lock);
+	if (retry)
+		router_bypass_maybe_start(router, ctx);
+}
+
+static enum bypass_result accept_answer(struct node_link *node_link,
+					struct router *router,
+					struct router_link *link,
+					enum op_context ctx,
+					const struct bypass_message *message)
+{
+	struct router_link *inward = NULL;
+	uint8_t name[16];
+	bool named = node_link_remote_name(node_link, name);
+	enum bypass_result result = BYPASS_OK;
+
+	ipcz_lock(&router->lock);
+	if (!router->bypass || router->bypass->phase != PHASE_REQUESTED ||
+	    router->outward.primary != link) {
+		result = router->disconnected ? BYPASS_OK : BYPASS_INVALID;
+	} else if (message->op == BYPASS_DECLINED) {
+		router->bypass->phase = PHASE_FAILED;
+	} else if (message->cut > BYPASS_MAX_CUT ||
+		   seq_queue_length(&router->inbound) > message->cut) {
+		result = BYPASS_INVALID;
+	} else if (!named || !router->inward || !router->inward->primary ||
+		   !route_edge_is_stable(router->inward) ||
+		   route_ending_locked(router)) {
+		/* The route changed meanwhile: X goes back to its link. */
+		router->bypass->phase = PHASE_FAILED;
+	} else {
+		router->bypass->phase = PHASE_ACCEPTED;
+		router->bypass->outward_cut = message->cut;
+		inward = router->inward->primary;
+		router_link_ref(inward);
+	}
+	ipcz_unlock(&router->lock);
+	if (result == BYPASS_OK && message->op == BYPASS_ACCEPTED) {
+		if (inward)
+			send(inward, ctx, BYPASS_LINK_TO, name,
+			     message->new_sublink, message->cut);
+		else
+			send(link, ctx, BYPASS_CANCEL, NULL, 0, 0);
+	}
+	router_link_unref(inward);
+	return result;
+}
+
+/* X joined itself and Z: X sent below n through us, Z below m. */
+static enum bypass_result accept_joined(struct router *router,
+					struct router_link *link,
+					enum op_context ctx, uint64_t n,
+					uint64_t m)
+{
+	struct route_edge_decay *out = route_edge_decay_alloc();
+	struct route_edge_decay *in = route_edge_decay_alloc();
+	enum bypass_result result = BYPASS_OK;
+	bool done = false;
+
+	ipcz_lock(&router->lock);
+	if (!router->bypass || router->bypass->phase != PHASE_REQUESTED ||
+	    router->outward.primary != link || !router->inward ||
+	    !router->inward->primary ||
+	    !route_edge_is_stable(router->inward)) {
+		result = router->disconnected ? BYPASS_OK : BYPASS_INVALID;
+	} else if (!out || !in || n > BYPASS_MAX_CUT || m > BYPASS_MAX_CUT ||
+		   seq_queue_length(&router->inbound) > n ||
+		   seq_queue_length(&router->outbound) > m) {
+		result = BYPASS_INVALID;
+	} else {
+		start_decay(&router->outward, out, m, n);
+		start_decay(router->inward, in, n, m);
+		out = in = NULL;
+		router->bypass->phase = PHASE_DONE;
+		done = true;
+	}
+	ipcz_unlock(&router->lock);
+	free(out);
+	free(in);
+	if (done)
+		router_flush(router, ctx, false);
+	return result;
+}
+
+static enum bypass_result accept_inward_answer(struct router *router,
+					       struct router_link *link,
+					       enum op_context ctx,
+					       const struct bypass_message *m)
+{
+	struct route_edge_decay *out = route_edge_decay_alloc();
+	struct route_edge_decay *in = route_edge_decay_alloc();
+	struct router_link *outward = NULL;
+	enum bypass_result result = BYPASS_OK;
+	bool done = false;
+
+	ipcz_lock(&router->lock);
+	if (!router->bypass || router->bypass->phase != PHASE_ACCEPTED ||
+	    !router->inward || router->inward->primary != link) {
+		result = router->disconnected ? BYPASS_OK : BYPASS_INVALID;
+	} else if (m->op == BYPASS_REFUSED) {
+		router->bypass->phase = PHASE_FAILED;
+		outward = router->outward.primary;
+		if (outward)
+			router_link_ref(outward);
+	} else if (!out || !in || m->cut > BYPASS_MAX_CUT ||
+		   seq_queue_length(&router->outbound) > m->cut) {
+		result = BYPASS_INVALID;
+	} else {
+		uint64_t n = router->bypass->outward_cut;
+
+		/* X sent below n through us, Z below m. */
+		start_decay(&router->outward, out, m->cut, n);
+		start_decay(router->inward, in, n, m->cut);
+		out = in = NULL;
+		router->bypass->phase = PHASE_DONE;
+		done = true;
+	}
+	ipcz_unlock(&router->lock);
+	free(out);
+	free(in);
+	if (outward) {
+		send(outward, ctx, BYPASS_CANCEL, NULL, 0, 0);
+		router_link_unref(outward);
+	}
+	if (done)
+		router_flush(router, ctx, false);
+	return result;
+}
+
+/* ---- the inward peer Z ---- */
+
+static bool may_link_to_locked(struct router *router, struct router_link *link,
+			       uint64_t cut)
+{
+	return router->outward.primary == link && !router->bridge &&
+	       !(router->bypass && router->bypass->pending) &&
+	       route_edge_is_stable(&router->outward) &&
+	       !route_ending_locked(router) &&
+	       seq_queue_length(&router->inbound) <= cut;
+}
+
+static enum bypass_result accept_link_to(struct node_link *node_link,
+					 struct router *router,
+					 struct router_link *link,
+					 enum op_context ctx,
+					 const struct bypass_message *message)
+{
+	struct route_edge_decay *decay = route_edge_decay_alloc();
+	struct router_link *new_link = NULL;
+	struct node_link *target;
+	uint64_t cut = 0;
+	bool ok;
+
+	if (message->cut > BYPASS_MAX_CUT) {
+		free(decay);
+		return BYPASS_INVALID;
+	}
+	target = node_link_find_sibling(node_link, message->name);
+	ok = decay && target && target != node_link;
+	if (ok && !node_link_valid_peer_sublink(target, message->new_sublink)) {
+		free(decay);
+		node_link_unref(target);
+		return BYPASS_INVALID;
+	}
+	if (ok) {
+		new_link = remote_router_link_create(target,
+						     message->new_sublink,
+						     LINK_CENTRAL,
+						     node_link_side(target));
+		ok = new_link && node_link_add_route(target,
+						     message->new_sublink,
+						     router, new_link);
+	}
+	if (ok) {
+		ipcz_lock(&router->lock);
+		ok = may_link_to_locked(router, link, message->cut);
+		if (ok) {
+			/* We sent below `cut` through the proxy. */
+			cut = seq_queue_length(&router->outbound);
+			start_decay(&router->outward, decay, cut,
+				    message->cut);
+			decay = NULL;
+		}
+		ipcz_unlock(&router->lock);
+		if (!ok)
+			node_link_remove_route(target, message->new_sublink,
+					       new_link);
+	}
+	free(decay);
+	if (ok) {
+		send(new_link, ctx, BYPASS_READY, NULL, 0, cut);
+		send(link, ctx, BYPASS_CUT, NULL, 0, cut);
+		router_set_outward_link(router, ctx, new_link);
+		new_link = NULL;
+	} else {
+		send(link, ctx, BYPASS_REFUSED, NULL, 0, 0);
+	}
+	router_link_unref(new_link);
+	if (target)
+		node_link_unref(target);
+	return BYPASS_OK;
+}
+
+enum bypass_result router_bypass_accept(struct node_link *node_link,
+					struct router *router,
+					struct router_link *link,
+					uint8_t type,
+					const struct bypass_message *message)
+{
+	switch (message->op) {
+	case BYPASS_REQUEST:
+		if (type != LINK_CENTRAL)
+			return BYPASS_INVALID;
+		accept_request(node_link, router, link, OP_TRANSPORT, message);
+		return BYPASS_OK;
+	case BYPASS_ACCEPTED:
+	case BYPASS_DECLINED:
+		if (type != LINK_CENTRAL)
+			return BYPASS_INVALID;
+		return accept_answer(node_link, router, link, OP_TRANSPORT,
+				     message);
+	case BYPASS_LINK_TO:
+		if (type != LINK_PERIPHERAL_OUTWARD)
+			return BYPASS_INVALID;
+		return accept_link_to(node_link, router, link, OP_TRANSPORT,
+				      message);
+	case BYPASS_READY:
+		if (type != LINK_CENTRAL || message->cut > BYPASS_MAX_CUT)
+			return BYPASS_INVALID;
+		return accept_ready(router, link, OP_TRANSPORT, message->cut);
+	case BYPASS_CUT:
+	case BYPASS_REFUSED:
+		if (type != LINK_PERIPHERAL_INWARD)
+			return BYPASS_INVALID;
+		return accept_inward_answer(router, link, OP_TRANSPORT,
+					    message);
+	case BYPASS_CANCEL:
+		if (type != LINK_CENTRAL)
+			return BYPASS_INVALID;
+		return accept_cancel(router, link, OP_TRANSPORT);
+	case BYPASS_REQUEST_LOCAL:
+		if (type != LINK_CENTRAL)
+			return BYPASS_INVALID;
+		accept_request_local(node_link, router, link, OP_TRANSPORT,
+				     message->new_sublink);
+		return BYPASS_OK;
+	case BYPASS_JOINED:
+		if (type != LINK_CENTRAL)
+			return BYPASS_INVALID;
+		return accept_joined(router, link, OP_TRANSPORT, message->cut,
+				     message->new_sublink);
+	case BYPASS_RETRY:
+		if (type != LINK_CENTRAL)
+			return BYPASS_INVALID;
+		accept_retry(router, link, OP_TRANSPORT);
+		return BYPASS_OK;
+	default:
+		return BYPASS_INVALID;
+	}
+}
+
+bool router_bypass_take_retry_locked(struct router *router)
+{
+	bool owed = router->bypass && router->bypass->retry_owed;
+
+	if (owed)
+		router->bypass->retry_owed = 0;
+	return owed;
+}
+
+void router_bypass_send_retry(struct router_link *link, enum op_context ctx)
+{
+	send(link, ctx, BYPASS_RETRY, NULL, 0, 0);
+}
+
+void router_bypass_links_changed_locked(struct router *router)
+{
+	if (router->bypass && router->bypass->phase == PHASE_FAILED)
+		router->bypass->phase = PHASE_NONE;
+}
+
+struct router_link *router_bypass_take_pending(struct router *router)
+{
+	struct router_link *pending = NULL;
+
+	if (router->bypass) {
+		pending = router->bypass->pending;
+		router->bypass->pending = NULL;
+	}
+	return pending;
+}
+
+void router_bypass_free(struct router *router)
+{
+	deactivate_and_unref(router_bypass_take_pending(router));
+	free(router->bypass);
+	router->bypass = NULL;
+}
