@@ -74,6 +74,8 @@ void drv_io_kick(struct drv_io_thread *io, struct drv_transport_state *state)
 	bool wake = false;
 	int fd;
 
+	if (io->start_on_kick && drv_io_start(io) != IPCZ_RESULT_OK)
+		return;
 	pthread_mutex_lock(&io->lock);
 	fd = io->wake_fd;
 	if (io->started && !state->kicked) {

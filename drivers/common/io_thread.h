@@ -40,9 +40,15 @@ struct drv_io_thread {
 	 * kernel driver never did. Kept as it was rather than changed here.
 	 */
 	bool block_signals;
+	/*
+	 * Whether a kick starts the thread. The socket driver's does, since
+	 * output queued before activation needs the thread to drain it; the
+	 * kernel driver's thread starts only with activation or a full queue.
+	 */
+	bool start_on_kick;
 };
 
-#define DRV_IO_THREAD_INIT(main_fn, size, block)			\
+#define DRV_IO_THREAD_INIT(main_fn, size, block, kick_starts)		\
 	{								\
 		.lock = PTHREAD_MUTEX_INITIALIZER,			\
 		.epoll_fd = -1,						\
@@ -50,6 +56,7 @@ struct drv_io_thread {
 		.main = (main_fn),					\
 		.buffer_size = (size),					\
 		.block_signals = (block),				\
+		.start_on_kick = (kick_starts),				\
 	}
 
 /* Starts the thread unless it runs; RESOURCE_EXHAUSTED if it cannot. */
@@ -57,8 +64,8 @@ IpczResult drv_io_start(struct drv_io_thread *io);
 
 /*
  * Queues `state`'s transport for the thread, with a reference to it, and
- * wakes the thread; nothing if the thread is not running or the transport
- * is already queued.
+ * wakes the thread; nothing if the thread is not running (and does not
+ * start on kicks) or the transport is already queued.
  */
 void drv_io_kick(struct drv_io_thread *io, struct drv_transport_state *state);
 

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* The shared transport life cycle (transport_state.h). */
+#include <unistd.h>
+
+#include "drivers/common/io_thread.h"
 #include "drivers/common/transport_state.h"
 
 void drv_transport_state_init(struct drv_transport_state *state,
-			      const struct drv_transport_io *io,
+			      struct drv_io_thread *io,
 			      struct drv_object *owner, int fd)
 {
 	state->io = io;
@@ -13,12 +16,19 @@ void drv_transport_state_init(struct drv_transport_state *state,
 	state->phase = DRV_TRANSPORT_IDLE;
 }
 
+void drv_transport_state_destroy(struct drv_transport_state *state)
+{
+	if (state->fd >= 0)
+		close(state->fd);
+	pthread_mutex_destroy(&state->lock);
+}
+
 IpczResult drv_transport_activate(struct drv_transport_state *state,
 				  IpczHandle listener,
 				  IpczTransportActivityHandler handler)
 {
 	/* Started first, so that an active transport always has a thread. */
-	IpczResult result = state->io->start();
+	IpczResult result = drv_io_start(state->io);
 
 	if (result != IPCZ_RESULT_OK)
 		return result;
@@ -32,7 +42,7 @@ IpczResult drv_transport_activate(struct drv_transport_state *state,
 	state->listener = listener;
 	state->handler = handler;
 	pthread_mutex_unlock(&state->lock);
-	state->io->kick(state);
+	drv_io_kick(state->io, state);
 	return IPCZ_RESULT_OK;
 }
 
@@ -46,7 +56,7 @@ IpczResult drv_transport_deactivate(struct drv_transport_state *state)
 	state->phase = DRV_TRANSPORT_DEACTIVATING;
 	pthread_mutex_unlock(&state->lock);
 	/* The I/O thread makes the DEACTIVATED call, after any in flight. */
-	state->io->kick(state);
+	drv_io_kick(state->io, state);
 	return IPCZ_RESULT_OK;
 }
 

@@ -8,7 +8,7 @@
  * The rules it keeps: no handler call before activation, exactly one
  * ERROR at most, and nothing after DEACTIVATED. A driver embeds the state
  * in its transport, keeps everything else (descriptor I/O, queues, epoll)
- * to itself, and tells the state how to reach its I/O thread.
+ * to itself, and names its I/O thread.
  */
 #ifndef IPCZ_DRIVERS_COMMON_TRANSPORT_STATE_H
 #define IPCZ_DRIVERS_COMMON_TRANSPORT_STATE_H
@@ -32,18 +32,11 @@ enum drv_transport_phase {
 #define DRV_CONTAINER_OF(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
-struct drv_transport_state;
-
-/* How the shared code reaches the driver's I/O thread. */
-struct drv_transport_io {
-	/* Starts the thread if needed (activation needs it). */
-	IpczResult (*start)(void);
-	/* Wakes the thread to act on a change of `state`'s transport. */
-	void (*kick)(struct drv_transport_state *state);
-};
+struct drv_io_thread;
 
 struct drv_transport_state {
-	const struct drv_transport_io *io;
+	/* The driver's I/O thread (drivers/common/io_thread.h). */
+	struct drv_io_thread *io;
 	/* Guards the whole transport, the driver's own fields included. */
 	pthread_mutex_t lock;
 
@@ -67,8 +60,11 @@ struct drv_transport_state {
 
 /* An idle transport owning `fd`, part of the object `owner`. */
 void drv_transport_state_init(struct drv_transport_state *state,
-			      const struct drv_transport_io *io,
+			      struct drv_io_thread *io,
 			      struct drv_object *owner, int fd);
+
+/* When the transport is destroyed: closes the descriptor, frees the lock. */
+void drv_transport_state_destroy(struct drv_transport_state *state);
 
 /* ActivateTransport() and DeactivateTransport(): take the lock, kick. */
 IpczResult drv_transport_activate(struct drv_transport_state *state,

@@ -23,8 +23,8 @@
 static void *io_main(void *buffer);
 
 /* Edge-triggered epoll; signals are not blocked on the thread. */
-static struct drv_io_thread io =
-	DRV_IO_THREAD_INIT(io_main, KDRV_RECEIVE_BUFFER, false);
+struct drv_io_thread kdrv_io =
+	DRV_IO_THREAD_INIT(io_main, KDRV_RECEIVE_BUFFER, false, false);
 
 struct service_list {
 	struct kdrv_transport *head;
@@ -59,19 +59,19 @@ static void take_kicked(struct drv_transport_state *life, void *context)
 
 static void take_kicks(struct service_list *list)
 {
-	drv_io_take_kicks(&io, take_kicked, list);
+	drv_io_take_kicks(&kdrv_io, take_kicked, list);
 }
 
 static void take_events(struct service_list *list, int timeout)
 {
 	struct epoll_event events[MAX_EVENTS];
-	int n = epoll_wait(io.epoll_fd, events, MAX_EVENTS, timeout);
+	int n = epoll_wait(kdrv_io.epoll_fd, events, MAX_EVENTS, timeout);
 
 	for (int i = 0; i < n; i++) {
 		struct kdrv_transport *t = events[i].data.ptr;
 
 		if (!t) {
-			drv_io_drain_wake(&io);
+			drv_io_drain_wake(&kdrv_io);
 			continue;
 		}
 		kdrv_transport_on_events(t, events[i].events);
@@ -107,17 +107,6 @@ static void *io_main(void *arg)
 	return NULL;
 }
 
-IpczResult kdrv_io_start(void)
-{
-	return drv_io_start(&io);
-}
-
-/* Nothing to do before activation: the thread starts with it. */
-void kdrv_io_kick(struct kdrv_transport *t)
-{
-	drv_io_kick(&io, &t->life);
-}
-
 int kdrv_io_watch(struct kdrv_transport *t, int fd, uint32_t old_events,
 		  uint32_t events)
 {
@@ -135,7 +124,7 @@ int kdrv_io_watch(struct kdrv_transport *t, int fd, uint32_t old_events,
 		op = EPOLL_CTL_DEL;
 	else
 		op = EPOLL_CTL_MOD;
-	if (epoll_ctl(io.epoll_fd, op, fd, &event) < 0)
+	if (epoll_ctl(kdrv_io.epoll_fd, op, fd, &event) < 0)
 		return -errno;
 	/* A registration holds a reference to its transport. */
 	if (op == EPOLL_CTL_ADD)
@@ -143,19 +132,4 @@ int kdrv_io_watch(struct kdrv_transport *t, int fd, uint32_t old_events,
 	else if (op == EPOLL_CTL_DEL)
 		drv_object_unref(&t->base);
 	return 0;
-}
-
-void kdrv_io_lock(void)
-{
-	drv_io_lock(&io);
-}
-
-void kdrv_io_unlock(void)
-{
-	drv_io_unlock(&io);
-}
-
-void kdrv_io_reset_in_child(void)
-{
-	drv_io_reset_in_child(&io);
 }

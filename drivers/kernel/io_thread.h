@@ -13,13 +13,12 @@
 
 #include <ipcz/ipcz.h>
 
+#include "drivers/common/io_thread.h"
+
 struct kdrv_transport;
 
-/* Starts the thread if it is not running yet. */
-IpczResult kdrv_io_start(void);
-
-/* Asks the I/O thread to service `t` soon (it takes its own reference). */
-void kdrv_io_kick(struct kdrv_transport *t);
+/* The thread itself (drivers/common/io_thread.h): start, kick. */
+extern struct drv_io_thread kdrv_io;
 
 /*
  * I/O thread only: makes epoll watch `fd` of `t` for `events` instead of
@@ -27,10 +26,5 @@ void kdrv_io_kick(struct kdrv_transport *t);
  */
 int kdrv_io_watch(struct kdrv_transport *t, int fd, uint32_t old_events,
 		  uint32_t events);
-
-/* fork(): the thread's lock is held across fork(); the child has none. */
-void kdrv_io_lock(void);
-void kdrv_io_unlock(void);
-void kdrv_io_reset_in_child(void);
 
 #endif

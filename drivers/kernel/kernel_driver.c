@@ -237,21 +237,21 @@ DRV_DEFINE_IPCZ_DRIVER(kernel_driver, backend, driver_serialize,
 static void before_fork(void)
 {
 	drv_handles_lock(&kdrv_handles);
-	kdrv_io_lock();
+	drv_io_lock(&kdrv_io);
 	kdrv_device_lock();
 }
 
 static void after_fork_in_parent(void)
 {
 	kdrv_device_unlock();
-	kdrv_io_unlock();
+	drv_io_unlock(&kdrv_io);
 	drv_handles_unlock(&kdrv_handles);
 }
 
 static void after_fork_in_child(void)
 {
 	kdrv_device_reset_in_child();
-	kdrv_io_reset_in_child();
+	drv_io_reset_in_child(&kdrv_io);
 	after_fork_in_parent();
 }
 

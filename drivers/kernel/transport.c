@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "drivers/common/io_thread.h"
 #include "drivers/kernel/descriptor.h"
 #include "drivers/kernel/device.h"
 #include "drivers/kernel/io_thread.h"
@@ -22,22 +23,9 @@ static void destroy_transport(struct drv_object *object)
 
 	drv_outbox_drop(&t->out);
 	kdrv_incoming_release(&t->incoming);
-	if (t->life.fd >= 0)
-		close(t->life.fd);
-	pthread_mutex_destroy(&t->life.lock);
+	drv_transport_state_destroy(&t->life);
 	free(t);
 }
-
-/* The I/O thread of this driver, as the shared transport state sees it. */
-static void kick_transport(struct drv_transport_state *life)
-{
-	kdrv_io_kick(DRV_CONTAINER_OF(life, struct kdrv_transport, life));
-}
-
-static const struct drv_transport_io transport_io = {
-	.start = kdrv_io_start,
-	.kick = kick_transport,
-};
 
 struct drv_transport_state *kdrv_transport_state(struct drv_object *object)
 {
@@ -68,7 +56,7 @@ IpczResult kdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 	drv_object_init(&t->base, DRV_TRANSPORT, destroy_transport);
-	drv_transport_state_init(&t->life, &transport_io, &t->base, fd);
+	drv_transport_state_init(&t->life, &kdrv_io, &t->base, fd);
 	t->chunk_limit = KDRV_MAX_CHUNK;
 	return drv_handle_add(&kdrv_handles, &t->base, handle);
 }
@@ -217,8 +205,8 @@ out:
 	pthread_mutex_unlock(&t->life.lock);
 	if (fds != stack_fds)
 		free(fds);
-	if (kick && kdrv_io_start() == IPCZ_RESULT_OK)
-		kdrv_io_kick(t);
+	if (kick && drv_io_start(&kdrv_io) == IPCZ_RESULT_OK)
+		drv_io_kick(&kdrv_io, &t->life);
 	return result;
 }
 
@@ -232,7 +220,7 @@ void kdrv_transport_report_bad(struct drv_object *object)
 	t->life.write_failed = true;
 	drv_outbox_drop(&t->out);
 	pthread_mutex_unlock(&t->life.lock);
-	kdrv_io_kick(t);
+	drv_io_kick(&kdrv_io, &t->life);
 }
 
 void kdrv_transport_close(struct drv_object *object)
@@ -243,7 +231,7 @@ void kdrv_transport_close(struct drv_object *object)
 	drv_transport_mark_closed(&t->life);
 	pthread_mutex_unlock(&t->life.lock);
 	/* The I/O thread lets go of it once nothing is owed. */
-	kdrv_io_kick(t);
+	drv_io_kick(&kdrv_io, &t->life);
 	drv_object_unref(&t->base);
 }
 

@@ -17,8 +17,8 @@ static void *io_main(void *receive_buffer);
  * Level-triggered epoll; the thread blocks every signal, so that
  * application handlers run on application threads.
  */
-static struct drv_io_thread io =
-	DRV_IO_THREAD_INIT(io_main, SOCKDRV_RECEIVE_BUFFER, true);
+struct drv_io_thread sockdrv_io =
+	DRV_IO_THREAD_INIT(io_main, SOCKDRV_RECEIVE_BUFFER, true, true);
 
 /*
  * References to drop once the current batch of epoll events is handled,
@@ -31,14 +31,14 @@ static size_t unwatched_capacity;
 
 static void fork_prepare(void)
 {
-	drv_io_lock(&io);
+	drv_io_lock(&sockdrv_io);
 	drv_handles_lock(&sockdrv_handles);
 }
 
 static void fork_parent(void)
 {
 	drv_handles_unlock(&sockdrv_handles);
-	drv_io_unlock(&io);
+	drv_io_unlock(&sockdrv_io);
 }
 
 /*
@@ -49,9 +49,9 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	drv_handles_unlock(&sockdrv_handles);
-	drv_io_reset_in_child(&io);
+	drv_io_reset_in_child(&sockdrv_io);
 	unwatched_count = 0;
-	drv_io_unlock(&io);
+	drv_io_unlock(&sockdrv_io);
 }
 
 /*
@@ -70,16 +70,16 @@ int sockdrv_io_watch(struct sockdrv_transport *t, uint32_t old_events,
 	struct sockdrv_transport **bigger;
 
 	if (!old_events) {
-		if (epoll_ctl(io.epoll_fd, EPOLL_CTL_ADD, t->life.fd,
+		if (epoll_ctl(sockdrv_io.epoll_fd, EPOLL_CTL_ADD, t->life.fd,
 			      &event) < 0)
 			return -errno;
 		drv_object_ref(&t->base);
 		return 0;
 	}
 	if (new_events)
-		return epoll_ctl(io.epoll_fd, EPOLL_CTL_MOD, t->life.fd,
+		return epoll_ctl(sockdrv_io.epoll_fd, EPOLL_CTL_MOD, t->life.fd,
 				 &event) < 0 ? -errno : 0;
-	epoll_ctl(io.epoll_fd, EPOLL_CTL_DEL, t->life.fd, NULL);
+	epoll_ctl(sockdrv_io.epoll_fd, EPOLL_CTL_DEL, t->life.fd, NULL);
 	if (unwatched_count == unwatched_capacity) {
 		size_t capacity = unwatched_capacity ? unwatched_capacity * 2 :
 						       16;
@@ -119,12 +119,12 @@ static void service_kicked(void)
 {
 	struct sockdrv_transport *batch = NULL, **link = &batch, *t, *next;
 
-	drv_io_drain_wake(&io);
+	drv_io_drain_wake(&sockdrv_io);
 	/*
 	 * Move the kicked transports to a private list, so that kicks made
 	 * while they are serviced start a fresh list of their own.
 	 */
-	drv_io_take_kicks(&io, take_kicked, &link);
+	drv_io_take_kicks(&sockdrv_io, take_kicked, &link);
 	for (t = batch; t; t = next) {
 		next = t->next_serviced;
 		sockdrv_transport_service(t);
@@ -137,7 +137,7 @@ static void *io_main(void *receive_buffer)
 	struct epoll_event events[MAX_EVENTS];
 
 	for (;;) {
-		int n = epoll_wait(io.epoll_fd, events, MAX_EVENTS, -1);
+		int n = epoll_wait(sockdrv_io.epoll_fd, events, MAX_EVENTS, -1);
 
 		if (n < 0 && errno != EINTR)
 			abort();
@@ -152,16 +152,4 @@ static void *io_main(void *receive_buffer)
 		drop_unwatched();
 	}
 	return NULL;
-}
-
-IpczResult sockdrv_io_start(void)
-{
-	return drv_io_start(&io);
-}
-
-/* Starts the thread if need be: a kick is how queued output gets sent. */
-void sockdrv_io_kick(struct sockdrv_transport *t)
-{
-	if (sockdrv_io_start() == IPCZ_RESULT_OK)
-		drv_io_kick(&io, &t->life);
 }

@@ -13,14 +13,14 @@
 
 #include <ipcz/ipcz.h>
 
+#include "drivers/common/io_thread.h"
+
 struct sockdrv_transport;
 
-/* Starts the thread if it is not running yet. */
-IpczResult sockdrv_io_start(void);
+/* The thread itself (drivers/common/io_thread.h): start, kick. */
+extern struct drv_io_thread sockdrv_io;
 
 /* Has the I/O thread service `t` soon (takes a reference meanwhile). */
-void sockdrv_io_kick(struct sockdrv_transport *t);
-
 /*
  * I/O thread only: change the epoll interest of `t` from `old_events` to
  * `new_events` (0 meaning not watched). Watching holds a reference on `t`,

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "drivers/common/io_thread.h"
 #include "drivers/socket/descriptor.h"
 #include "drivers/socket/io_thread.h"
 #include "drivers/socket/transport.h"
@@ -20,22 +21,9 @@ static void destroy_transport(struct drv_object *object)
 
 	drv_outbox_drop(&t->out);
 	sockdrv_incoming_reset(&t->incoming);
-	if (t->life.fd >= 0)
-		close(t->life.fd);
-	pthread_mutex_destroy(&t->life.lock);
+	drv_transport_state_destroy(&t->life);
 	free(t);
 }
-
-/* The I/O thread of this driver, as the shared transport state sees it. */
-static void kick_transport(struct drv_transport_state *life)
-{
-	sockdrv_io_kick(DRV_CONTAINER_OF(life, struct sockdrv_transport, life));
-}
-
-static const struct drv_transport_io transport_io = {
-	.start = sockdrv_io_start,
-	.kick = kick_transport,
-};
 
 struct drv_transport_state *sockdrv_transport_state(struct drv_object *object)
 {
@@ -83,7 +71,7 @@ IpczResult sockdrv_transport_adopt(int fd, IpczDriverHandle *handle)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 	drv_object_init(&t->base, DRV_TRANSPORT, destroy_transport);
-	drv_transport_state_init(&t->life, &transport_io, &t->base, fd);
+	drv_transport_state_init(&t->life, &sockdrv_io, &t->base, fd);
 	t->max_payload = initial_max_payload(fd);
 	return drv_handle_add(&sockdrv_handles, &t->base, handle);
 }
@@ -277,7 +265,7 @@ out:
 	if (fds != stack_fds)
 		free(fds);
 	if (kick)
-		sockdrv_io_kick(t);
+		drv_io_kick(&sockdrv_io, &t->life);
 	return result;
 }
 
@@ -294,7 +282,7 @@ void sockdrv_transport_report_bad(struct drv_object *object)
 	if (t->life.fd >= 0)
 		shutdown(t->life.fd, SHUT_RDWR);
 	pthread_mutex_unlock(&t->life.lock);
-	sockdrv_io_kick(t);
+	drv_io_kick(&sockdrv_io, &t->life);
 }
 
 void sockdrv_transport_close(struct drv_object *object)
@@ -308,7 +296,7 @@ void sockdrv_transport_close(struct drv_object *object)
 	       t->watched_events;
 	pthread_mutex_unlock(&t->life.lock);
 	if (kick)
-		sockdrv_io_kick(t);
+		drv_io_kick(&sockdrv_io, &t->life);
 	drv_object_unref(&t->base);
 }
 
