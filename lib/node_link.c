@@ -85,7 +85,7 @@ void node_link_destroy(struct node_link *link)
  * parcel or closure silently lost, so the link is dropped instead: every
  * route through it breaks, visibly, on both sides.
  */
-static void transmit(struct node_link *link, struct message_builder *b,
+static bool transmit(struct node_link *link, struct message_builder *b,
 		     enum op_context ctx)
 {
 	const struct IpczDriver *driver = driver_of(link);
@@ -102,7 +102,7 @@ static void transmit(struct node_link *link, struct message_builder *b,
 		switch (node_link_memory_send(&link->memory, b->bytes, b->size,
 					      b->num_handles)) {
 		case NLM_PATH_RING:
-			return;
+			return true;
 		case NLM_PATH_RING_SIGNAL:
 			/* The peer sleeps: ring its doorbell. */
 			result = driver->Transmit(transport, NULL, 0, NULL, 0,
@@ -118,12 +118,13 @@ static void transmit(struct node_link *link, struct message_builder *b,
 		}
 	}
 	if (result == IPCZ_RESULT_OK)
-		return;
+		return true;
 	/* Driver objects the driver did not take are ours to close. */
 	for (i = 0; i < b->num_handles; i++)
 		driver_close_object(driver, b->handles[i]);
 	if (!dead)
 		node_link_disconnect(link, ctx);
+	return false;
 }
 
 static void set_header(struct message_builder *b, enum node_message_type type)
@@ -137,6 +138,54 @@ static void set_header(struct message_builder *b, enum node_message_type type)
 		memcpy(b->bytes, &header, sizeof(header));
 	else
 		b->failed = true;
+}
+
+/*
+ * Serves a growth request of the link's pool: the new buffer is announced
+ * (numbered before any message that names it) and then registered.
+ */
+static void grow_pool(struct node_link *link, enum op_context ctx)
+{
+	struct node_link_growth growth;
+	struct message_builder b;
+	bool sent;
+
+	message_builder_init(&b);
+	if (node_link_memory_prepare_growth(&link->memory, link->transport,
+					    &b, &growth)) {
+		set_header(&b, MSG_ADD_BLOCK_BUFFER);
+		sent = transmit(link, &b, ctx);
+		node_link_memory_finish_growth(&link->memory, &growth, sent);
+	}
+	message_builder_free(&b);
+}
+
+/*
+ * Larger parcel data goes into a data fragment of the pool (growing it
+ * once if it is full), so that the message stays small enough for the
+ * ring. False: the data travels in the message.
+ */
+static bool data_to_fragment(struct node_link *link, enum op_context ctx,
+			     const struct parcel *parcel,
+			     struct msg_parcel *message)
+{
+	int attempt;
+
+	if (parcel->data_size <= NODE_LINK_MEMORY_INLINE_MAX)
+		return false;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (node_link_memory_put_data(&link->memory, parcel->data,
+					      parcel->data_size,
+					      &message->data_buffer_id,
+					      &message->data_offset,
+					      &message->data_size)) {
+			message->flags |= PARCEL_DATA_IN_FRAGMENT;
+			return true;
+		}
+		if (attempt == 0)
+			grow_pool(link, ctx);
+	}
+	return false;
 }
 
 void node_link_send_route_closed(struct node_link *link, enum op_context ctx,
@@ -557,7 +606,9 @@ void node_link_send_parcel(struct node_link *link, enum op_context ctx,
 	message_builder_init(&b);
 	if (parcel->data_size > UINT32_MAX)
 		e.data.failed = true;
-	message_builder_append(&e.data, parcel->data, parcel->data_size);
+	else if (!data_to_fragment(link, ctx, parcel, &message))
+		message_builder_append(&e.data, parcel->data,
+				       parcel->data_size);
 	encode_objects(&e, parcel_objects(parcel), parcel->num_objects, 0);
 	message.num_records = e.num_records;
 	message.num_driver_handles = (uint32_t)e.records.num_handles;
@@ -600,7 +651,33 @@ struct decoder {
 	size_t data_size, next_data;
 	const IpczDriverHandle *handles;
 	size_t num_handles, next_handle;
+	/* The top-level parcel's data is in this message's data fragment. */
+	bool data_in_fragment;
+	const struct msg_parcel *fragment;
 };
+
+static const uint8_t *take_data(struct decoder *d, size_t size);
+
+/*
+ * A parcel's data: from the message, or (top level, when the sender put it
+ * there) copied out of a data fragment of the link's pool, which is freed.
+ */
+static bool take_parcel_data(struct decoder *d, struct parcel *parcel,
+			     uint32_t num_bytes, int depth)
+{
+	const uint8_t *bytes;
+
+	if (depth == 0 && d->data_in_fragment)
+		return node_link_memory_take_data(
+			&d->link->memory, d->fragment->data_buffer_id,
+			d->fragment->data_offset, d->fragment->data_size,
+			parcel->data, num_bytes);
+	bytes = take_data(d, num_bytes);
+	if (!bytes)
+		return false;
+	memcpy(parcel->data, bytes, num_bytes);
+	return true;
+}
 
 static bool take_record(struct decoder *d, struct wire_object *record)
 {
@@ -851,16 +928,16 @@ static struct api_object *decode_driver_object(struct decoder *d,
 static struct parcel *decode_parcel_body(struct decoder *d, uint32_t num_bytes,
 					 uint32_t num_objects, int depth)
 {
-	const uint8_t *bytes = take_data(d, num_bytes);
 	struct parcel *parcel;
 	struct api_object **objects;
 
-	if (!bytes)
-		return NULL;
 	parcel = parcel_create(num_bytes);
 	if (!parcel)
 		return NULL;
-	memcpy(parcel->data, bytes, num_bytes);
+	if (!take_parcel_data(d, parcel, num_bytes, depth)) {
+		parcel_destroy(parcel);
+		return NULL;
+	}
 	parcel_commit(parcel, num_bytes);
 	objects = decode_objects(d, num_objects, depth);
 	if (!objects) {
@@ -949,6 +1026,10 @@ static IpczResult accept_parcel(struct node_link *link, const uint8_t *bytes,
 	if (!node_message_check(bytes, num_bytes, sizeof(message)))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	memcpy(&message, bytes, sizeof(message));
+	if (message.flags & ~PARCEL_DATA_IN_FRAGMENT)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	d.data_in_fragment = message.flags & PARCEL_DATA_IN_FRAGMENT;
+	d.fragment = &message;
 	records_size = (size_t)message.num_records * sizeof(struct wire_object);
 	if (message.num_driver_handles != num_handles ||
 	    records_size > num_bytes - sizeof(message))
@@ -1312,6 +1393,10 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 	if (header.type == MSG_CONNECT)
 		return accept_connect(link, data, num_bytes, handles,
 				      num_handles, claimed);
+	if (header.type == MSG_ADD_BLOCK_BUFFER)
+		return node_link_memory_accept_block_buffer(
+			&link->memory, data, num_bytes, handles, num_handles,
+			link->transport, claimed);
 	if (num_handles)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	switch (header.type) {

@@ -73,6 +73,13 @@ static void free_parked(const struct IpczDriver *driver,
 	free(p);
 }
 
+static void close_buffer_objects(struct node_link_memory *m,
+				 struct node_link_buffer_objects *objects)
+{
+	driver_close_object(m->driver, objects->mapping);
+	driver_close_object(m->driver, objects->memory);
+}
+
 static void unmap(struct node_link_memory *m)
 {
 	if (m->mapping != IPCZ_INVALID_DRIVER_HANDLE)
@@ -95,6 +102,10 @@ void node_link_memory_release(struct node_link_memory *m)
 	if (atomic_load(&m->open))
 		link_memory_close(&m->lm);
 	atomic_store(&m->open, false);
+	while (m->num_buffers)
+		close_buffer_objects(m, &m->buffers[--m->num_buffers]);
+	free(m->buffers);
+	m->buffers = NULL;
 	unmap(m);
 	free(m->ring_buffer);
 	m->ring_buffer = NULL;
@@ -238,6 +249,220 @@ IpczDriverHandle node_link_memory_deserialize(const struct IpczDriver *driver,
 				&memory) != IPCZ_RESULT_OK)
 		return IPCZ_INVALID_DRIVER_HANDLE;
 	return memory;
+}
+
+/* ---- parcel data in fragments ---- */
+
+bool node_link_memory_put_data(struct node_link_memory *m, const void *data,
+			       size_t size, uint64_t *buffer_id,
+			       uint32_t *offset, uint32_t *fragment_size)
+{
+	struct fragment frag;
+
+	if (!atomic_load(&m->open) || size > UINT32_MAX ||
+	    data_fragment_alloc(&m->lm, (uint32_t)size, &frag))
+		return false;
+	memcpy(fragment_payload(&frag), data, size);
+	if (data_fragment_commit(&frag, (uint32_t)size)) {
+		fragment_free(&m->lm, &frag.desc);
+		return false;
+	}
+	*buffer_id = frag.desc.buffer_id;
+	*offset = frag.desc.offset;
+	*fragment_size = frag.desc.size;
+	return true;
+}
+
+bool node_link_memory_take_data(struct node_link_memory *m,
+				uint64_t buffer_id, uint32_t offset,
+				uint32_t fragment_size, void *out, size_t size)
+{
+	struct fragment_desc desc = {
+		.buffer_id = buffer_id,
+		.offset = offset,
+		.size = fragment_size,
+	};
+	struct fragment frag;
+	const void *data;
+	uint32_t len;
+
+	if (!atomic_load(&m->open) || fragment_resolve(&m->lm, &desc, &frag) ||
+	    data_fragment_adopt(&frag, &data, &len) || len != size)
+		return false;
+	memcpy(out, data, size);
+	/* The block is ours now; one that is no block is a bad peer. */
+	return fragment_free(&m->lm, &desc) == 0;
+}
+
+/* ---- growth ---- */
+
+/* Keeps a buffer's driver objects for release. Under send_lock. */
+static bool keep_buffer_objects(struct node_link_memory *m,
+				struct node_link_buffer_objects objects)
+{
+	if (m->num_buffers == m->buffer_capacity) {
+		uint32_t capacity = m->buffer_capacity ?
+					    m->buffer_capacity * 2 : 8;
+		struct node_link_buffer_objects *grown = realloc(
+			m->buffers, capacity * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		m->buffers = grown;
+		m->buffer_capacity = capacity;
+	}
+	m->buffers[m->num_buffers++] = objects;
+	return true;
+}
+
+/*
+ * Maps a growth buffer: its first page boundary, as for the primary
+ * buffer, must leave `size` bytes. Returns the base or NULL.
+ */
+static unsigned char *map_block_buffer(struct node_link_memory *m,
+				       struct node_link_buffer_objects *o,
+				       size_t size)
+{
+	struct IpczSharedMemoryInfo info = { .size = sizeof(info) };
+	volatile void *address = NULL;
+	uintptr_t start, aligned;
+
+	if (m->driver->GetSharedMemoryInfo(o->memory, IPCZ_NO_FLAGS, NULL,
+					   &info) != IPCZ_RESULT_OK ||
+	    info.region_num_bytes < size + PRIMARY_SLACK ||
+	    m->driver->MapSharedMemory(o->memory, IPCZ_NO_FLAGS, NULL,
+				       &address, &o->mapping) !=
+		    IPCZ_RESULT_OK ||
+	    !address)
+		return NULL;
+	start = (uintptr_t)address;
+	aligned = (start + PRIMARY_SLACK - 1) & ~(uintptr_t)(PRIMARY_SLACK - 1);
+	return (unsigned char *)aligned;
+}
+
+bool node_link_memory_prepare_growth(struct node_link_memory *m,
+				     IpczDriverHandle transport,
+				     struct message_builder *b,
+				     struct node_link_growth *g)
+{
+	struct msg_add_block_buffer message = {
+		.header = { .type = MSG_ADD_BLOCK_BUFFER },
+	};
+	IpczDriverHandle shared = IPCZ_INVALID_DRIVER_HANDLE;
+
+	memset(g, 0, sizeof(*g));
+	g->objects.memory = IPCZ_INVALID_DRIVER_HANDLE;
+	g->objects.mapping = IPCZ_INVALID_DRIVER_HANDLE;
+	if (!atomic_load(&m->open) ||
+	    !link_memory_take_growth_request(&m->lm, &g->block_size))
+		return false;
+	g->size = link_memory_block_buffer_size(g->block_size);
+	if (!g->size ||
+	    m->driver->AllocateSharedMemory(g->size + PRIMARY_SLACK,
+					    IPCZ_NO_FLAGS, NULL,
+					    &g->objects.memory) !=
+		    IPCZ_RESULT_OK)
+		goto fail;
+	g->base = map_block_buffer(m, &g->objects, g->size);
+	if (!g->base ||
+	    link_memory_format_block_buffer(g->base, g->size,
+					    g->block_size) ||
+	    m->driver->DuplicateSharedMemory(g->objects.memory,
+					     IPCZ_NO_FLAGS, NULL,
+					     &shared) != IPCZ_RESULT_OK)
+		goto fail;
+	g->id = link_memory_new_buffer_id(&m->lm);
+	message.buffer_id = g->id;
+	message.block_size = g->block_size;
+	message_builder_append(b, &message, sizeof(message));
+	if (!node_link_memory_serialize(m->driver, shared, transport, b) ||
+	    b->failed)
+		goto fail;
+	return true;
+fail:
+	close_buffer_objects(m, &g->objects);
+	link_memory_growth_failed(&m->lm, g->block_size);
+	return false;
+}
+
+void node_link_memory_finish_growth(struct node_link_memory *m,
+				    struct node_link_growth *g, bool sent)
+{
+	bool kept;
+
+	ipcz_lock(&m->send_lock);
+	kept = sent && keep_buffer_objects(m, g->objects);
+	ipcz_unlock(&m->send_lock);
+	if (kept && link_memory_add_block_buffer(&m->lm, g->id, g->base,
+						 g->size, g->block_size,
+						 LINK_MEMORY_LOCAL) == 0)
+		return;
+	/*
+	 * Not registered: the peer may know the buffer, but no fragment of
+	 * ours will ever name it. Its objects stay until release if kept.
+	 */
+	if (!kept)
+		close_buffer_objects(m, &g->objects);
+	link_memory_growth_failed(&m->lm, g->block_size);
+}
+
+IpczResult node_link_memory_accept_block_buffer(struct node_link_memory *m,
+						const void *data,
+						size_t num_bytes,
+						const IpczDriverHandle *handles,
+						size_t num_handles,
+						IpczDriverHandle transport,
+						size_t *claimed)
+{
+	struct msg_add_block_buffer message;
+	struct node_link_buffer_objects objects = {
+		.memory = IPCZ_INVALID_DRIVER_HANDLE,
+		.mapping = IPCZ_INVALID_DRIVER_HANDLE,
+	};
+	struct IpczSharedMemoryInfo info = { .size = sizeof(info) };
+	unsigned char *base;
+	size_t size;
+	bool kept;
+
+	*claimed = 0;
+	if (!atomic_load(&m->open) ||
+	    !node_message_check(data, num_bytes, sizeof(message)) ||
+	    num_bytes - sizeof(message) > NODE_LINK_MEMORY_MAX_SERIALIZED ||
+	    num_handles > NODE_LINK_MEMORY_MAX_HANDLES)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, data, sizeof(message));
+	size = link_memory_block_buffer_size(message.block_size);
+	/* Everything that can be checked before mapping is checked. */
+	if (!size || link_memory_check_block_buffer(&m->lm, message.buffer_id,
+						    size, message.block_size,
+						    LINK_MEMORY_FROM_PEER))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	objects.memory = node_link_memory_deserialize(
+		m->driver, (const unsigned char *)data + sizeof(message),
+		num_bytes - sizeof(message), handles, num_handles, transport);
+	if (objects.memory == IPCZ_INVALID_DRIVER_HANDLE)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	*claimed = num_handles;
+	if (m->driver->GetSharedMemoryInfo(objects.memory, IPCZ_NO_FLAGS,
+					   NULL, &info) != IPCZ_RESULT_OK ||
+	    info.region_num_bytes > LINK_MEMORY_MAX_BUFFER_SIZE + PRIMARY_SLACK)
+		goto fail;
+	base = map_block_buffer(m, &objects, size);
+	if (!base)
+		goto fail;
+	ipcz_lock(&m->send_lock);
+	kept = keep_buffer_objects(m, objects);
+	ipcz_unlock(&m->send_lock);
+	if (!kept)
+		goto fail;
+	if (link_memory_add_block_buffer(&m->lm, message.buffer_id, base, size,
+					 message.block_size,
+					 LINK_MEMORY_FROM_PEER))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	return IPCZ_RESULT_OK;
+fail:
+	close_buffer_objects(m, &objects);
+	return IPCZ_RESULT_INVALID_ARGUMENT;
 }
 
 size_t node_link_memory_pool_bytes(struct node_link_memory *m)

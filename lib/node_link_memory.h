@@ -32,6 +32,7 @@
 #include "ipcz/ipcz.h"
 #include "lib/link_memory.h"
 #include "lib/lock.h"
+#include "lib/node_message.h"
 
 /* Driver messages parked while waiting for their turn, at most. */
 #define NODE_LINK_MEMORY_MAX_PARKED 1024u
@@ -48,8 +49,38 @@
 #define NODE_LINK_MEMORY_MAX_SERIALIZED 256u
 #define NODE_LINK_MEMORY_MAX_HANDLES 4u
 
+/*
+ * Parcel data larger than this goes into a data fragment of the pool
+ * (when one is free) instead of into the message.
+ */
+#define NODE_LINK_MEMORY_INLINE_MAX 1024u
+
 struct parked_message;
-struct message_builder;
+
+/* A growth buffer's driver objects, kept until the link goes away. */
+struct node_link_buffer_objects {
+	IpczDriverHandle memory, mapping;
+};
+
+/*
+ * AddBlockBuffer: a new buffer of `block_size` blocks for the pool, as a
+ * serialized memory object (bytes after this, and the driver handles).
+ */
+struct msg_add_block_buffer {
+	struct msg_header header;
+	uint64_t buffer_id;
+	uint32_t block_size;
+	uint32_t reserved;
+};
+
+/* A growth buffer being announced: registered once the peer was told. */
+struct node_link_growth {
+	uint64_t id;
+	uint32_t block_size;
+	size_t size;
+	unsigned char *base;
+	struct node_link_buffer_objects objects;
+};
 
 struct node_link_memory {
 	const struct IpczDriver *driver;
@@ -77,6 +108,10 @@ struct node_link_memory {
 	struct spin_policy spin;
 	uint64_t sleep_started_ns;	/* when the consumer last slept */
 	uint64_t last_spin_ns;
+
+	/* Growth buffers (ours and the peer's), guarded by send_lock. */
+	struct node_link_buffer_objects *buffers;
+	uint32_t num_buffers, buffer_capacity;
 
 	/* Counters (for tests and measurements). */
 	_Atomic uint64_t sent_ring, sent_driver, doorbells;
@@ -145,6 +180,52 @@ IpczDriverHandle node_link_memory_deserialize(const struct IpczDriver *driver,
 IpczResult node_link_memory_open(struct node_link_memory *m, bool side_a,
 				 IpczDriverHandle peer_memory,
 				 IpczMemoryFlags memory_flags);
+
+/*
+ * Sender: copies `size` bytes of parcel data into a new data fragment and
+ * names it in `desc`. False when the pool has no room (or none): the data
+ * travels inline; node_link_memory_prepare_growth() may then add room.
+ */
+bool node_link_memory_put_data(struct node_link_memory *m, const void *data,
+			       size_t size, uint64_t *buffer_id,
+			       uint32_t *offset, uint32_t *fragment_size);
+
+/*
+ * Receiver: copies exactly `size` bytes of parcel data out of the data
+ * fragment the peer named, and frees the fragment. False for anything
+ * invalid (unknown buffer, bad span, a committed length other than
+ * `size`): a protocol violation.
+ */
+bool node_link_memory_take_data(struct node_link_memory *m,
+				uint64_t buffer_id, uint32_t offset,
+				uint32_t fragment_size, void *out, size_t size);
+
+/*
+ * Growth, when the pool asked for it: allocates, maps and formats a block
+ * buffer and builds the AddBlockBuffer message for it into `b` (to be sent
+ * through the driver). False if there is nothing to do or it failed. After
+ * sending, node_link_memory_finish_growth() registers the buffer (if
+ * `sent`), so that no fragment in it is named before the peer knows it.
+ */
+bool node_link_memory_prepare_growth(struct node_link_memory *m,
+				     IpczDriverHandle transport,
+				     struct message_builder *b,
+				     struct node_link_growth *g);
+void node_link_memory_finish_growth(struct node_link_memory *m,
+				    struct node_link_growth *g, bool sent);
+
+/*
+ * Receiver of AddBlockBuffer: checks it before mapping anything, maps and
+ * registers the buffer. `*claimed` handles were taken. IPCZ_RESULT_OK or
+ * INVALID_ARGUMENT (drop the link).
+ */
+IpczResult node_link_memory_accept_block_buffer(struct node_link_memory *m,
+						const void *data,
+						size_t num_bytes,
+						const IpczDriverHandle *handles,
+						size_t num_handles,
+						IpczDriverHandle transport,
+						size_t *claimed);
 
 /* Bytes of shared memory in the pool, 0 while it is not open. */
 size_t node_link_memory_pool_bytes(struct node_link_memory *m);

@@ -35,6 +35,8 @@ enum node_message_type {
 	/* Route reduction, numbered as upstream's node messages. */
 	MSG_BYPASS = 30,
 	MSG_STOP_PROXYING = 32,
+	/* A new buffer for the link's pool (lib/node_link_memory.h). */
+	MSG_ADD_BLOCK_BUFFER = 64,
 };
 
 struct msg_header {
@@ -108,7 +110,19 @@ struct msg_parcel {
 	uint32_t num_objects;	/* top-level objects */
 	uint32_t num_records;	/* all records, subparcel contents included */
 	uint32_t num_driver_handles;
+	uint32_t flags;		/* PARCEL_DATA_IN_FRAGMENT */
+	uint32_t reserved;
+	/*
+	 * With PARCEL_DATA_IN_FRAGMENT, the parcel's own data is not in the
+	 * message but in this data fragment of the link's pool, which the
+	 * receiver frees once it has the data.
+	 */
+	uint64_t data_buffer_id;
+	uint32_t data_offset;
+	uint32_t data_size;	/* of the fragment */
 };
+
+#define PARCEL_DATA_IN_FRAGMENT 1u
 
 enum wire_object_kind {
 	WIRE_PORTAL = 1,	/* a router continuing on a new sublink */

@@ -2,7 +2,9 @@
 /*
  * The data path between processes (socket driver): a forked client
  * streams parcels to the broker, small ones through the link's shared
- * ring and, mixed in, ones too large for it through the driver. The
+ * ring and, mixed in, large ones whose data travels in pool fragments
+ * (the pool grows for them) and ones carrying a boxed memory object,
+ * which must go through the driver. The
  * broker checks that every parcel arrives once, whole and in order, which
  * holds only if the two streams merge by their link numbers and no
  * wakeup is lost while the receiver sleeps. STREAM_PARCELS (environment)
@@ -10,6 +12,7 @@
  * `strace -f -c` it shows the system calls per parcel
  * (Documentation/data-path.rst).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -20,7 +23,8 @@
 #include "tests/lib/lib_test.h"
 
 #define SMALL 64
-#define LARGE 6000	/* above a ring record's maximum payload */
+#define LARGE 6000	/* in a data fragment: 8 KiB blocks, by growth */
+#define EVERY_BOX 11	/* in the mixed stream, parcels with a box */
 
 static int parcel_count(void)
 {
@@ -46,6 +50,26 @@ static void fill(unsigned char *buf, size_t size, int i)
 		buf[k] = (unsigned char)(i * 31 + k);
 }
 
+/* A boxed driver object: its message needs the driver. */
+static bool put_box(IpczHandle node, IpczHandle portal, const void *data,
+		    size_t size)
+{
+	const struct IpczDriver *driver = ipcz_socket_driver();
+	struct IpczBoxContents contents = {
+		.size = sizeof(contents),
+		.type = IPCZ_BOX_TYPE_DRIVER_OBJECT,
+	};
+	IpczHandle box;
+
+	if (driver->AllocateSharedMemory(4096, 0, NULL,
+					 &contents.object.driver_object) !=
+		    IPCZ_RESULT_OK ||
+	    ipcz.Box(node, &contents, 0, NULL, &box) != IPCZ_RESULT_OK)
+		return false;
+	return ipcz.Put(portal, data, size, &box, 1, IPCZ_NO_FLAGS, NULL) ==
+	       IPCZ_RESULT_OK;
+}
+
 static int client(int fd, int count, int every_large)
 {
 	static unsigned char buf[LARGE];
@@ -65,9 +89,13 @@ static int client(int fd, int count, int every_large)
 		size_t size = parcel_size(i, every_large);
 
 		fill(buf, size, i);
-		if (ipcz.Put(portal, buf, size, NULL, 0, IPCZ_NO_FLAGS,
-			     NULL) != IPCZ_RESULT_OK)
+		if (every_large && i % EVERY_BOX == EVERY_BOX - 1) {
+			if (!put_box(node, portal, buf, size))
+				return 2;
+		} else if (ipcz.Put(portal, buf, size, NULL, 0, IPCZ_NO_FLAGS,
+				    NULL) != IPCZ_RESULT_OK) {
 			return 2;
+		}
 	}
 	/* The broker's word that all arrived, then leave. */
 	while (get_str(portal, done, sizeof(done)) == IPCZ_RESULT_UNAVAILABLE)
@@ -106,14 +134,27 @@ static void stream(struct __test_metadata *_metadata, int count,
 						   &portal));
 	for (i = 0; i < count; i++) {
 		size_t size = parcel_size(i, every_large), n = sizeof(buf);
+		size_t num_handles = 1;
+		IpczHandle box = IPCZ_INVALID_HANDLE;
+		struct IpczBoxContents contents = { .size = sizeof(contents) };
 		IpczResult r;
 
 		while ((r = ipcz.Get(portal, IPCZ_NO_FLAGS, NULL, buf, &n,
-				     NULL, NULL, NULL)) ==
+				     &box, &num_handles, NULL)) ==
 		       IPCZ_RESULT_UNAVAILABLE)
 			usleep(50);
 		ASSERT_EQ(IPCZ_RESULT_OK, r);
 		ASSERT_EQ(size, n);
+		if (every_large && i % EVERY_BOX == EVERY_BOX - 1) {
+			ASSERT_EQ(1, num_handles);
+			ASSERT_EQ(IPCZ_RESULT_OK,
+				  ipcz.Unbox(box, 0, NULL, &contents));
+			ASSERT_EQ(IPCZ_BOX_TYPE_DRIVER_OBJECT, contents.type);
+			ipcz_socket_driver()->Close(
+				contents.object.driver_object, 0, NULL);
+		} else {
+			ASSERT_EQ(0, num_handles);
+		}
 		fill(want, size, i);
 		ASSERT_EQ(0, memcmp(want, buf, size)) {
 			TH_LOG("parcel %d differs", i);
@@ -132,12 +173,12 @@ TEST(small_parcels_stream_in_order)
 	stream(_metadata, parcel_count(), 0);
 }
 
-TEST(ring_and_driver_parcels_merge_in_order)
+TEST(ring_fragment_and_driver_parcels_merge_in_order)
 {
 	/* For counting system calls of small parcels alone. */
 	if (getenv("STREAM_ONLY_SMALL"))
 		SKIP(return, "STREAM_ONLY_SMALL is set");
-	/* Every 7th parcel is too large for the ring. */
+	/* Every 7th parcel is large, every 11th carries a box. */
 	stream(_metadata, parcel_count(), 7);
 }
 
