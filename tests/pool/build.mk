@@ -22,7 +22,7 @@ POOL_LIB_SRCS := lib/block_allocator.c lib/buffer_pool.c lib/fragment.c \
 POOL_TESTS    := block_allocator_test pool_test fragment_test ring_test \
 		 link_state_test link_test
 POOL_VARIANTS := asan tsan
-POOL_LINK_TESTS := stream_test
+POOL_LINK_TESTS := stream_test data_path_test
 POOL_BINS     := $(foreach v,$(POOL_VARIANTS),\
 		   $(addprefix $(POOL_OUT)/$(v)/,$(POOL_TESTS) \
 		     $(POOL_LINK_TESTS)))
