@@ -11,6 +11,7 @@ COMMON_DRIVER_SRCS := \
 	drivers/common/driver_table.c \
 	drivers/common/transport_state.c \
 	drivers/common/outbox.c \
-	drivers/common/io_thread.c
+	drivers/common/io_thread.c \
+	drivers/common/memory.c
 
 DRIVER_SRCS += $(COMMON_DRIVER_SRCS)

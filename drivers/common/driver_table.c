@@ -11,6 +11,7 @@
 #include <sys/random.h>
 
 #include "drivers/common/driver_table.h"
+#include "drivers/common/memory.h"
 
 IpczResult drv_table_close(const struct drv_backend *backend,
 			   IpczDriverHandle handle)
@@ -120,7 +121,7 @@ IpczResult drv_table_get_shared_memory_info(const struct drv_backend *backend,
 	m = drv_handle_get(backend->handles, memory, DRV_MEMORY);
 	if (!m)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	info->region_num_bytes = backend->memory_size(m);
+	info->region_num_bytes = ((struct drv_memory *)m)->size;
 	drv_object_unref(m);
 	return IPCZ_RESULT_OK;
 }

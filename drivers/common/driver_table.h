@@ -47,7 +47,6 @@ struct drv_backend {
 
 	IpczResult (*allocate_memory)(size_t num_bytes,
 				      IpczDriverHandle *handle);
-	size_t (*memory_size)(struct drv_object *memory);
 	IpczResult (*duplicate_memory)(struct drv_object *memory,
 				       bool read_only,
 				       IpczDriverHandle *handle);

@@ -66,9 +66,9 @@ static int transferable_fd(struct drv_object *object, uint32_t *fd_type)
 		*fd_type = IPCZ_FD_TYPE_TRANSPORT;
 		return kdrv_transport_dup_fd((struct kdrv_transport *)object);
 	case DRV_MEMORY: {
-		struct kdrv_memory *memory = (struct kdrv_memory *)object;
+		struct drv_memory *memory = (struct drv_memory *)object;
 
-		*fd_type = memory->readonly ? IPCZ_FD_TYPE_REGION_RO :
+		*fd_type = memory->read_only ? IPCZ_FD_TYPE_REGION_RO :
 					      IPCZ_FD_TYPE_REGION;
 		fd = fcntl(memory->fd, F_DUPFD_CLOEXEC, 0);
 		return fd < 0 ? -errno : fd;
@@ -207,12 +207,6 @@ static struct kdrv_transport *get_transport(IpczDriverHandle handle)
 						       DRV_TRANSPORT);
 }
 
-/* Sizes come from the object: the table only knows drv_object. */
-static size_t memory_size(struct drv_object *memory)
-{
-	return ((struct kdrv_memory *)memory)->size;
-}
-
 static const struct drv_backend backend = {
 	.handles = &kdrv_handles,
 	.duplicate_read_only_flag = IPCZ_KERNEL_DUPLICATE_READ_ONLY,
@@ -222,7 +216,6 @@ static const struct drv_backend backend = {
 	.report_bad_transport = kdrv_transport_report_bad,
 	.close_transport = kdrv_transport_close,
 	.allocate_memory = kdrv_memory_allocate,
-	.memory_size = memory_size,
 	.duplicate_memory = kdrv_memory_duplicate,
 	.map_memory = kdrv_memory_map,
 };

@@ -11,20 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "drivers/common/memory.h"
 #include "drivers/kernel/object.h"
-
-struct kdrv_memory {
-	struct drv_object base;
-	int fd;			/* -1 once moved out by Serialize() */
-	size_t size;		/* whole pages, as the module allocated */
-	bool readonly;
-};
-
-struct kdrv_mapping {
-	struct drv_object base;
-	void *address;
-	size_t size;
-};
 
 IpczResult kdrv_memory_allocate(size_t num_bytes, IpczDriverHandle *handle);
 

@@ -10,7 +10,6 @@ SOCKET_DRIVER_SRCS := \
 	$(COMMON_DRIVER_SRCS) \
 	drivers/socket/descriptor.c \
 	drivers/socket/memory.c \
-	drivers/socket/mapping.c \
 	drivers/socket/packet.c \
 	drivers/socket/transport.c \
 	drivers/socket/io_thread.c \

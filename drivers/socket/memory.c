@@ -8,36 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "drivers/socket/mapping.h"
 #include "drivers/socket/memory.h"
 
 /* Regions cannot shrink or grow once allocated. */
 #define SIZE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
-
-static void destroy_memory(struct drv_object *object)
-{
-	struct sockdrv_memory *memory = (struct sockdrv_memory *)object;
-
-	if (memory->fd >= 0)
-		close(memory->fd);
-	free(memory);
-}
-
-static IpczResult wrap_memory(int fd, size_t size, bool read_only,
-			      IpczDriverHandle *handle)
-{
-	struct sockdrv_memory *memory = malloc(sizeof(*memory));
-
-	if (!memory) {
-		close(fd);
-		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
-	}
-	drv_object_init(&memory->base, DRV_MEMORY, destroy_memory);
-	memory->fd = fd;
-	memory->size = size;
-	memory->read_only = read_only;
-	return drv_handle_add(&sockdrv_handles, &memory->base, handle);
-}
 
 IpczResult sockdrv_memory_allocate(size_t size, IpczDriverHandle *handle)
 {
@@ -53,7 +27,7 @@ IpczResult sockdrv_memory_allocate(size_t size, IpczDriverHandle *handle)
 		close(fd);
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
-	return wrap_memory(fd, size, false, handle);
+	return drv_memory_wrap(&sockdrv_handles, fd, size, false, handle);
 }
 
 /*
@@ -87,8 +61,8 @@ IpczResult sockdrv_memory_adopt(int fd, size_t size, IpczDriverHandle *handle)
 		close(fd);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
-	return wrap_memory(fd, size, is_read_only(fd, fcntl(fd, F_GET_SEALS)),
-			   handle);
+	return drv_memory_wrap(&sockdrv_handles, fd, size,
+			       is_read_only(fd, fcntl(fd, F_GET_SEALS)), handle);
 }
 
 /*
@@ -97,7 +71,7 @@ IpczResult sockdrv_memory_adopt(int fd, size_t size, IpczDriverHandle *handle)
  * a holder who reopens the file through /proc, can map it writable from
  * now on; mappings made before stay writable.
  */
-static int reopen_read_only(struct sockdrv_memory *memory)
+static int reopen_read_only(struct drv_memory *memory)
 {
 	char path[64];
 	int seals = fcntl(memory->fd, F_GET_SEALS);
@@ -114,7 +88,7 @@ static int reopen_read_only(struct sockdrv_memory *memory)
 IpczResult sockdrv_memory_duplicate(struct drv_object *object,
 				    bool read_only, IpczDriverHandle *handle)
 {
-	struct sockdrv_memory *memory = (struct sockdrv_memory *)object;
+	struct drv_memory *memory = (struct drv_memory *)object;
 	int fd;
 
 	if (read_only && !memory->read_only)
@@ -125,28 +99,29 @@ IpczResult sockdrv_memory_duplicate(struct drv_object *object,
 		return errno == EMFILE || errno == ENFILE ?
 			       IPCZ_RESULT_RESOURCE_EXHAUSTED :
 			       IPCZ_RESULT_UNAVAILABLE;
-	return wrap_memory(fd, memory->size, read_only || memory->read_only,
-			   handle);
+	return drv_memory_wrap(&sockdrv_handles, fd, memory->size,
+			       read_only || memory->read_only, handle);
 }
 
 IpczResult sockdrv_memory_map(struct drv_object *object,
 			      volatile void **address,
 			      IpczDriverHandle *mapping)
 {
-	struct sockdrv_memory *memory = (struct sockdrv_memory *)object;
+	struct drv_memory *memory = (struct drv_memory *)object;
 	int prot = memory->read_only ? PROT_READ : PROT_READ | PROT_WRITE;
 	void *base = mmap(NULL, memory->size, prot, MAP_SHARED, memory->fd, 0);
 	IpczResult result;
 
 	if (base == MAP_FAILED)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
-	result = sockdrv_mapping_create(base, memory->size, mapping);
+	result = drv_mapping_create(&sockdrv_handles, base, memory->size,
+				    mapping);
 	if (result == IPCZ_RESULT_OK)
 		*address = base;
 	return result;
 }
 
-int sockdrv_memory_release_fd(struct sockdrv_memory *memory)
+int sockdrv_memory_release_fd(struct drv_memory *memory)
 {
 	int fd = memory->fd;
 

@@ -8,14 +8,8 @@
 
 #include <stddef.h>
 
+#include "drivers/common/memory.h"
 #include "drivers/socket/object.h"
-
-struct sockdrv_memory {
-	struct drv_object base;
-	int fd;
-	size_t size;
-	bool read_only;
-};
 
 IpczResult sockdrv_memory_allocate(size_t size, IpczDriverHandle *handle);
 
@@ -35,6 +29,6 @@ IpczResult sockdrv_memory_map(struct drv_object *object,
 			      IpczDriverHandle *mapping);
 
 /* Moves the fd out of an object no longer reachable through a handle. */
-int sockdrv_memory_release_fd(struct sockdrv_memory *memory);
+int sockdrv_memory_release_fd(struct drv_memory *memory);
 
 #endif

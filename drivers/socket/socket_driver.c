@@ -63,7 +63,7 @@ static int take_object_fd(IpczDriverHandle handle, enum drv_type type)
 		fd = sockdrv_transport_release_fd(
 			(struct sockdrv_transport *)object);
 	else if (type == DRV_MEMORY)
-		fd = sockdrv_memory_release_fd((struct sockdrv_memory *)object);
+		fd = sockdrv_memory_release_fd((struct drv_memory *)object);
 	drv_object_unref(object);
 	return fd;
 }
@@ -111,7 +111,7 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 	result = check_serializable(object);
 	header.type = object->type;
 	if (object->type == DRV_MEMORY)
-		header.size = ((struct sockdrv_memory *)object)->size;
+		header.size = ((struct drv_memory *)object)->size;
 	drv_object_unref(object);
 	if (result == IPCZ_RESULT_INVALID_ARGUMENT)
 		return result;
@@ -197,12 +197,6 @@ static IpczResult IPCZ_API driver_deserialize(
 	return sockdrv_memory_adopt(fd, (size_t)header.size, handle);
 }
 
-/* Sizes come from the object: the table only knows drv_object. */
-static size_t memory_size(struct drv_object *memory)
-{
-	return ((struct sockdrv_memory *)memory)->size;
-}
-
 static const struct drv_backend backend = {
 	.handles = &sockdrv_handles,
 	.duplicate_read_only_flag = IPCZ_SOCKET_DUPLICATE_READ_ONLY,
@@ -212,7 +206,6 @@ static const struct drv_backend backend = {
 	.report_bad_transport = sockdrv_transport_report_bad,
 	.close_transport = sockdrv_transport_close,
 	.allocate_memory = sockdrv_memory_allocate,
-	.memory_size = memory_size,
 	.duplicate_memory = sockdrv_memory_duplicate,
 	.map_memory = sockdrv_memory_map,
 };
