@@ -898,12 +898,14 @@ bool mn_pong(struct mn_ctx *ctx, IpczHandle portal)
 }
 
 /*
- * Reduction checks give up at half the usual deadline, so that they, not
- * the other roles waiting on them, report the failure.
+ * Reduction checks give up at a quarter of the usual deadline: so that
+ * they, not the other roles waiting on them, report the failure, and
+ * because a route that is reduced at all is reduced within a few round
+ * trips.
  */
 static int reduction_timeout_ms(void)
 {
-	return mn_timeout_ms() / 2;
+	return mn_timeout_ms() / 4;
 }
 
 bool mn_wait_direct(struct mn_ctx *ctx, IpczHandle portal, bool remote,

@@ -11,5 +11,5 @@ const struct mn_variant mn_variant = {
 	.name = "threaded",
 	.mode = MN_MODE_THREADS,
 	.driver = ipcz_inprocess_driver,
-	.timeout_ms = 20000,
+	.timeout_ms = 15000,
 };
