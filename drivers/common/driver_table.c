@@ -163,6 +163,24 @@ IpczResult drv_table_map_shared_memory(const struct drv_backend *backend,
 	return result;
 }
 
+void drv_copy_to_volatile(volatile void *to, const void *from, size_t size)
+{
+	volatile uint8_t *out = to;
+	const uint8_t *in = from;
+
+	for (size_t i = 0; i < size; i++)
+		out[i] = in[i];
+}
+
+void drv_copy_from_volatile(void *to, const volatile void *from, size_t size)
+{
+	const volatile uint8_t *in = from;
+	uint8_t *out = to;
+
+	for (size_t i = 0; i < size; i++)
+		out[i] = in[i];
+}
+
 IpczResult IPCZ_API drv_generate_random_bytes(size_t num_bytes,
 					      uint32_t flags,
 					      const void *options,

@@ -88,6 +88,15 @@ IpczResult drv_table_map_shared_memory(const struct drv_backend *backend,
 				       volatile void **address,
 				       IpczDriverHandle *mapping);
 
+/*
+ * Serialize() writes into, and Deserialize() reads from, buffers that may
+ * be shared memory another process can change at any time: copy them
+ * byte by byte through volatile pointers, once, before checking anything.
+ */
+void drv_copy_to_volatile(volatile void *to, const void *from, size_t size);
+void drv_copy_from_volatile(void *to, const volatile void *from,
+			    size_t size);
+
 /* GenerateRandomBytes(): getrandom(), the same for every driver. */
 IpczResult IPCZ_API drv_generate_random_bytes(size_t num_bytes,
 					      uint32_t flags,

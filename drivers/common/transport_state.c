@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The shared transport life cycle (transport_state.h). */
+#include <errno.h>
 #include <unistd.h>
 
 #include "drivers/common/io_thread.h"
@@ -65,6 +66,27 @@ void drv_transport_mark_closed(struct drv_transport_state *state)
 	state->closed = true;
 	if (state->phase == DRV_TRANSPORT_ACTIVE)
 		state->phase = DRV_TRANSPORT_DEACTIVATING;
+}
+
+void drv_transport_fail_output(struct drv_transport_state *state,
+			       struct drv_outbox *out)
+{
+	state->write_failed = true;
+	state->error_pending = true;
+	drv_outbox_drop(out);
+}
+
+void drv_transport_flush(struct drv_transport_state *state,
+			 struct drv_outbox *out, drv_send_fn send,
+			 size_t *limit)
+{
+	int err;
+
+	if (state->write_failed)
+		return;
+	err = drv_outbox_flush(out, state->fd, send, limit);
+	if (err && err != -EAGAIN)
+		drv_transport_fail_output(state, out);
 }
 
 void drv_transport_fail_input(struct drv_transport_state *state)

@@ -20,6 +20,7 @@
 #include <ipcz/ipcz.h>
 
 #include "drivers/common/object.h"
+#include "drivers/common/outbox.h"
 
 enum drv_transport_phase {
 	DRV_TRANSPORT_IDLE,		/* not yet activated */
@@ -74,6 +75,21 @@ IpczResult drv_transport_deactivate(struct drv_transport_state *state);
 
 /* Its handle was closed: an active transport owes DEACTIVATED. Lock held. */
 void drv_transport_mark_closed(struct drv_transport_state *state);
+
+/*
+ * Sending failed for good: drops the queued output (it can go nowhere)
+ * and owes the listener ERROR. Lock held.
+ */
+void drv_transport_fail_output(struct drv_transport_state *state,
+			       struct drv_outbox *out);
+
+/*
+ * Sends queued output until the peer is full; a failure fails output.
+ * Lock held.
+ */
+void drv_transport_flush(struct drv_transport_state *state,
+			 struct drv_outbox *out, drv_send_fn send,
+			 size_t *limit);
 
 /* Reading stopped for good; the listener is owed ERROR. Takes the lock. */
 void drv_transport_fail_input(struct drv_transport_state *state);

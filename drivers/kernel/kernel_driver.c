@@ -33,24 +33,6 @@ struct serialized_object {
 
 #define SERIALIZED_MAGIC 0x4f4b4349u	/* "ICKO" little-endian */
 
-static void write_volatile(volatile void *to, const void *from, size_t size)
-{
-	volatile uint8_t *out = to;
-	const uint8_t *in = from;
-
-	for (size_t i = 0; i < size; i++)
-		out[i] = in[i];
-}
-
-static void read_volatile(void *to, const volatile void *from, size_t size)
-{
-	const volatile uint8_t *in = from;
-	uint8_t *out = to;
-
-	for (size_t i = 0; i < size; i++)
-		out[i] = in[i];
-}
-
 /*
  * A descriptor for a transport or region that can leave the process: a
  * duplicate of its own, so that a thread still using the object keeps a
@@ -101,7 +83,7 @@ static IpczResult serialize_object(IpczDriverHandle handle,
 
 	if (object->type == DRV_DESCRIPTOR) {
 		/* The descriptor object travels as it is. */
-		write_volatile(data, &header, sizeof(header));
+		drv_copy_to_volatile(data, &header, sizeof(header));
 		handles[0] = handle;
 		return IPCZ_RESULT_OK;
 	}
@@ -119,7 +101,7 @@ static IpczResult serialize_object(IpczDriverHandle handle,
 		kdrv_transport_close(retired);
 	else if (retired)
 		drv_object_unref(retired);
-	write_volatile(data, &header, sizeof(header));
+	drv_copy_to_volatile(data, &header, sizeof(header));
 	return IPCZ_RESULT_OK;
 }
 
@@ -185,7 +167,7 @@ static IpczResult IPCZ_API driver_deserialize(
 	if (num_bytes != sizeof(header) || num_driver_handles != 1 || !data ||
 	    !driver_handles || !handle)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	read_volatile(&header, data, sizeof(header));
+	drv_copy_from_volatile(&header, data, sizeof(header));
 	if (header.magic != SERIALIZED_MAGIC ||
 	    !type_fits(header.type, kdrv_descriptor_type(driver_handles[0])))
 		return IPCZ_RESULT_INVALID_ARGUMENT;

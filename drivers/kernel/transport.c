@@ -92,27 +92,6 @@ IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-/* Output failed for good: drop it and owe the listener an error. */
-static void fail_output(struct kdrv_transport *t)
-{
-	t->life.write_failed = true;
-	t->life.error_pending = true;
-	drv_outbox_drop(&t->out);
-}
-
-/* Sends queued output until the peer's queue fills up; lock held. */
-static void flush_queue(struct kdrv_transport *t)
-{
-	int err;
-
-	if (t->life.write_failed)
-		return;
-	err = drv_outbox_flush(&t->out, t->life.fd, kdrv_outgoing_send,
-			       &t->chunk_limit);
-	if (err && err != -EAGAIN)
-		fail_output(t);
-}
-
 /*
  * Takes the descriptors out of `handles` into `fds`. All are checked
  * first, so a bad handle leaves every handle as it was.
@@ -151,7 +130,7 @@ static IpczResult send_or_queue(struct kdrv_transport *t,
 	*kick = true;
 	if (err == -EAGAIN && drv_outbox_queue_rest(&t->out, m))
 		return IPCZ_RESULT_OK;
-	fail_output(t);
+	drv_transport_fail_output(&t->life, &t->out);
 	return err == -EAGAIN ? IPCZ_RESULT_RESOURCE_EXHAUSTED :
 				IPCZ_RESULT_UNAVAILABLE;
 }
@@ -283,7 +262,7 @@ static void update_watch(struct kdrv_transport *t)
 	if (kdrv_io_watch(t, t->life.fd, t->watched_events, want) < 0) {
 		/* It cannot be watched: it is unusable. */
 		t->life.read_failed = true;
-		fail_output(t);
+		drv_transport_fail_output(&t->life, &t->out);
 		want = 0;
 		if (t->watched_events)
 			kdrv_io_watch(t, t->life.fd, t->watched_events, 0);
@@ -400,7 +379,8 @@ bool kdrv_transport_service(struct kdrv_transport *t, uint8_t *buffer)
 
 	pthread_mutex_lock(&t->life.lock);
 	if (t->life.fd >= 0)
-		flush_queue(t);
+		drv_transport_flush(&t->life, &t->out, kdrv_outgoing_send,
+				    &t->chunk_limit);
 	pthread_mutex_unlock(&t->life.lock);
 
 	more = read_input(t, buffer);

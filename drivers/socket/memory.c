@@ -57,12 +57,15 @@ bool sockdrv_memory_fd_fits(int fd, size_t size)
 
 IpczResult sockdrv_memory_adopt(int fd, size_t size, IpczDriverHandle *handle)
 {
+	int seals;
+
 	if (!sockdrv_memory_fd_fits(fd, size)) {
 		close(fd);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
+	seals = fcntl(fd, F_GET_SEALS);
 	return drv_memory_wrap(&sockdrv_handles, fd, size,
-			       is_read_only(fd, fcntl(fd, F_GET_SEALS)), handle);
+			       is_read_only(fd, seals), handle);
 }
 
 /*

@@ -30,24 +30,6 @@ struct serialized_object {
 
 #define SERIALIZED_MAGIC 0x44534349u	/* "ICSD" little-endian */
 
-static void write_volatile(volatile void *to, const void *from, size_t size)
-{
-	volatile uint8_t *out = to;
-	const uint8_t *in = from;
-
-	for (size_t i = 0; i < size; i++)
-		out[i] = in[i];
-}
-
-static void read_volatile(void *to, const volatile void *from, size_t size)
-{
-	const volatile uint8_t *in = from;
-	uint8_t *out = to;
-
-	for (size_t i = 0; i < size; i++)
-		out[i] = in[i];
-}
-
 /* Moves the fd out of the object behind `handle` (retired); -1 if gone. */
 static int take_object_fd(IpczDriverHandle handle, enum drv_type type)
 {
@@ -134,7 +116,7 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 	result = sockdrv_descriptor_create(fd, &handles[0]);
 	if (result != IPCZ_RESULT_OK)
 		return result;
-	write_volatile(data, &header, sizeof(header));
+	drv_copy_to_volatile(data, &header, sizeof(header));
 	return IPCZ_RESULT_OK;
 }
 
@@ -172,7 +154,7 @@ static IpczResult IPCZ_API driver_deserialize(
 	if (num_bytes != sizeof(header) || num_driver_handles != 1 || !data ||
 	    !driver_handles || !handle)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	read_volatile(&header, data, sizeof(header));
+	drv_copy_from_volatile(&header, data, sizeof(header));
 	if (header.magic != SERIALIZED_MAGIC)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	if (header.type == DRV_MEMORY &&

@@ -115,27 +115,6 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-/* Output failed for good: forget it and owe the listener an error. */
-static void fail_output(struct sockdrv_transport *t)
-{
-	t->life.write_failed = true;
-	t->life.error_pending = true;
-	drv_outbox_drop(&t->out);
-}
-
-/* Sends queued messages until the socket fills up; lock held. */
-static void flush_queue(struct sockdrv_transport *t)
-{
-	int err;
-
-	if (t->life.write_failed)
-		return;
-	err = drv_outbox_flush(&t->out, t->life.fd, sockdrv_outgoing_send,
-			       &t->max_payload);
-	if (err && err != -EAGAIN)
-		fail_output(t);
-}
-
 static int compare_handles(const void *a, const void *b)
 {
 	IpczDriverHandle x = *(const IpczDriverHandle *)a;
@@ -216,12 +195,12 @@ static IpczResult send_or_queue(struct sockdrv_transport *t,
 		if (drv_outbox_queue_rest(&t->out, m))
 			return IPCZ_RESULT_OK;
 		drv_outgoing_free(m);
-		fail_output(t);
+		drv_transport_fail_output(&t->life, &t->out);
 		*kick = true;
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 	drv_outgoing_free(m);
-	fail_output(t);
+	drv_transport_fail_output(&t->life, &t->out);
 	*kick = true;
 	return IPCZ_RESULT_UNAVAILABLE;
 }
@@ -345,7 +324,7 @@ static void update_watch(struct sockdrv_transport *t)
 	if (sockdrv_io_watch(t, t->watched_events, want) < 0) {
 		/* Cannot watch it: the transport is unusable. */
 		t->life.read_failed = true;
-		fail_output(t);
+		drv_transport_fail_output(&t->life, &t->out);
 		want = 0;
 		if (t->watched_events)
 			sockdrv_io_watch(t, t->watched_events, 0);
@@ -450,7 +429,8 @@ void sockdrv_transport_on_events(struct sockdrv_transport *t, uint32_t events,
 {
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
 		pthread_mutex_lock(&t->life.lock);
-		flush_queue(t);
+		drv_transport_flush(&t->life, &t->out, sockdrv_outgoing_send,
+				    &t->max_payload);
 		pthread_mutex_unlock(&t->life.lock);
 	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
