@@ -24,6 +24,7 @@ enum bypass_phase {
 	PHASE_ACCEPTED,		/* as a proxy: handed the link inward */
 	PHASE_DONE,		/* as a proxy: cuts known, draining */
 	PHASE_FAILED,		/* as a proxy: stays one */
+	PHASE_LOCAL,		/* as a proxy: gave the local X a link to Z */
 };
 
 struct router_bypass {
@@ -106,6 +107,9 @@ static void send(struct router_link *link, enum op_context ctx,
 	node_link_send_bypass(node_link, ctx, sublink, &message);
 }
 
+static bool is_bypassable_with_local_peer_locked(const struct router *router);
+static void start_with_local_peer(struct router *router, enum op_context ctx);
+
 void router_bypass_maybe_start(struct router *router, enum op_context ctx)
 {
 	struct router_link *outward, *inward;
@@ -116,6 +120,11 @@ void router_bypass_maybe_start(struct router *router, enum op_context ctx)
 	bool start, same_node;
 
 	ipcz_lock(&router->lock);
+	if (is_bypassable_with_local_peer_locked(router)) {
+		ipcz_unlock(&router->lock);
+		start_with_local_peer(router, ctx);
+		return;
+	}
 	if (!is_bypassable_locked(router)) {
 		ipcz_unlock(&router->lock);
 		return;
@@ -162,6 +171,190 @@ void router_bypass_maybe_start(struct router *router, enum op_context ctx)
 	}
 	router_link_unref(outward);
 	router_link_unref(inward);
+}
+
+/*
+ * A proxy whose outward peer X is on its own node (upstream's
+ * BypassPeerWithLink): the proxy registers a new central route for X on
+ * its link to Z's node and hands it to Z with X's cut k; Z answers with
+ * its cut m.
+ */
+static bool is_bypassable_with_local_peer_locked(const struct router *router)
+{
+	return router->inward && !router->bridge &&
+	       bypass_idle_locked(router) && !route_ending_locked(router) &&
+	       route_edge_is_stable(&router->outward) &&
+	       route_edge_is_stable(router->inward) &&
+	       router->outward.primary &&
+	       router_link_is_central(router->outward.primary) &&
+	       !is_remote(router->outward.primary) &&
+	       is_remote(router->inward->primary) &&
+	       router->inward->primary->type == LINK_PERIPHERAL_INWARD;
+}
+
+static bool links_to_locked(struct router *a, struct router *b)
+{
+	struct router *peer = route_edge_local_peer(&a->outward);
+
+	router_unref(peer);
+	return peer == b;
+}
+
+/* X's side of the bypass: stable, open, terminal or proxy, not busy. */
+static bool may_take_new_link_locked(struct router *router)
+{
+	return !router->bridge && route_edge_is_stable(&router->outward) &&
+	       !route_ending_locked(router) &&
+	       !(router->bypass && router->bypass->pending);
+}
+
+static void start_with_local_peer(struct router *router, enum op_context ctx)
+{
+	struct route_edge_decay *decays[3] = { route_edge_decay_alloc(),
+					       route_edge_decay_alloc(),
+					       route_edge_decay_alloc() };
+	struct router_bypass *mine = calloc(1, sizeof(*mine));
+	struct router_bypass *peers = calloc(1, sizeof(*peers));
+	struct router_link *inward = NULL, *new_link = NULL;
+	struct node_link *node_link = NULL;
+	struct router *peer = NULL;
+	uint64_t sublink = 0, k = 0;
+	bool ok;
+	int i;
+
+	ipcz_lock(&router->lock);
+	ok = is_bypassable_with_local_peer_locked(router);
+	if (ok) {
+		peer = route_edge_local_peer(&router->outward);
+		inward = router->inward->primary;
+		router_link_ref(inward);
+	}
+	ipcz_unlock(&router->lock);
+	ok = ok && peer && peer != router && decays[0] && decays[1] &&
+	     decays[2] && mine && peers;
+	if (ok) {
+		node_link = remote_router_link_node_link(inward);
+		sublink = node_link_allocate_sublink(node_link);
+		new_link = remote_router_link_create(node_link, sublink,
+						     LINK_CENTRAL,
+						     node_link_side(node_link));
+		ok = new_link && node_link_add_route(node_link, sublink, peer,
+						     new_link);
+	}
+	if (ok) {
+		ipcz_lock_pair(&router->lock, &peer->lock);
+		ok = is_bypassable_with_local_peer_locked(router) &&
+		     router->inward->primary == inward &&
+		     links_to_locked(router, peer) &&
+		     links_to_locked(peer, router) &&
+		     may_take_new_link_locked(peer) &&
+		     router_link_try_lock(router->outward.primary);
+		if (ok) {
+			/* X's parcels from k on wait for the new link. */
+			k = seq_queue_length(&peer->outbound);
+			start_decay(&peer->outward, decays[0], k, SEQ_NONE);
+			start_decay(&router->outward, decays[1], SEQ_NONE, k);
+			start_decay(router->inward, decays[2], k, SEQ_NONE);
+			decays[0] = decays[1] = decays[2] = NULL;
+			if (!peer->bypass) {
+				peer->bypass = peers;
+				peers = NULL;
+			}
+			peer->bypass->pending = new_link;
+			router_link_ref(new_link);
+			if (!router->bypass) {
+				router->bypass = mine;
+				mine = NULL;
+			}
+			router->bypass->phase = PHASE_LOCAL;
+			router->bypass->outward_cut = k;
+		}
+		ipcz_unlock_pair(&router->lock, &peer->lock);
+		if (!ok)
+			node_link_remove_route(node_link, sublink, new_link);
+	}
+	for (i = 0; i < 3; i++)
+		free(decays[i]);
+	free(mine);
+	free(peers);
+	router_link_unref(new_link);
+	if (ok)
+		send(inward, ctx, BYPASS_LINK_LOCAL, NULL, sublink, k);
+	router_link_unref(inward);
+	router_unref(peer);
+}
+
+static bool local_phase(struct router *router)
+{
+	bool local;
+
+	ipcz_lock(&router->lock);
+	local = router->bypass && router->bypass->phase == PHASE_LOCAL;
+	ipcz_unlock(&router->lock);
+	return local;
+}
+
+/* Puts a decaying link whose cuts were never set back as primary. */
+static void undo_decay(struct route_edge *edge)
+{
+	if (!edge->primary && edge->decay)
+		route_edge_set_primary(edge, route_edge_release_decaying(edge));
+}
+
+/* Z answered a BYPASS_LINK_LOCAL: finish it, or undo it. */
+static enum bypass_result accept_local_answer(struct router *router,
+					      struct router_link *link,
+					      enum op_context ctx,
+					      const struct bypass_message *m)
+{
+	struct router_link *pending = NULL, *old_link = NULL;
+	struct router *peer = NULL;
+	enum bypass_result result = BYPASS_OK;
+	uint64_t k;
+
+	ipcz_lock(&router->lock);
+	if (router->bypass && router->bypass->phase == PHASE_LOCAL &&
+	    router->inward && route_edge_decaying_link(router->inward) == link) {
+		old_link = route_edge_decaying_link(&router->outward);
+		peer = old_link ? old_link->ops->get_local_peer(old_link) :
+				  NULL;
+	}
+	ipcz_unlock(&router->lock);
+	if (!peer)
+		return router->disconnected ? BYPASS_OK : BYPASS_INVALID;
+
+	ipcz_lock_pair(&router->lock, &peer->lock);
+	k = router->bypass->outward_cut;
+	if (router->bypass->phase != PHASE_LOCAL || !peer->bypass ||
+	    !peer->bypass->pending ||
+	    route_edge_decaying_link(&router->outward) != old_link) {
+		result = router->disconnected ? BYPASS_OK : BYPASS_INVALID;
+	} else if (m->op == BYPASS_REFUSED) {
+		undo_decay(&peer->outward);
+		undo_decay(&router->outward);
+		undo_decay(router->inward);
+		pending = peer->bypass->pending;
+		peer->bypass->pending = NULL;
+		router->bypass->phase = PHASE_FAILED;
+		router_link_unlock(router->outward.primary);
+	} else if (m->cut > BYPASS_MAX_CUT ||
+		   seq_queue_length(&router->outbound) > m->cut) {
+		result = BYPASS_INVALID;
+	} else {
+		/* Z sent below m through us; X below k. */
+		route_edge_set_cuts(&router->outward, m->cut, k);
+		route_edge_set_cuts(router->inward, k, m->cut);
+		route_edge_set_cuts(&peer->outward, k, m->cut);
+		route_edge_set_primary(&peer->outward, peer->bypass->pending);
+		peer->bypass->pending = NULL;
+		router->bypass->phase = PHASE_DONE;
+	}
+	ipcz_unlock_pair(&router->lock, &peer->lock);
+	deactivate_and_unref(pending);
+	router_flush(peer, ctx, false);
+	router_flush(router, ctx, false);
+	router_unref(peer);
+	return result;
 }
 
 /* ---- the outward peer X ---- */
@@ -539,8 +732,15 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 		free(decay);
 		return BYPASS_INVALID;
 	}
-	target = node_link_find_sibling(node_link, message->name);
-	ok = decay && target && target != node_link;
+	if (message->op == BYPASS_LINK_LOCAL) {
+		/* X is on the proxy's node: the new route is on this link. */
+		target = node_link;
+		node_link_ref(target);
+	} else {
+		target = node_link_find_sibling(node_link, message->name);
+	}
+	ok = decay && target &&
+	     (target != node_link) == (message->op == BYPASS_LINK_TO);
 	if (ok && !node_link_valid_peer_sublink(target, message->new_sublink)) {
 		free(decay);
 		node_link_unref(target);
@@ -572,7 +772,8 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 	}
 	free(decay);
 	if (ok) {
-		send(new_link, ctx, BYPASS_READY, NULL, 0, cut);
+		if (message->op == BYPASS_LINK_TO)
+			send(new_link, ctx, BYPASS_READY, NULL, 0, cut);
 		send(link, ctx, BYPASS_CUT, NULL, 0, cut);
 		router_set_outward_link(router, ctx, new_link);
 		new_link = NULL;
@@ -604,6 +805,7 @@ enum bypass_result router_bypass_accept(struct node_link *node_link,
 		return accept_answer(node_link, router, link, OP_TRANSPORT,
 				     message);
 	case BYPASS_LINK_TO:
+	case BYPASS_LINK_LOCAL:
 		if (type != LINK_PERIPHERAL_OUTWARD)
 			return BYPASS_INVALID;
 		return accept_link_to(node_link, router, link, OP_TRANSPORT,
@@ -616,6 +818,9 @@ enum bypass_result router_bypass_accept(struct node_link *node_link,
 	case BYPASS_REFUSED:
 		if (type != LINK_PERIPHERAL_INWARD)
 			return BYPASS_INVALID;
+		if (local_phase(router))
+			return accept_local_answer(router, link, OP_TRANSPORT,
+						   message);
 		return accept_inward_answer(router, link, OP_TRANSPORT,
 					    message);
 	case BYPASS_CANCEL:

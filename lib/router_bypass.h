@@ -32,6 +32,8 @@ enum bypass_op {
 	BYPASS_REQUEST_LOCAL = 10,
 	/* X -> Y: X and Z are joined; X's cut `cut`, Z's `new_sublink`. */
 	BYPASS_JOINED = 11,
+	/* Y -> Z, X being on Y's node: route `new_sublink` here, X's cut. */
+	BYPASS_LINK_LOCAL = 12,
 };
 
 /* A bypass message as the routing code sees it (see node_message.h). */
