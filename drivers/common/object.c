@@ -146,6 +146,18 @@ struct drv_object *drv_handle_take(struct drv_handle_table *table,
 	return object;
 }
 
+void drv_handles_release(struct drv_handle_table *table,
+			 const IpczDriverHandle *handles, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct drv_object *object;
+
+		object = drv_handle_take(table, handles[i], DRV_ANY);
+		if (object)
+			drv_object_unref(object);
+	}
+}
+
 bool drv_handle_is_live(struct drv_handle_table *table,
 			IpczDriverHandle handle, enum drv_type type)
 {

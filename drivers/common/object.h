@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <ipcz/ipcz.h>
@@ -71,6 +72,13 @@ struct drv_object *drv_handle_get(struct drv_handle_table *table,
 /* Retires `handle` and hands its reference to the caller, or NULL. */
 struct drv_object *drv_handle_take(struct drv_handle_table *table,
 				   IpczDriverHandle handle, enum drv_type type);
+
+/*
+ * Retires each of `handles` that is live and drops its reference: for the
+ * objects made for a delivery that the handler refused or never saw.
+ */
+void drv_handles_release(struct drv_handle_table *table,
+			 const IpczDriverHandle *handles, size_t count);
 
 /* Whether `handle` names a live object of `type` right now. */
 bool drv_handle_is_live(struct drv_handle_table *table,

@@ -270,17 +270,6 @@ static void update_watch(struct kdrv_transport *t)
 	t->watched_events = want;
 }
 
-static void close_handles(const IpczDriverHandle *handles, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		struct drv_object *object;
-
-		object = drv_handle_take(&kdrv_handles, handles[i], DRV_ANY);
-		if (object)
-			drv_object_unref(object);
-	}
-}
-
 /* Hands the message in `in` to the listener; false if it was refused. */
 static bool deliver(struct kdrv_incoming *in,
 		    IpczTransportActivityHandler handler, IpczHandle listener)
@@ -307,9 +296,9 @@ static bool deliver(struct kdrv_incoming *in,
 				 count, 0, NULL);
 		/* What ipcz did not take from a refused message goes. */
 		if (result != IPCZ_RESULT_OK)
-			close_handles(handles, count);
+			drv_handles_release(&kdrv_handles, handles, count);
 	} else {
-		close_handles(handles, made - 1);
+		drv_handles_release(&kdrv_handles, handles, made - 1);
 	}
 	if (handles != stack_handles)
 		free(handles);

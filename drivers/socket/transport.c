@@ -346,17 +346,6 @@ void sockdrv_transport_service(struct sockdrv_transport *t)
 	drv_transport_make_owed_calls(&owed);
 }
 
-static void close_handles(const IpczDriverHandle *handles, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		struct drv_object *object;
-
-		object = drv_handle_take(&sockdrv_handles, handles[i], DRV_ANY);
-		if (object)
-			drv_object_unref(object);
-	}
-}
-
 /* Hands a complete message to the listener; false if it was refused. */
 static bool deliver(const struct sockdrv_message_view *view,
 		    IpczTransportActivityHandler handler, IpczHandle listener)
@@ -379,13 +368,15 @@ static bool deliver(const struct sockdrv_message_view *view,
 		for (size_t i = made; i < view->num_fds; i++)
 			close(view->fds[i]);
 		if (made)
-			close_handles(handles, made - 1);
+			drv_handles_release(&sockdrv_handles, handles,
+					    made - 1);
 	} else {
 		result = handler(listener, view->data, view->num_bytes, handles,
 				 view->num_fds, 0, NULL);
 		/* Whatever ipcz did not take from a refused message goes. */
 		if (result != IPCZ_RESULT_OK)
-			close_handles(handles, view->num_fds);
+			drv_handles_release(&sockdrv_handles, handles,
+					    view->num_fds);
 	}
 	if (handles != stack_handles)
 		free(handles);
