@@ -7,8 +7,9 @@
  *
  * The rules it keeps: no handler call before activation, exactly one
  * ERROR at most, and nothing after DEACTIVATED. A driver embeds the state
- * in its transport, keeps everything else (descriptor I/O, queues, epoll)
- * to itself, and names its I/O thread.
+ * in its transport next to its queue of waiting output (outbox.h), keeps
+ * its descriptor I/O and epoll interest to itself, and names its I/O
+ * thread.
  */
 #ifndef IPCZ_DRIVERS_COMMON_TRANSPORT_STATE_H
 #define IPCZ_DRIVERS_COMMON_TRANSPORT_STATE_H
