@@ -6,6 +6,7 @@
  * handle. Retired slots are reused first, from a free list.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "drivers/common/object.h"
 
@@ -177,4 +178,41 @@ void drv_handles_lock(struct drv_handle_table *table)
 void drv_handles_unlock(struct drv_handle_table *table)
 {
 	pthread_mutex_unlock(&table->lock);
+}
+
+/* Up to this many handles a quadratic scan beats sorting a copy. */
+#define SMALL_HANDLE_COUNT 16
+
+static int compare_handles(const void *a, const void *b)
+{
+	IpczDriverHandle x = *(const IpczDriverHandle *)a;
+	IpczDriverHandle y = *(const IpczDriverHandle *)b;
+
+	return (x > y) - (x < y);
+}
+
+bool drv_handles_have_duplicates(const IpczDriverHandle *handles,
+				 size_t count)
+{
+	IpczDriverHandle *sorted;
+	bool found = false;
+
+	if (count <= SMALL_HANDLE_COUNT) {
+		for (size_t i = 0; i < count; i++) {
+			for (size_t k = i + 1; k < count; k++) {
+				if (handles[i] == handles[k])
+					return true;
+			}
+		}
+		return false;
+	}
+	sorted = malloc(count * sizeof(*sorted));
+	if (!sorted)
+		return true;	/* refuse rather than risk it */
+	memcpy(sorted, handles, count * sizeof(*sorted));
+	qsort(sorted, count, sizeof(*sorted), compare_handles);
+	for (size_t i = 1; i < count && !found; i++)
+		found = sorted[i] == sorted[i - 1];
+	free(sorted);
+	return found;
 }

@@ -84,6 +84,14 @@ void drv_handles_release(struct drv_handle_table *table,
 bool drv_handle_is_live(struct drv_handle_table *table,
 			IpczDriverHandle handle, enum drv_type type);
 
+/*
+ * Whether a handle appears twice in `handles`: a Transmit naming one
+ * object twice would take it once too often, so the drivers refuse the
+ * call before taking anything. Also true if the check cannot be made.
+ */
+bool drv_handles_have_duplicates(const IpczDriverHandle *handles,
+				 size_t count);
+
 /* fork(): the drivers hold the table's lock across it. */
 void drv_handles_lock(struct drv_handle_table *table);
 void drv_handles_unlock(struct drv_handle_table *table);

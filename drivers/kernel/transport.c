@@ -104,6 +104,8 @@ static IpczResult take_descriptors(const IpczDriverHandle *handles,
 					DRV_DESCRIPTOR))
 			return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
+	if (drv_handles_have_duplicates(handles, count))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
 	for (size_t i = 0; i < count; i++) {
 		fds[i] = kdrv_descriptor_take_fd(handles[i]);
 		if (fds[i] < 0) {

@@ -115,40 +115,6 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-static int compare_handles(const void *a, const void *b)
-{
-	IpczDriverHandle x = *(const IpczDriverHandle *)a;
-	IpczDriverHandle y = *(const IpczDriverHandle *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Whether a handle appears twice (which would be taken once too often). */
-static bool has_duplicates(const IpczDriverHandle *handles, size_t count)
-{
-	IpczDriverHandle *sorted;
-	bool found = false;
-
-	if (count <= STACK_HANDLES) {
-		for (size_t i = 0; i < count; i++) {
-			for (size_t k = i + 1; k < count; k++) {
-				if (handles[i] == handles[k])
-					return true;
-			}
-		}
-		return false;
-	}
-	sorted = malloc(count * sizeof(*sorted));
-	if (!sorted)
-		return true;	/* refuse rather than risk it */
-	memcpy(sorted, handles, count * sizeof(*sorted));
-	qsort(sorted, count, sizeof(*sorted), compare_handles);
-	for (size_t i = 1; i < count && !found; i++)
-		found = sorted[i] == sorted[i - 1];
-	free(sorted);
-	return found;
-}
-
 /*
  * Takes the descriptors out of `handles` into `fds`. They are checked
  * first (each live, none twice), so a bad handle leaves every handle as it
@@ -162,7 +128,7 @@ static IpczResult take_descriptors(const IpczDriverHandle *handles,
 					DRV_DESCRIPTOR))
 			return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
-	if (count > 1 && has_duplicates(handles, count))
+	if (drv_handles_have_duplicates(handles, count))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	for (size_t i = 0; i < count; i++) {
 		fds[i] = sockdrv_descriptor_take_fd(handles[i]);

@@ -292,6 +292,44 @@ TEST_F(kdrv, close_flushes_queued_output)
 	free(message);
 }
 
+/* A handle named twice is refused before anything is taken from it. */
+TEST_F(kdrv, transmit_refuses_a_handle_twice)
+{
+	IpczDriverHandle a, b, object, handles[4], twice[2];
+	size_t num_bytes = 64, num_handles = 4;
+	uint8_t bytes[64];
+	int pipe_fds[2];
+
+	NEED_MODULE();
+	ASSERT_EQ(0, pipe(pipe_fds));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz_kernel_descriptor_wrap(pipe_fds[1], &object));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->Serialize(object, a, 0, NULL, bytes, &num_bytes,
+				     handles, &num_handles));
+	ASSERT_EQ(1, num_handles);
+	twice[0] = handles[0];
+	twice[1] = handles[0];
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  self->d->Transmit(a, bytes, num_bytes, twice, 2, 0, NULL));
+	/* Still the caller's: it travels once named once. */
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&self->log, b));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  self->d->Transmit(a, bytes, num_bytes, handles, 1, 0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.messages, 1,
+				      WAIT_MS));
+	EXPECT_EQ(1, activity_log_call(&self->log,
+			activity_log_message_index(&self->log, 0)).num_handles);
+	close(pipe_fds[0]);
+	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.deactivations,
+				      1, WAIT_MS));
+	self->d->Close(a, 0, NULL);
+	self->d->Close(b, 0, NULL);
+}
+
 TEST_F(kdrv, wrapped_descriptor_travels)
 {
 	IpczDriverHandle a, b, object, handles[4], rebuilt;
