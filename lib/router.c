@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Routers: portals, the proxies a transfer to another node leaves behind,
- * and merged portals joined by a bridge. Route reduction across nodes
- * (bypassing proxies) arrives with the multi-node work; the edges, cuts,
- * link states and flush logic here are the ones it builds on.
+ * and merged portals joined by a bridge; their edges, cuts and flushing,
+ * the transfer fast paths and the all-local merge bypass. Bypass across
+ * nodes is in router_bypass.c (Documentation/route-reduction.rst).
  */
 #include "lib/router.h"
 
@@ -1143,7 +1143,7 @@ static void maybe_start_bridge_bypass(struct router *router,
 	struct router *all[4];
 	struct route_edge_decay *decays[6] = { NULL };
 	uint64_t from_first, from_second;
-	bool done = false;
+	bool done = false, one_local = false;
 	int i;
 
 	ipcz_lock(&router->lock);
@@ -1161,6 +1161,8 @@ static void maybe_start_bridge_bypass(struct router *router,
 	    route_edge_is_stable(&second->outward)) {
 		first_peer = to_first_peer->ops->get_local_peer(to_first_peer);
 		second_peer = to_second_peer->ops->get_local_peer(to_second_peer);
+		/* One peer on another node: see router_bypass.c. */
+		one_local = !first_peer != !second_peer;
 		if (first_peer && second_peer &&
 		    router_link_try_lock(to_first_peer)) {
 			if (router_link_try_lock(to_second_peer))
@@ -1185,6 +1187,10 @@ static void maybe_start_bridge_bypass(struct router *router,
 		 */
 		for (i = 0; i < 6; i++)
 			free(decays[i]);
+		if (one_local)
+			router_bypass_start_bridge(first_peer ? first : second,
+						   first_peer ? second : first,
+						   ctx);
 		router_unref(first_peer);
 		router_unref(second_peer);
 		router_unref(second);

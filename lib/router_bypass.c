@@ -25,6 +25,7 @@ enum bypass_phase {
 	PHASE_DONE,		/* as a proxy: cuts known, draining */
 	PHASE_FAILED,		/* as a proxy: stays one */
 	PHASE_LOCAL,		/* as a proxy: gave the local X a link to Z */
+	PHASE_BRIDGE,		/* as a bridge's far end: the same */
 };
 
 struct router_bypass {
@@ -354,6 +355,206 @@ static enum bypass_result accept_local_answer(struct router *router,
 	router_flush(peer, ctx, false);
 	router_flush(router, ctx, false);
 	router_unref(peer);
+	return result;
+}
+
+/* ---- merged portals with one remote peer ---- */
+
+/* Locks three distinct routers in address order. */
+static void lock_three(struct router *r[3])
+{
+	struct router *s[3] = { r[0], r[1], r[2] }, *t;
+	int i, j;
+
+	for (i = 1; i < 3; i++) {
+		for (j = i; j > 0 && s[j - 1] > s[j]; j--) {
+			t = s[j];
+			s[j] = s[j - 1];
+			s[j - 1] = t;
+		}
+	}
+	for (i = 0; i < 3; i++)
+		ipcz_lock(&s[i]->lock);
+}
+
+static void unlock_three(struct router *r[3])
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ipcz_unlock(&r[i]->lock);
+}
+
+/*
+ * With a the near bridge end's local peer, A the near end, B the far end
+ * (outward to d on another node): a's parcels below k reach d through
+ * A, the bridge and B; d's below m come back the same way. Cuts that
+ * depend on m stay unknown until d answers.
+ */
+void router_bypass_start_bridge(struct router *near, struct router *far,
+				enum op_context ctx)
+{
+	struct route_edge_decay *decays[5];
+	struct router_bypass *mine = calloc(1, sizeof(*mine));
+	struct router_bypass *peers = calloc(1, sizeof(*peers));
+	struct router_link *remote = NULL, *new_link = NULL;
+	struct node_link *node_link;
+	struct router *peer = NULL, *all[3];
+	uint64_t sublink = 0, k = 0;
+	bool ok;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		decays[i] = route_edge_decay_alloc();
+	ipcz_lock_pair(&near->lock, &far->lock);
+	ok = near->bridge && far->bridge && bypass_idle_locked(far) &&
+	     near->outward.primary && far->outward.primary &&
+	     is_remote(far->outward.primary) &&
+	     router_link_is_central(far->outward.primary);
+	if (ok) {
+		peer = route_edge_local_peer(&near->outward);
+		remote = far->outward.primary;
+		router_link_ref(remote);
+	}
+	ipcz_unlock_pair(&near->lock, &far->lock);
+	ok = ok && peer && peer != near && peer != far && mine && peers;
+	for (i = 0; ok && i < 5; i++)
+		ok = decays[i] != NULL;
+	if (ok) {
+		node_link = remote_router_link_node_link(remote);
+		sublink = node_link_allocate_sublink(node_link);
+		new_link = remote_router_link_create(node_link, sublink,
+						     LINK_CENTRAL,
+						     node_link_side(node_link));
+		ok = new_link && node_link_add_route(node_link, sublink, peer,
+						     new_link);
+	}
+	if (ok) {
+		all[0] = peer;
+		all[1] = near;
+		all[2] = far;
+		lock_three(all);
+		ok = near->bridge && far->bridge &&
+		     route_edge_is_stable(near->bridge) &&
+		     route_edge_is_stable(far->bridge) &&
+		     route_edge_is_stable(&near->outward) &&
+		     route_edge_is_stable(&far->outward) &&
+		     far->outward.primary == remote &&
+		     bypass_idle_locked(far) && !route_ending_locked(far) &&
+		     !route_ending_locked(near) &&
+		     links_to_locked(near, peer) && links_to_locked(peer, near) &&
+		     may_take_new_link_locked(peer) &&
+		     router_link_try_lock(near->outward.primary);
+		if (ok && !router_link_try_lock(remote)) {
+			router_link_unlock(near->outward.primary);
+			ok = false;
+		}
+		if (ok) {
+			k = seq_queue_length(&peer->outbound);
+			start_decay(&peer->outward, decays[0], k, SEQ_NONE);
+			start_decay(&near->outward, decays[1], SEQ_NONE, k);
+			start_decay(near->bridge, decays[2], k, SEQ_NONE);
+			start_decay(far->bridge, decays[3], SEQ_NONE, k);
+			start_decay(&far->outward, decays[4], k, SEQ_NONE);
+			for (i = 0; i < 5; i++)
+				decays[i] = NULL;
+			if (!peer->bypass) {
+				peer->bypass = peers;
+				peers = NULL;
+			}
+			peer->bypass->pending = new_link;
+			router_link_ref(new_link);
+			if (!far->bypass) {
+				far->bypass = mine;
+				mine = NULL;
+			}
+			far->bypass->phase = PHASE_BRIDGE;
+			far->bypass->outward_cut = k;
+		}
+		unlock_three(all);
+		if (!ok)
+			node_link_remove_route(node_link, sublink, new_link);
+	}
+	for (i = 0; i < 5; i++)
+		free(decays[i]);
+	free(mine);
+	free(peers);
+	router_link_unref(new_link);
+	if (ok)
+		send(remote, ctx, BYPASS_LINK_LOCAL, NULL, sublink, k);
+	router_link_unref(remote);
+	router_unref(peer);
+}
+
+/* d answered: finish the bridge's bypass, or undo it. */
+static enum bypass_result accept_bridge_answer(struct router *far,
+					       struct router_link *link,
+					       enum op_context ctx,
+					       const struct bypass_message *m)
+{
+	struct router_link *pending = NULL, *bridge, *old;
+	struct router *near = NULL, *peer = NULL, *all[3];
+	enum bypass_result result = BYPASS_OK;
+	uint64_t k;
+
+	ipcz_lock(&far->lock);
+	if (far->bypass && far->bypass->phase == PHASE_BRIDGE &&
+	    far->bridge && route_edge_decaying_link(&far->outward) == link) {
+		bridge = route_edge_decaying_link(far->bridge);
+		near = bridge ? bridge->ops->get_local_peer(bridge) : NULL;
+	}
+	ipcz_unlock(&far->lock);
+	if (near) {
+		ipcz_lock(&near->lock);
+		old = route_edge_decaying_link(&near->outward);
+		peer = old ? old->ops->get_local_peer(old) : NULL;
+		ipcz_unlock(&near->lock);
+	}
+	if (!near || !peer) {
+		router_unref(near);
+		return far->disconnected ? BYPASS_OK : BYPASS_INVALID;
+	}
+	all[0] = peer;
+	all[1] = near;
+	all[2] = far;
+	lock_three(all);
+	k = far->bypass->outward_cut;
+	if (far->bypass->phase != PHASE_BRIDGE || !peer->bypass ||
+	    !peer->bypass->pending || !near->bridge || !far->bridge ||
+	    route_edge_decaying_link(&far->outward) != link) {
+		result = far->disconnected ? BYPASS_OK : BYPASS_INVALID;
+	} else if (m->op == BYPASS_REFUSED) {
+		undo_decay(&peer->outward);
+		undo_decay(&near->outward);
+		undo_decay(near->bridge);
+		undo_decay(far->bridge);
+		undo_decay(&far->outward);
+		pending = peer->bypass->pending;
+		peer->bypass->pending = NULL;
+		far->bypass->phase = PHASE_FAILED;
+		router_link_unlock(near->outward.primary);
+		router_link_unlock(far->outward.primary);
+	} else if (m->cut > BYPASS_MAX_CUT ||
+		   seq_queue_length(&far->inbound) > m->cut) {
+		result = BYPASS_INVALID;
+	} else {
+		/* d sent below m through far, the bridge and near. */
+		route_edge_set_cuts(&peer->outward, k, m->cut);
+		route_edge_set_cuts(&near->outward, m->cut, k);
+		route_edge_set_cuts(near->bridge, k, m->cut);
+		route_edge_set_cuts(far->bridge, m->cut, k);
+		route_edge_set_cuts(&far->outward, k, m->cut);
+		route_edge_set_primary(&peer->outward, peer->bypass->pending);
+		peer->bypass->pending = NULL;
+		far->bypass->phase = PHASE_DONE;
+	}
+	unlock_three(all);
+	deactivate_and_unref(pending);
+	router_flush(peer, ctx, false);
+	router_flush(near, ctx, false);
+	router_flush(far, ctx, false);
+	router_unref(peer);
+	router_unref(near);
 	return result;
 }
 
@@ -806,7 +1007,10 @@ enum bypass_result router_bypass_accept(struct node_link *node_link,
 				     message);
 	case BYPASS_LINK_TO:
 	case BYPASS_LINK_LOCAL:
-		if (type != LINK_PERIPHERAL_OUTWARD)
+		/* From a proxy, or (LINK_LOCAL) from a bridge's far end. */
+		if (type != LINK_PERIPHERAL_OUTWARD &&
+		    !(type == LINK_CENTRAL &&
+		      message->op == BYPASS_LINK_LOCAL))
 			return BYPASS_INVALID;
 		return accept_link_to(node_link, router, link, OP_TRANSPORT,
 				      message);
@@ -816,6 +1020,9 @@ enum bypass_result router_bypass_accept(struct node_link *node_link,
 		return accept_ready(router, link, OP_TRANSPORT, message->cut);
 	case BYPASS_CUT:
 	case BYPASS_REFUSED:
+		if (type == LINK_CENTRAL)
+			return accept_bridge_answer(router, link, OP_TRANSPORT,
+						    message);
 		if (type != LINK_PERIPHERAL_INWARD)
 			return BYPASS_INVALID;
 		if (local_phase(router))

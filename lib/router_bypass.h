@@ -72,6 +72,14 @@ bool router_bypass_take_retry_locked(struct router *router);
 void router_bypass_send_retry(struct router_link *link, enum op_context ctx);
 void router_bypass_links_changed_locked(struct router *router);
 
+/*
+ * Merged portals (a bridge) whose outward peers are one on this node (of
+ * `near`) and one on another node (of `far`): the local peer gets a
+ * central link to the remote one, handed over as BYPASS_LINK_LOCAL.
+ */
+void router_bypass_start_bridge(struct router *near, struct router *far,
+				enum op_context ctx);
+
 /* Releases a link prepared for a bypass that never completed. */
 struct router_link *router_bypass_take_pending(struct router *router);
 

@@ -190,6 +190,36 @@ TEST_F(triangle, both_ends_wander_with_parcels_in_flight)
 	close_handle(end[1]);
 }
 
+/*
+ * MergePortals() of one end of a local pair with a route to another node:
+ * the bridge goes away and the pair's other end links to that node
+ * directly, parcels in flight both ways arriving once and in order.
+ */
+TEST_F(triangle, merge_with_a_remote_route_is_bypassed)
+{
+	IpczHandle q, p, far;
+	char buf[16];
+
+	test_portals(self->node[0], &q, &p);
+	far = self->to[1][0];
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.MergePortals(self->to[0][1], p, 0, NULL));
+	self->to[0][1] = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(q, "one"));
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(far, "two"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(far, buf, sizeof(buf)));
+	EXPECT_STREQ("one", buf);
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(q, buf, sizeof(buf)));
+	EXPECT_STREQ("two", buf);
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_REMOTE, route_flags(q));
+	EXPECT_EQ(IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_REMOTE,
+		  route_flags(far));
+	EXPECT_EQ(0, proxies(self));
+	close_handle(q);
+	EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(far));
+}
+
 struct sender {
 	IpczHandle portal;
 	int count;
