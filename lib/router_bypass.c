@@ -24,7 +24,7 @@ enum bypass_phase {
 	PHASE_ACCEPTED,		/* as a proxy: handed the link inward */
 	PHASE_DONE,		/* as a proxy: cuts known, draining */
 	PHASE_FAILED,		/* as a proxy: stays one */
-	PHASE_LOCAL,		/* as a proxy: gave the local X a link to Z */
+	PHASE_LOCAL,		/* as a proxy: gave local X a link to Z */
 	PHASE_BRIDGE,		/* as a bridge's far end: the same */
 };
 
@@ -315,7 +315,8 @@ static enum bypass_result accept_local_answer(struct router *router,
 
 	ipcz_lock(&router->lock);
 	if (router->bypass && router->bypass->phase == PHASE_LOCAL &&
-	    router->inward && route_edge_decaying_link(router->inward) == link) {
+	    router->inward &&
+	    route_edge_decaying_link(router->inward) == link) {
 		old_link = route_edge_decaying_link(&router->outward);
 		peer = old_link ? old_link->ops->get_local_peer(old_link) :
 				  NULL;
@@ -442,7 +443,8 @@ void router_bypass_start_bridge(struct router *near, struct router *far,
 		     far->outward.primary == remote &&
 		     bypass_idle_locked(far) && !route_ending_locked(far) &&
 		     !route_ending_locked(near) &&
-		     links_to_locked(near, peer) && links_to_locked(peer, near) &&
+		     links_to_locked(near, peer) &&
+		     links_to_locked(peer, near) &&
 		     may_take_new_link_locked(peer) &&
 		     router_link_try_lock(near->outward.primary);
 		if (ok && !router_link_try_lock(remote)) {

@@ -20,9 +20,9 @@ struct router;
 
 enum bypass_op {
 	BYPASS_REQUEST = 1,	/* Y -> X: link to node `name` for me */
-	BYPASS_ACCEPTED = 2,	/* X -> Y: sublink `new_sublink`, cut `cut` */
+	BYPASS_ACCEPTED = 2,	/* X -> Y: new_sublink, cut */
 	BYPASS_DECLINED = 3,	/* X -> Y */
-	BYPASS_LINK_TO = 4,	/* Y -> Z: X on node `name`, new_sublink, cut */
+	BYPASS_LINK_TO = 4,	/* Y -> Z: node `name`, new_sublink, cut */
 	BYPASS_READY = 5,	/* Z -> X, on the new sublink: Z's cut */
 	BYPASS_CUT = 6,		/* Z -> Y: Z's cut */
 	BYPASS_REFUSED = 7,	/* Z -> Y */
