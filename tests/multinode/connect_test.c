@@ -917,6 +917,7 @@ static void reconnect_client(struct mn_ctx *ctx)
 
 MN_TEST(reconnect_over_a_sent_transport)
 {
+	MN_PENDING("a second connection to a linked node replacing the first (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 2,
 		.nodes = { { "broker", true, reconnect_broker },

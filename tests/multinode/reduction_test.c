@@ -167,6 +167,7 @@ static void bac_c(struct mn_ctx *ctx)
 
 MN_TEST(reduction_chain_b_a_c)
 {
+	MN_PENDING("broker introductions between unlinked nodes (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 3,
 		.nodes = { [RC_A] = { "A", true, bac_broker },
@@ -253,6 +254,7 @@ static void long_d(struct mn_ctx *ctx)
 
 MN_TEST(reduction_chain_four_hops)
 {
+	MN_PENDING("broker introductions between unlinked nodes (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 4,
 		.nodes = { [RC_A] = { "A", true, long_broker },
@@ -307,6 +309,7 @@ static void split_client(struct mn_ctx *ctx)
 
 MN_TEST(reduction_both_ends_sent_away)
 {
+	MN_PENDING("broker introductions between unlinked nodes (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 3,
 		.nodes = { { "broker", true, split_broker },
@@ -508,6 +511,7 @@ static void referred_node(struct mn_ctx *ctx)
 
 MN_TEST(reduction_referred_nodes)
 {
+	MN_PENDING("broker introductions between unlinked nodes (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 4,
 		.nodes = { [RR_BROKER] = { "broker", true, referred_broker },
@@ -577,6 +581,7 @@ static void networks_client(struct mn_ctx *ctx)
 
 MN_TEST(reduction_across_networks)
 {
+	MN_PENDING("broker introductions between unlinked nodes (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 4,
 		.nodes = { [MB_BROKER1] = { "broker1", true, networks_broker },
