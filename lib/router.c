@@ -332,12 +332,19 @@ IpczResult router_begin_put(struct router *router, IpczBeginPutFlags flags,
 	size_t capacity = num_bytes ? *num_bytes : 0;
 	struct parcel *parcel;
 	IpczTransaction added;
+	void *buffer;
 
 	if (is_peer_closed(router))
 		return IPCZ_RESULT_NOT_FOUND;
 	parcel = parcel_create(capacity);
 	if (!parcel)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	/*
+	 * Read what the caller gets back before unlocking: once the parcel is
+	 * in the set, a Close() of this portal on another thread may free it.
+	 */
+	capacity = parcel->capacity;
+	buffer = capacity ? parcel->data : NULL;
 	ipcz_lock(&router->lock);
 	added = transaction_set_add(&router->transactions, parcel,
 				    TRANSACTION_PUT);
@@ -347,9 +354,9 @@ IpczResult router_begin_put(struct router *router, IpczBeginPutFlags flags,
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	}
 	if (num_bytes)
-		*num_bytes = parcel->capacity;
+		*num_bytes = capacity;
 	if (data)
-		*data = parcel->capacity ? parcel->data : NULL;
+		*data = buffer;
 	*transaction = added;
 	return IPCZ_RESULT_OK;
 }
