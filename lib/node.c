@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/node_link.h"
+#include "lib/router_link.h"
 
 struct node *node_create(const struct IpczDriver *driver, bool is_broker,
 			 const struct IpczCreateNodeOptions *options)
@@ -25,9 +26,11 @@ struct node *node_create(const struct IpczDriver *driver, bool is_broker,
 	node->memory_flags = copy.memory_flags;
 	memcpy(&node->driver, driver, sizeof(node->driver));
 	node->driver.size = sizeof(node->driver);
-	/* Only a broker names itself; others are named by their broker. */
-	if (is_broker &&
-	    node->driver.GenerateRandomBytes(sizeof(node->name), IPCZ_NO_FLAGS,
+	/*
+	 * Every node names itself at random: the name is how brokers and
+	 * bypasses refer to it (a broker refuses a name it already links).
+	 */
+	if (node->driver.GenerateRandomBytes(sizeof(node->name), IPCZ_NO_FLAGS,
 					     NULL, node->name) !=
 		    IPCZ_RESULT_OK) {
 		free(node);
@@ -36,10 +39,99 @@ struct node *node_create(const struct IpczDriver *driver, bool is_broker,
 	return node;
 }
 
+static void drop_waiters(struct node_intro_waiter *waiters, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		router_link_unref(waiters[i].link);
+	free(waiters);
+}
+
 void node_destroy(struct node *node)
 {
+	drop_waiters(node->waiters, node->num_waiters);
+	free(node->introduced);
 	free(node->links);
 	free(node);
+}
+
+bool node_add_intro_waiter(struct node *node, const uint8_t name[16],
+			   struct router_link *link, bool *first)
+{
+	struct node_intro_waiter *grown;
+	bool added = false;
+	size_t i;
+
+	*first = true;
+	ipcz_lock(&node->lock);
+	for (i = 0; i < node->num_waiters; i++)
+		if (memcmp(node->waiters[i].name, name, 16) == 0)
+			*first = false;
+	grown = node->closed ? NULL :
+			       realloc(node->waiters, (node->num_waiters + 1) *
+							      sizeof(*grown));
+	if (grown) {
+		node->waiters = grown;
+		memcpy(grown[node->num_waiters].name, name, 16);
+		router_link_ref(link);
+		grown[node->num_waiters++].link = link;
+		added = true;
+	}
+	ipcz_unlock(&node->lock);
+	return added;
+}
+
+size_t node_take_intro_waiters(struct node *node, const uint8_t name[16],
+			       struct router_link ***links)
+{
+	size_t count = 0, kept = 0, i;
+
+	ipcz_lock(&node->lock);
+	*links = calloc(node->num_waiters ? node->num_waiters : 1,
+			sizeof(**links));
+	for (i = 0; i < node->num_waiters; i++) {
+		if (*links && memcmp(node->waiters[i].name, name, 16) == 0)
+			(*links)[count++] = node->waiters[i].link;
+		else
+			node->waiters[kept++] = node->waiters[i];
+	}
+	node->num_waiters = kept;
+	ipcz_unlock(&node->lock);
+	return count;
+}
+
+bool node_note_introduction(struct node *node, const uint8_t a[16],
+			    const uint8_t b[16])
+{
+	uint8_t pair[32];
+	uint8_t(*grown)[32];
+	bool noted = false;
+	size_t i;
+
+	/* Sorted, so that requests from either end are one pair. */
+	if (memcmp(a, b, 16) < 0) {
+		memcpy(pair, a, 16);
+		memcpy(pair + 16, b, 16);
+	} else {
+		memcpy(pair, b, 16);
+		memcpy(pair + 16, a, 16);
+	}
+	ipcz_lock(&node->lock);
+	for (i = 0; i < node->num_introduced; i++)
+		if (memcmp(node->introduced[i], pair, 32) == 0)
+			break;
+	if (i == node->num_introduced && !node->closed) {
+		grown = realloc(node->introduced,
+				(node->num_introduced + 1) * sizeof(*grown));
+		if (grown) {
+			node->introduced = grown;
+			memcpy(grown[node->num_introduced++], pair, 32);
+			noted = true;
+		}
+	}
+	ipcz_unlock(&node->lock);
+	return noted;
 }
 
 bool node_add_link(struct node *node, struct node_link *link)
@@ -87,8 +179,9 @@ void node_remove_link(struct node *node, struct node_link *link)
 
 IpczResult node_close(struct node *node)
 {
+	struct node_intro_waiter *waiters;
 	struct node_link **links;
-	size_t count, i;
+	size_t count, num_waiters, i;
 
 	ipcz_lock(&node->lock);
 	node->closed = true;
@@ -96,7 +189,12 @@ IpczResult node_close(struct node *node)
 	count = node->num_links;
 	node->links = NULL;
 	node->num_links = node->links_capacity = 0;
+	waiters = node->waiters;
+	num_waiters = node->num_waiters;
+	node->waiters = NULL;
+	node->num_waiters = 0;
 	ipcz_unlock(&node->lock);
+	drop_waiters(waiters, num_waiters);
 	/* Routes through the node's links break; their peers see closure. */
 	for (i = 0; i < count; i++) {
 		node_link_disconnect(links[i], OP_API_CALL);

@@ -22,9 +22,25 @@ struct node {
 	uint8_t name[16];	/* random; brokers name themselves */
 	struct node_link **links;	/* references, guarded by `lock` */
 	size_t num_links, links_capacity;
+	/*
+	 * Introductions (guarded by `lock`): the central links of bypass
+	 * requests declined for want of a link to a node, each waiting for
+	 * an introduction to it (references); and, on a broker, the pairs
+	 * of node names it has introduced (each sorted).
+	 */
+	struct node_intro_waiter *waiters;
+	size_t num_waiters;
+	uint8_t (*introduced)[32];
+	size_t num_introduced;
 };
 
 struct node_link;
+struct router_link;
+
+struct node_intro_waiter {
+	uint8_t name[16];
+	struct router_link *link;
+};
 
 /*
  * Creates a node. `options` (may be NULL) is read up to its size field;
@@ -51,6 +67,28 @@ bool node_add_link(struct node *node, struct node_link *link);
 
 /* Drops the node's reference to `link`, if it has one. */
 void node_remove_link(struct node *node, struct node_link *link);
+
+/*
+ * Keeps `link` (a new reference) waiting for an introduction to the node
+ * named `name`; `*first` tells whether none waited for it before (the
+ * introduction must be asked for). False if closed or no memory.
+ */
+bool node_add_intro_waiter(struct node *node, const uint8_t name[16],
+			   struct router_link *link, bool *first);
+
+/*
+ * Takes the links waiting for an introduction to `name`, in a malloc'ed
+ * array the caller frees (with the references); returns their number.
+ */
+size_t node_take_intro_waiters(struct node *node, const uint8_t name[16],
+			       struct router_link ***links);
+
+/*
+ * A broker records that it introduces `a` and `b` to each other; false if
+ * it already did (a crossed or repeated request), or on no memory.
+ */
+bool node_note_introduction(struct node *node, const uint8_t a[16],
+			    const uint8_t b[16]);
 
 static inline void node_ref(struct node *node)
 {

@@ -52,6 +52,11 @@ struct node_link {
 	struct sublink_map routes;
 	struct node_link_memory memory;	/* pool, rings, numbering */
 	uint8_t remote_name[16];	/* from CONNECT; zero before */
+	/*
+	 * Made from an introduction by the broker: the peer's name and this
+	 * side are known from the start (remote_name is set before CONNECT).
+	 */
+	bool introduced;
 };
 
 static const struct IpczDriver *driver_of(struct node_link *link)
@@ -928,9 +933,17 @@ static struct api_object *decode_driver_object(struct decoder *d,
 static struct parcel *decode_parcel_body(struct decoder *d, uint32_t num_bytes,
 					 uint32_t num_objects, int depth)
 {
+	const bool in_fragment = depth == 0 && d->data_in_fragment;
 	struct parcel *parcel;
 	struct api_object **objects;
 
+	/*
+	 * A size the message or its fragment cannot hold is refused before
+	 * anything is allocated for it.
+	 */
+	if (in_fragment ? num_bytes > d->fragment->data_size :
+			  num_bytes > d->data_size - d->next_data)
+		return NULL;
 	parcel = parcel_create(num_bytes);
 	if (!parcel)
 		return NULL;
@@ -1177,7 +1190,340 @@ static IpczResult accept_stop_proxying(struct node_link *link,
 						 IPCZ_RESULT_OK;
 }
 
+static struct msg_connect connect_message(struct node_link *link);
+static void introduction_complete(struct node_link *link);
+
+/* ---- introductions ---- */
+
+/*
+ * A non-broker's link to its broker, the only node that introduces it to
+ * others (a new reference, or NULL: brokers and referred nodes have none).
+ */
+static struct node_link *broker_link(struct node *node)
+{
+	struct node_link *found = NULL;
+	size_t i;
+
+	if (node->is_broker)
+		return NULL;
+	ipcz_lock(&node->lock);
+	for (i = 0; i < node->num_links && !found; i++) {
+		if (node->links[i]->flags & IPCZ_CONNECT_NODE_TO_BROKER) {
+			found = node->links[i];
+			node_link_ref(found);
+		}
+	}
+	ipcz_unlock(&node->lock);
+	return found;
+}
+
+/*
+ * Whether the node has a live link to `name`, connected or still in the
+ * handshake of an introduction (whose peer name is known from the start).
+ */
+static bool has_link_to(struct node *node, const uint8_t name[16])
+{
+	bool found = false;
+	size_t i;
+
+	ipcz_lock(&node->lock);
+	for (i = 0; i < node->num_links && !found; i++) {
+		struct node_link *link = node->links[i];
+
+		ipcz_lock(&link->lock);
+		found = link->state != LINK_DEAD &&
+			memcmp(link->remote_name, name, 16) == 0;
+		ipcz_unlock(&link->lock);
+	}
+	ipcz_unlock(&node->lock);
+	return found;
+}
+
+/* A name another node may be introduced as: not zero, not ours. */
+static bool valid_peer_name(struct node *node, const uint8_t name[16])
+{
+	static const uint8_t zero[16];
+
+	return memcmp(name, zero, 16) != 0 && memcmp(name, node->name, 16);
+}
+
+static void send_connect(struct node_link *link, IpczDriverHandle shared,
+			 enum op_context ctx)
+{
+	struct msg_connect message = connect_message(link);
+	struct message_builder b;
+
+	message_builder_init(&b);
+	message_builder_append(&b, &message, sizeof(message));
+	if (shared != IPCZ_INVALID_DRIVER_HANDLE)
+		node_link_memory_serialize(driver_of(link), shared,
+					   link->transport, &b);
+	set_header(&b, MSG_CONNECT);
+	transmit(link, &b, ctx);
+	message_builder_free(&b);
+}
+
+static void send_introduction_name(struct node_link *link, enum op_context ctx,
+				   enum node_message_type type,
+				   const uint8_t name[16])
+{
+	struct msg_introduction_name message = {
+		.header = { .size = sizeof(message), .type = (uint16_t)type },
+	};
+	struct message_builder b;
+
+	memcpy(message.name, name, sizeof(message.name));
+	message_builder_init(&b);
+	message_builder_append(&b, &message, sizeof(message));
+	transmit(link, &b, ctx);
+	message_builder_free(&b);
+}
+
+/* Releases the bypasses waiting for a link to `name` without retrying. */
+static void forget_waiters(struct node *node, const uint8_t name[16])
+{
+	struct router_link **waiters;
+	size_t count = node_take_intro_waiters(node, name, &waiters), i;
+
+	for (i = 0; i < count; i++)
+		router_link_unref(waiters[i]);
+	free(waiters);
+}
+
+void node_link_request_introduction(struct node_link *link,
+				    enum op_context ctx,
+				    const uint8_t name[16],
+				    struct router_link *waiter)
+{
+	struct node *node = link->node;
+	struct node_link *broker;
+	bool first = false;
+
+	if (!valid_peer_name(node, name))
+		return;
+	broker = broker_link(node);
+	if (!broker)
+		return;
+	/* One request per name; every waiter is retried when it is done. */
+	if (node_add_intro_waiter(node, name, waiter, &first) && first)
+		send_introduction_name(broker, ctx, MSG_REQUEST_INTRODUCTION,
+				       name);
+	node_link_unref(broker);
+}
+
+/*
+ * Hands one end of a new transport to `link`'s node, serialized for
+ * `link`'s own transport as any driver object is. If the driver cannot,
+ * the end is closed (the other node's link then fails) and the node is
+ * told the introduction is refused.
+ */
+static void send_accept_introduction(struct node_link *link,
+				     enum op_context ctx,
+				     const uint8_t name[16], uint8_t side,
+				     IpczDriverHandle transport)
+{
+	const struct IpczDriver *driver = driver_of(link);
+	struct msg_accept_introduction message = {
+		.header = { .type = MSG_ACCEPT_INTRODUCTION },
+		.side = side,
+	};
+	size_t num_bytes = 0, num_handles = 0;
+	IpczDriverHandle *handles = NULL;
+	IpczResult result;
+	struct message_builder b;
+	void *bytes = NULL;
+
+	result = driver->Serialize(transport, link->transport, IPCZ_NO_FLAGS,
+				   NULL, NULL, &num_bytes, NULL, &num_handles);
+	if (result == IPCZ_RESULT_RESOURCE_EXHAUSTED &&
+	    num_bytes <= INTRODUCTION_MAX_BYTES &&
+	    num_handles <= INTRODUCTION_MAX_HANDLES) {
+		bytes = calloc(1, num_bytes ? num_bytes : 1);
+		handles = calloc(num_handles ? num_handles : 1,
+				 sizeof(*handles));
+		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
+		if (bytes && handles)
+			result = driver->Serialize(transport, link->transport,
+						   IPCZ_NO_FLAGS, NULL, bytes,
+						   &num_bytes, handles,
+						   &num_handles);
+	} else if (result == IPCZ_RESULT_OK) {
+		result = IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	if (result != IPCZ_RESULT_OK || num_bytes > INTRODUCTION_MAX_BYTES ||
+	    num_handles > INTRODUCTION_MAX_HANDLES) {
+		if (result != IPCZ_RESULT_OK)
+			driver_close_object(driver, transport);
+		free(bytes);
+		free(handles);
+		send_introduction_name(link, ctx, MSG_REJECT_INTRODUCTION,
+				       name);
+		return;
+	}
+	memcpy(message.name, name, sizeof(message.name));
+	message.transport_bytes = (uint32_t)num_bytes;
+	message_builder_init(&b);
+	message_builder_append(&b, &message, sizeof(message));
+	message_builder_append(&b, bytes, num_bytes);
+	message_builder_add_handles(&b, handles, num_handles);
+	set_header(&b, MSG_ACCEPT_INTRODUCTION);
+	transmit(link, &b, ctx);
+	message_builder_free(&b);
+	free(bytes);
+	free(handles);
+}
+
+/*
+ * The broker joins the requester (side A of the new link) and the target
+ * (side B) with a new pair of transports.
+ */
+static void introduce(struct node_link *requester, struct node_link *target,
+		      const uint8_t requester_name[16],
+		      const uint8_t target_name[16])
+{
+	const struct IpczDriver *driver = driver_of(requester);
+	IpczDriverHandle ends[2] = { IPCZ_INVALID_DRIVER_HANDLE,
+				     IPCZ_INVALID_DRIVER_HANDLE };
+
+	if (driver->CreateTransports(requester->transport, target->transport,
+				     IPCZ_NO_FLAGS, NULL, &ends[0],
+				     &ends[1]) != IPCZ_RESULT_OK) {
+		send_introduction_name(requester, OP_TRANSPORT,
+				       MSG_REJECT_INTRODUCTION, target_name);
+		return;
+	}
+	send_accept_introduction(requester, OP_TRANSPORT, target_name,
+				 LINK_SIDE_A, ends[0]);
+	send_accept_introduction(target, OP_TRANSPORT, requester_name,
+				 LINK_SIDE_B, ends[1]);
+}
+
+/*
+ * On a broker, from one of its non-brokers. A node the broker has no link
+ * to, or another broker, cannot be introduced: the request is refused. A
+ * pair already introduced (the two asked at once, or again) is ignored:
+ * the link made the first time serves both.
+ */
+static IpczResult accept_request_introduction(struct node_link *link,
+					      const uint8_t *bytes,
+					      size_t num_bytes)
+{
+	struct msg_introduction_name message;
+	struct node *node = link->node;
+	struct node_link *target;
+	uint8_t requester[16];
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    num_bytes != sizeof(message) || !node->is_broker ||
+	    (link->flags & IPCZ_CONNECT_NODE_TO_BROKER) ||
+	    !node_link_remote_name(link, requester))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	if (!valid_peer_name(node, message.name) ||
+	    memcmp(message.name, requester, 16) == 0)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	target = node_link_find_sibling(link, message.name);
+	if (!target || (target->flags & IPCZ_CONNECT_NODE_TO_BROKER))
+		send_introduction_name(link, OP_TRANSPORT,
+				       MSG_REJECT_INTRODUCTION, message.name);
+	else if (node_note_introduction(node, requester, message.name))
+		introduce(link, target, requester, message.name);
+	if (target)
+		node_link_unref(target);
+	return IPCZ_RESULT_OK;
+}
+
+/* Only a non-broker's broker introduces it, or refuses to. */
+static bool from_own_broker(struct node_link *link)
+{
+	return !link->node->is_broker &&
+	       (link->flags & IPCZ_CONNECT_NODE_TO_BROKER);
+}
+
+static IpczResult accept_reject_introduction(struct node_link *link,
+					     const uint8_t *bytes,
+					     size_t num_bytes)
+{
+	struct msg_introduction_name message;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    num_bytes != sizeof(message) || !from_own_broker(link))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	/* The bypasses stay declined: their routes keep the proxy. */
+	forget_waiters(link->node, message.name);
+	return IPCZ_RESULT_OK;
+}
+
+static bool node_link_introduce(struct node *node, IpczDriverHandle transport,
+				uint8_t side, const uint8_t name[16]);
+
+static IpczResult accept_accept_introduction(struct node_link *link,
+					     const uint8_t *bytes,
+					     size_t num_bytes,
+					     const IpczDriverHandle *handles,
+					     size_t num_handles,
+					     size_t *claimed)
+{
+	const struct IpczDriver *driver = driver_of(link);
+	IpczDriverHandle transport = IPCZ_INVALID_DRIVER_HANDLE;
+	struct msg_accept_introduction message;
+	size_t i;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    !from_own_broker(link) || num_handles > INTRODUCTION_MAX_HANDLES)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	if (message.side > LINK_SIDE_B ||
+	    message.transport_bytes != num_bytes - sizeof(message) ||
+	    message.transport_bytes > INTRODUCTION_MAX_BYTES ||
+	    !valid_peer_name(link->node, message.name) ||
+	    memcmp(message.name, link->remote_name, 16) == 0)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	*claimed = num_handles;
+	if (driver->Deserialize(bytes + sizeof(message),
+				message.transport_bytes, handles, num_handles,
+				link->transport, IPCZ_NO_FLAGS, NULL,
+				&transport) != IPCZ_RESULT_OK) {
+		for (i = 0; i < num_handles; i++)
+			driver_close_object(driver, handles[i]);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	if (has_link_to(link->node, message.name)) {
+		/* A duplicate: the link we have serves. */
+		driver_close_object(driver, transport);
+		return IPCZ_RESULT_OK;
+	}
+	if (!node_link_introduce(link->node, transport, message.side,
+				 message.name))
+		forget_waiters(link->node, message.name);
+	return IPCZ_RESULT_OK;
+}
+
+/*
+ * Side B of an introduced link answers side A's handshake only once it is
+ * connected itself, so that side A, once connected, knows both ends are
+ * ready. The bypasses that waited for the link are then retried: each
+ * proxy asks again, and this time finds the link.
+ */
+static void introduction_complete(struct node_link *link)
+{
+	struct router_link **waiters;
+	size_t count, i;
+
+	if (link->side == LINK_SIDE_B)
+		send_connect(link, IPCZ_INVALID_DRIVER_HANDLE, OP_TRANSPORT);
+	count = node_take_intro_waiters(link->node, link->remote_name,
+					&waiters);
+	for (i = 0; i < count; i++) {
+		router_bypass_send_retry(waiters[i], OP_TRANSPORT);
+		router_link_unref(waiters[i]);
+	}
+	free(waiters);
+}
+
 /* ---- the handshake ---- */
+
 
 static struct msg_connect connect_message(struct node_link *link)
 {
@@ -1185,6 +1531,7 @@ static struct msg_connect connect_message(struct node_link *link)
 		.header = { .size = sizeof(message), .type = MSG_CONNECT },
 		.flags = link->flags,
 		.is_broker = link->node->is_broker,
+		.introduced = link->introduced,
 		.num_initial_portals = link->num_portals,
 	};
 
@@ -1215,7 +1562,17 @@ static bool roles_match(struct node_link *link,
 				      IPCZ_CONNECT_NODE_TO_BROKER;
 	int order;
 
-	if (remote->is_broker > 1)
+	if (remote->is_broker > 1 || remote->introduced > 1)
+		return false;
+	/* An introduced link joins the two nodes the broker named. */
+	if (link->introduced) {
+		*side = link->side;
+		return remote->introduced && !remote->is_broker &&
+		       !local_broker &&
+		       memcmp(remote->name, link->remote_name,
+			      sizeof(remote->name)) == 0;
+	}
+	if (remote->introduced)
 		return false;
 	if (link->flags & IPCZ_CONNECT_NODE_SHARE_BROKER) {
 		*side = LINK_SIDE_A;
@@ -1262,6 +1619,14 @@ static IpczResult accept_connect(struct node_link *link, const uint8_t *bytes,
 	    num_handles > NODE_LINK_MEMORY_MAX_HANDLES)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	memcpy(&message, bytes, sizeof(message));
+	/*
+	 * A broker's non-brokers must have names of their own: they are how
+	 * introductions find them.
+	 */
+	if (!valid_peer_name(link->node, message.name) ||
+	    (link->node->is_broker && !message.is_broker &&
+	     has_link_to(link->node, message.name)))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
 	ipcz_lock(&link->lock);
 	if (link->state != LINK_CONNECTING || !roles_match(link, &message,
 							   &side)) {
@@ -1323,6 +1688,8 @@ static IpczResult accept_connect(struct node_link *link, const uint8_t *bytes,
 		router_unref(initial[i]);
 	}
 	free(initial);
+	if (link->introduced)
+		introduction_complete(link);
 	return IPCZ_RESULT_OK;
 }
 
@@ -1393,6 +1760,10 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 	if (header.type == MSG_CONNECT)
 		return accept_connect(link, data, num_bytes, handles,
 				      num_handles, claimed);
+	if (header.type == MSG_ACCEPT_INTRODUCTION)
+		return accept_accept_introduction(link, data, num_bytes,
+						  handles, num_handles,
+						  claimed);
 	if (header.type == MSG_ADD_BLOCK_BUFFER)
 		return node_link_memory_accept_block_buffer(
 			&link->memory, data, num_bytes, handles, num_handles,
@@ -1408,6 +1779,10 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 		return accept_stop_proxying(link, data, num_bytes);
 	case MSG_BYPASS:
 		return accept_bypass(link, data, num_bytes);
+	case MSG_REQUEST_INTRODUCTION:
+		return accept_request_introduction(link, data, num_bytes);
+	case MSG_REJECT_INTRODUCTION:
+		return accept_reject_introduction(link, data, num_bytes);
 	default:
 		/* Unknown messages (from a newer peer) are ignored. */
 		return IPCZ_RESULT_OK;
@@ -1475,26 +1850,34 @@ static IpczResult IPCZ_API on_activity(IpczHandle listener, const void *data,
 	return result;
 }
 
+static struct node_link *link_alloc(struct node *node,
+				    IpczConnectNodeFlags flags)
+{
+	struct node_link *link = calloc(1, sizeof(*link));
+
+	if (!link)
+		return NULL;
+	api_object_init(&link->object, API_OBJECT_TRANSPORT_LISTENER);
+	node_ref(node);
+	link->node = node;
+	link->flags = flags;
+	link->next_sublink = FIRST_TRANSFER_SUBLINK;
+	node_link_memory_init(&link->memory, &node->driver);
+	return link;
+}
+
 IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 			     IpczConnectNodeFlags flags, size_t num_portals,
 			     IpczHandle *portals)
 {
-	struct node_link *link = calloc(1, sizeof(*link));
-	struct msg_connect message;
-	struct message_builder b;
+	struct node_link *link = link_alloc(node, flags);
 	IpczDriverHandle shared = IPCZ_INVALID_DRIVER_HANDLE;
 	size_t i, made = 0;
 	IpczResult result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
 
 	if (!link)
 		return result;
-	api_object_init(&link->object, API_OBJECT_TRANSPORT_LISTENER);
-	node_ref(node);
-	link->node = node;
-	link->flags = flags;
 	link->num_portals = (uint32_t)num_portals;
-	link->next_sublink = FIRST_TRANSFER_SUBLINK;
-	node_link_memory_init(&link->memory, &node->driver);
 	link->initial = calloc(num_portals, sizeof(*link->initial));
 	if (!link->initial)
 		goto fail;
@@ -1533,15 +1916,7 @@ IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 		node_remove_link(node, link);
 		goto fail_portals;
 	}
-	message = connect_message(link);
-	message_builder_init(&b);
-	message_builder_append(&b, &message, sizeof(message));
-	if (shared != IPCZ_INVALID_DRIVER_HANDLE)
-		node_link_memory_serialize(&node->driver, shared, transport,
-					   &b);
-	set_header(&b, MSG_CONNECT);
-	transmit(link, &b, OP_API_CALL);
-	message_builder_free(&b);
+	send_connect(link, shared, OP_API_CALL);
 	node_link_unref(link);
 	return IPCZ_RESULT_OK;
 
@@ -1564,6 +1939,58 @@ fail:
 	node_link_unref(link);
 	return result == IPCZ_RESULT_OK ? IPCZ_RESULT_RESOURCE_EXHAUSTED :
 					  result;
+}
+
+/*
+ * A link from an introduction, owning `transport` from here: side A
+ * offers the pool's primary buffer in its handshake, as a broker does;
+ * side B waits for it (see introduction_complete()). No initial portals.
+ */
+static bool node_link_introduce(struct node *node, IpczDriverHandle transport,
+				uint8_t side, const uint8_t name[16])
+{
+	struct node_link *link = link_alloc(node, IPCZ_NO_FLAGS);
+	IpczDriverHandle shared = IPCZ_INVALID_DRIVER_HANDLE;
+	struct api_object *taken;
+
+	if (!link) {
+		driver_close_object(&node->driver, transport);
+		return false;
+	}
+	link->introduced = true;
+	link->side = side;
+	memcpy(link->remote_name, name, sizeof(link->remote_name));
+	link->transport = transport;
+	node_link_ref(link);
+	link->listener = handle_table_add(&link->object);
+	if (link->listener == IPCZ_INVALID_HANDLE) {
+		node_link_unref(link);
+		goto fail;
+	}
+	if (!node_add_link(node, link))
+		goto fail_listener;
+	if (side == LINK_SIDE_A)
+		node_link_memory_allocate(&link->memory, &shared);
+	if (node->driver.ActivateTransport(transport, link->listener,
+					   on_activity, IPCZ_NO_FLAGS,
+					   NULL) != IPCZ_RESULT_OK) {
+		driver_close_object(&node->driver, shared);
+		node_remove_link(node, link);
+		goto fail_listener;
+	}
+	if (side == LINK_SIDE_A)
+		send_connect(link, shared, OP_TRANSPORT);
+	node_link_unref(link);
+	return true;
+
+fail_listener:
+	taken = handle_table_take(link->listener,
+				  API_OBJECT_TRANSPORT_LISTENER);
+	if (taken)
+		api_object_unref(taken);
+fail:
+	node_link_unref(link);
+	return false;
 }
 
 void node_link_remove_route(struct node_link *link, uint64_t sublink,

@@ -115,4 +115,17 @@ void node_link_send_bypass(struct node_link *link, enum op_context ctx,
 			   uint64_t sublink,
 			   const struct bypass_message *bypass);
 
+/*
+ * A bypass request over `waiter` (a central link to the proxy) was
+ * declined because this node has no link to the node named `name`: asks
+ * the broker to introduce the two (once per name), and sends the proxy
+ * BYPASS_RETRY over `waiter` when the new link is connected. Nothing
+ * happens on a node without a broker link, or if the broker refuses: the
+ * route keeps its proxy.
+ */
+void node_link_request_introduction(struct node_link *link,
+				    enum op_context ctx,
+				    const uint8_t name[16],
+				    struct router_link *waiter);
+
 #endif

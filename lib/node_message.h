@@ -13,6 +13,10 @@
  * ROUTE_CLOSED       the sender's side of a sublink's route ends at a
  *                    given length.
  * ROUTE_DISCONNECTED the route through a sublink broke.
+ * REQUEST_INTRODUCTION, ACCEPT_INTRODUCTION, REJECT_INTRODUCTION
+ *                    a non-broker asks its broker for a link to another
+ *                    of the broker's nodes; the broker hands each of the
+ *                    two one end of a new transport, or refuses.
  */
 #ifndef IPCZ_LIB_NODE_MESSAGE_H
 #define IPCZ_LIB_NODE_MESSAGE_H
@@ -32,6 +36,10 @@ enum node_message_type {
 	MSG_PARCEL = 2,
 	MSG_ROUTE_CLOSED = 3,
 	MSG_ROUTE_DISCONNECTED = 4,
+	/* Introductions, numbered as upstream's node messages. */
+	MSG_REQUEST_INTRODUCTION = 10,
+	MSG_REJECT_INTRODUCTION = 11,
+	MSG_ACCEPT_INTRODUCTION = 12,
 	/* Route reduction, numbered as upstream's node messages. */
 	MSG_BYPASS = 30,
 	MSG_STOP_PROXYING = 32,
@@ -55,10 +63,35 @@ struct msg_connect {
 	uint8_t name[16];
 	uint32_t flags;		/* the sender's IpczConnectNodeFlags */
 	uint8_t is_broker;
-	uint8_t reserved[3];
+	uint8_t introduced;	/* over a transport from an introduction */
+	uint8_t reserved[2];
 	uint32_t num_initial_portals;
 	uint32_t reserved2;
 };
+
+/* REQUEST_ and REJECT_INTRODUCTION: the node to be linked with. */
+struct msg_introduction_name {
+	struct msg_header header;
+	uint8_t name[16];
+};
+
+/*
+ * ACCEPT_INTRODUCTION: the other node's name, this node's side of the new
+ * link (enum link_side), then the `transport_bytes` bytes of the new
+ * transport as the driver serialized it for the carrying link; the
+ * message's driver handles are all the transport's.
+ */
+struct msg_accept_introduction {
+	struct msg_header header;
+	uint8_t name[16];
+	uint8_t side;
+	uint8_t reserved[3];
+	uint32_t transport_bytes;
+};
+
+/* Bounds on a serialized transport in ACCEPT_INTRODUCTION. */
+#define INTRODUCTION_MAX_BYTES 4096
+#define INTRODUCTION_MAX_HANDLES 8
 
 struct msg_route_closed {
 	struct msg_header header;

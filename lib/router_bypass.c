@@ -638,6 +638,13 @@ static void accept_request(struct node_link *node_link, struct router *router,
 		send(link, ctx, BYPASS_ACCEPTED, NULL, sublink, cut);
 	else
 		send(link, ctx, BYPASS_DECLINED, NULL, 0, 0);
+	/*
+	 * No link to Z's node yet: the broker may introduce us. Asked only
+	 * after the decline went, so that the retry follows it.
+	 */
+	if (!target)
+		node_link_request_introduction(node_link, ctx, message->name,
+					       link);
 }
 
 /* Whether the inward peer Z may be joined to X; Z's lock held. */
@@ -797,7 +804,16 @@ static enum bypass_result accept_answer(struct node_link *node_link,
 	ipcz_lock(&router->lock);
 	if (!router->bypass || router->bypass->phase != PHASE_REQUESTED ||
 	    router->outward.primary != link) {
-		result = router->disconnected ? BYPASS_OK : BYPASS_INVALID;
+		/*
+		 * A decline may be stale: when two proxies on one central
+		 * link ask at once, side A's request is accepted and side
+		 * B's declined, and that decline reaches a router that is
+		 * already past its own request. It asks for nothing.
+		 */
+		result = router->disconnected ||
+					 message->op == BYPASS_DECLINED ?
+				 BYPASS_OK :
+				 BYPASS_INVALID;
 	} else if (message->op == BYPASS_DECLINED) {
 		router->bypass->phase = PHASE_FAILED;
 	} else if (message->cut > BYPASS_MAX_CUT ||

@@ -167,7 +167,6 @@ static void bac_c(struct mn_ctx *ctx)
 
 MN_TEST(reduction_chain_b_a_c)
 {
-	MN_PENDING("broker introductions between unlinked nodes (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 3,
 		.nodes = { [RC_A] = { "A", true, bac_broker },
@@ -254,7 +253,6 @@ static void long_d(struct mn_ctx *ctx)
 
 MN_TEST(reduction_chain_four_hops)
 {
-	MN_PENDING("broker introductions between unlinked nodes (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 4,
 		.nodes = { [RC_A] = { "A", true, long_broker },
@@ -309,7 +307,6 @@ static void split_client(struct mn_ctx *ctx)
 
 MN_TEST(reduction_both_ends_sent_away)
 {
-	MN_PENDING("broker introductions between unlinked nodes (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 3,
 		.nodes = { { "broker", true, split_broker },
