@@ -114,12 +114,17 @@ static bool choose_driver(void)
 {
 	enum ipcz_driver_kind asked = demo_options.kind;
 
+	const char *env = getenv(IPCZ_DRIVER_ENV);
+
 	demo_options.kind = ipcz_default_driver_kind(asked);
+	if (demo_options.kind == IPCZ_DRIVER_INVALID &&
+	    asked == IPCZ_DRIVER_AUTO && env && strcmp(env, "kernel"))
+		return demo_fail("%s=\"%s\": not kernel, socket or auto",
+				 IPCZ_DRIVER_ENV, env);
 	if (demo_options.kind == IPCZ_DRIVER_INVALID)
-		return demo_fail("driver \"%s\" unusable (kernel: is ipcz.ko "
-				 "loaded and /dev/ipcz accessible? auto: is "
-				 "%s valid?)", ipcz_driver_kind_name(asked),
-				 IPCZ_DRIVER_ENV);
+		return demo_fail("the kernel driver is unusable: /dev/ipcz "
+				 "cannot be opened (is ipcz.ko loaded? see "
+				 "Documentation/drivers.rst)");
 	demo_say("driver: %s (asked for %s)",
 		 ipcz_driver_kind_name(demo_options.kind),
 		 ipcz_driver_kind_name(asked));
