@@ -5,7 +5,10 @@
  * initial portals), parcels both ways (also put before the handshake),
  * portals sent to the other node and back (proxies), driver objects and
  * application objects crossing (as subparcels), closure and node shutdown
- * seen across, traps raised by the other node, and Reject().
+ * seen across, traps raised by the other node, and Reject(); and broker
+ * introductions as one client sees them from a fake broker (a good one
+ * starts the new link's handshake, duplicates and refusals are harmless,
+ * malformed or misdirected ones drop the link).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -793,6 +796,248 @@ TEST(hostile_messages_never_crash)
 	driver->Close(t1, 0, NULL);
 	close_handle(a);
 	close_handle(broker);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
+}
+
+/* ---- introductions ---- */
+
+/* What a test's end of a transport received: message types, in order. */
+static uint16_t seen_types[32];
+static uint8_t seen_introduced[32];
+static int num_seen;
+
+static IpczResult IPCZ_API record_activity(IpczHandle listener,
+					   const void *data, size_t num_bytes,
+					   const IpczDriverHandle *handles,
+					   size_t num_handles,
+					   IpczTransportActivityFlags flags,
+					   const void *options)
+{
+	struct msg_connect connect;
+	size_t i;
+
+	for (i = 0; i < num_handles; i++)
+		ipcz_inprocess_driver()->Close(handles[i], 0, NULL);
+	if (num_bytes < sizeof(struct msg_header) || num_seen == 32)
+		return IPCZ_RESULT_OK;
+	memcpy(&connect, data, num_bytes < sizeof(connect) ? num_bytes :
+							      sizeof(connect));
+	seen_types[num_seen] = connect.header.type;
+	seen_introduced[num_seen++] = num_bytes >= sizeof(connect) &&
+				      connect.introduced;
+	return IPCZ_RESULT_OK;
+}
+
+static void transmit_raw(IpczDriverHandle t, void *message, size_t size,
+			 const IpczDriverHandle *handles, size_t num_handles)
+{
+	struct msg_header header;
+
+	memcpy(&header, message, sizeof(header));
+	header.size = (uint32_t)size;
+	header.seq = wire_seq++;
+	memcpy(message, &header, sizeof(header));
+	ipcz_inprocess_driver()->Transmit(t, message, size, handles,
+					  num_handles, 0, NULL);
+}
+
+/*
+ * A client node whose broker is the test's end `*t1` of the transport:
+ * the test has answered the handshake as broker named 9.
+ */
+static IpczHandle client_of_fake_broker(IpczHandle *portal,
+					IpczDriverHandle *t1)
+{
+	IpczHandle client = new_node(IPCZ_NO_FLAGS);
+	struct msg_connect connect = {
+		.header = { .type = MSG_CONNECT },
+		.is_broker = 1,
+		.num_initial_portals = 1,
+	};
+	IpczDriverHandle t0;
+
+	transports(&t0, t1);
+	ipcz.ConnectNode(client, t0, 1, IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+			 portal);
+	connect.name[0] = 9;
+	wire_seq = 0;
+	transmit_raw(*t1, &connect, sizeof(connect), NULL, 0);
+	return client;
+}
+
+static void accept_introduction(IpczDriverHandle t, uint8_t name0,
+				uint8_t side, uint32_t claimed_bytes,
+				const IpczDriverHandle *handles,
+				size_t num_handles)
+{
+	struct msg_accept_introduction message = {
+		.header = { .type = MSG_ACCEPT_INTRODUCTION },
+		.side = side,
+		.transport_bytes = claimed_bytes,
+	};
+
+	message.name[0] = name0;
+	transmit_raw(t, &message, sizeof(message), handles, num_handles);
+}
+
+/* Each malformed introduction from the broker drops the client's link. */
+TEST(bad_introductions_drop_the_link)
+{
+	static const struct {
+		uint8_t name0, side;
+		uint32_t bytes;
+		size_t handles;
+	} cases[] = {
+		{ 5, 2, 0, 1 },		/* no such side */
+		{ 0, 0, 0, 1 },		/* no name */
+		{ 9, 0, 0, 1 },		/* the broker itself */
+		{ 5, 0, 4, 1 },		/* bytes that are not there */
+		{ 5, 0, 0, 9 },		/* too many handles */
+	};
+	size_t i, k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		IpczDriverHandle t1, handles[9];
+		IpczHandle portal = IPCZ_INVALID_HANDLE;
+		IpczHandle client = client_of_fake_broker(&portal, &t1);
+
+		ASSERT_EQ(0, status_flags(portal) & IPCZ_PORTAL_STATUS_DEAD);
+		for (k = 0; k < cases[i].handles; k++)
+			handles[k] = ipcz_inprocess_test_object_create(k, 1);
+		accept_introduction(t1, cases[i].name0, cases[i].side,
+				    cases[i].bytes, handles, cases[i].handles);
+		EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED |
+				  IPCZ_PORTAL_STATUS_DEAD,
+			  status_flags(portal))
+			TH_LOG("case %zu", i);
+		ipcz_inprocess_driver()->Close(t1, 0, NULL);
+		close_handle(portal);
+		close_handle(client);
+	}
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
+}
+
+/*
+ * Introductions come only from a node's own broker, requests go only to a
+ * broker: a broker sent an introduction, or a client sent a request,
+ * drops the link.
+ */
+TEST(introductions_only_from_the_broker)
+{
+	const struct IpczDriver *driver = ipcz_inprocess_driver();
+	IpczHandle broker = new_node(IPCZ_CREATE_NODE_AS_BROKER), a, portal;
+	struct msg_introduction_name request = {
+		.header = { .type = MSG_REQUEST_INTRODUCTION },
+	};
+	IpczDriverHandle t0, t1, end[2];
+	IpczHandle client;
+
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL, &a));
+	send_connect(t1);
+	transports(&end[0], &end[1]);
+	accept_introduction(t1, 5, 0, 0, &end[0], 1);
+	EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(a));
+	driver->Close(end[1], 0, NULL);
+	driver->Close(t1, 0, NULL);
+	close_handle(a);
+	close_handle(broker);
+
+	client = client_of_fake_broker(&portal, &t1);
+	request.name[0] = 5;
+	transmit_raw(t1, &request, sizeof(request), NULL, 0);
+	EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(portal));
+	driver->Close(t1, 0, NULL);
+	close_handle(portal);
+	close_handle(client);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
+}
+
+/*
+ * A request for a node the broker does not know is refused (the refusal
+ * travels in the link's pool, so only the handshake shows on the
+ * transport), and the link stays; so does a client's link when its broker
+ * refuses an introduction.
+ */
+TEST(refused_introductions_keep_the_link)
+{
+	const struct IpczDriver *driver = ipcz_inprocess_driver();
+	IpczHandle broker = new_node(IPCZ_CREATE_NODE_AS_BROKER), a;
+	struct msg_introduction_name request = {
+		.header = { .type = MSG_REQUEST_INTRODUCTION },
+	};
+	IpczDriverHandle t0, t1;
+
+	num_seen = 0;
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK, driver->ActivateTransport(t1, 1,
+							    record_activity,
+							    0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL, &a));
+	send_connect(t1);
+	request.name[0] = 0x55;
+	transmit_raw(t1, &request, sizeof(request), NULL, 0);
+	ASSERT_EQ(0, status_flags(a) & IPCZ_PORTAL_STATUS_DEAD);
+	ASSERT_LE(1, num_seen);
+	EXPECT_EQ(MSG_CONNECT, seen_types[0]);
+	driver->DeactivateTransport(t1, 0, NULL);
+	driver->Close(t1, 0, NULL);
+	close_handle(a);
+	close_handle(broker);
+
+	broker = client_of_fake_broker(&a, &t1);
+	request.header.type = MSG_REJECT_INTRODUCTION;
+	transmit_raw(t1, &request, sizeof(request), NULL, 0);
+	ASSERT_EQ(0, status_flags(a) & IPCZ_PORTAL_STATUS_DEAD);
+	driver->Close(t1, 0, NULL);
+	close_handle(a);
+	close_handle(broker);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
+}
+
+/*
+ * A good introduction: the client, side A, starts the new link's
+ * handshake (marked as introduced) on the transport it was given; a
+ * second introduction to the same node is ignored and its transport
+ * closed.
+ */
+TEST(introduction_starts_a_link)
+{
+	const struct IpczDriver *driver = ipcz_inprocess_driver();
+	IpczDriverHandle t1, mine[2], dup[2];
+	IpczHandle portal = IPCZ_INVALID_HANDLE;
+	IpczHandle client = client_of_fake_broker(&portal, &t1);
+
+	num_seen = 0;
+	transports(&mine[0], &mine[1]);
+	ASSERT_EQ(IPCZ_RESULT_OK, driver->ActivateTransport(mine[1], 1,
+							    record_activity,
+							    0, NULL));
+	accept_introduction(t1, 5, 0, 0, &mine[0], 1);
+	ASSERT_EQ(0, status_flags(portal) & IPCZ_PORTAL_STATUS_DEAD);
+	ASSERT_EQ(1, num_seen);
+	EXPECT_EQ(MSG_CONNECT, seen_types[0]);
+	EXPECT_EQ(1, seen_introduced[0]);
+
+	transports(&dup[0], &dup[1]);
+	accept_introduction(t1, 5, 1, 0, &dup[0], 1);
+	ASSERT_EQ(0, status_flags(portal) & IPCZ_PORTAL_STATUS_DEAD);
+	EXPECT_EQ(1, num_seen);
+	driver->Close(dup[1], 0, NULL);
+
+	driver->DeactivateTransport(mine[1], 0, NULL);
+	driver->Close(mine[1], 0, NULL);
+	driver->Close(t1, 0, NULL);
+	close_handle(portal);
+	close_handle(client);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
 }
