@@ -5,11 +5,11 @@
  * on its own sublink: sublinks 0 to n-1 join the initial portals, and each
  * portal sent to the other node opens a new one.
  *
- * Within this stage a node link is a direct connection between a broker
- * and a non-broker, between two brokers, or between a non-broker sharing
- * its broker and one inheriting it; every message goes through the
- * driver's Transmit(). Introductions, shared memory pools and route
- * reduction belong to the multi-node stage.
+ * A node link is a direct connection between a broker and a non-broker,
+ * between two brokers, between a non-broker sharing its broker and one
+ * inheriting it, or between two non-brokers the broker introduced (for a
+ * proxy bypass: Documentation/route-reduction.rst). Messages go through
+ * the link's shared pool or the driver's Transmit().
  *
  * The node link is the listener of its transport: its handle in the
  * handle table is what the driver passes back with every notification, so
