@@ -30,3 +30,17 @@ $(BENCH_BIN): $(call objs,rel,$(BENCH_SRCS)) \
 .PHONY: bench
 bench: $(BENCH_BIN)
 	$(BENCH_BIN) $(BENCH_ARGS)
+
+# The same program inside the test VM, where /dev/ipcz exists: the kernel
+# driver's rows appear beside the socket driver's and AF_UNIX's, from one
+# run. The VM emulates its CPUs, so a round trip costs ~100x more there:
+# fewer iterations by default, and the figures compare only with each
+# other.
+VM_BENCH_ARGS ?= -n 1000 -m 16
+EXTRA_HELP    += vm-bench
+
+.PHONY: vm-bench
+vm-bench: $(BENCH_BIN)
+	@$(MAKE) --no-print-directory vm-initramfs
+	$(CURDIR)/tools/vm/run -T 1200 -f $(BENCH_BIN):/bin/ipcz-bench -- \
+		ipcz-bench $(VM_BENCH_ARGS)
