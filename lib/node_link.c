@@ -1196,19 +1196,42 @@ static void introduction_complete(struct node_link *link);
 /* ---- introductions ---- */
 
 /*
- * A non-broker's link to its broker, the only node that introduces it to
- * others (a new reference, or NULL: brokers and referred nodes have none).
+ * Who introduces whom. A broker introduces its non-brokers to each other;
+ * and since a referred node reaches the broker's network through its
+ * referrer (see roles_match()), the referrer introduces the nodes it
+ * referred to each other, standing in for the broker. A link over which
+ * this node is asked for introductions (to it, a non-broker connected to
+ * a broker, or a referred node connected to a referrer):
+ */
+static bool introduces_peer(const struct node_link *link)
+{
+	if (link->introduced)
+		return false;
+	if (link->node->is_broker)
+		return !(link->flags & IPCZ_CONNECT_NODE_TO_BROKER);
+	return link->flags & IPCZ_CONNECT_NODE_SHARE_BROKER;
+}
+
+/* A link to the node that introduces this one (the other end of the above). */
+static bool introduced_by_peer(const struct node_link *link)
+{
+	return !link->node->is_broker &&
+	       (link->flags & (IPCZ_CONNECT_NODE_TO_BROKER |
+			       IPCZ_CONNECT_NODE_INHERIT_BROKER));
+}
+
+/*
+ * This node's link to its introducer: its broker, or for a referred node
+ * its referrer (a new reference, or NULL: brokers have none).
  */
 static struct node_link *broker_link(struct node *node)
 {
 	struct node_link *found = NULL;
 	size_t i;
 
-	if (node->is_broker)
-		return NULL;
 	ipcz_lock(&node->lock);
 	for (i = 0; i < node->num_links && !found; i++) {
-		if (node->links[i]->flags & IPCZ_CONNECT_NODE_TO_BROKER) {
+		if (introduced_by_peer(node->links[i])) {
 			found = node->links[i];
 			node_link_ref(found);
 		}
@@ -1399,10 +1422,10 @@ static void introduce(struct node_link *requester, struct node_link *target,
 }
 
 /*
- * On a broker, from one of its non-brokers. A node the broker has no link
- * to, or another broker, cannot be introduced: the request is refused. A
- * pair already introduced (the two asked at once, or again) is ignored:
- * the link made the first time serves both.
+ * On a broker, from one of its non-brokers (or on a referrer, from a node
+ * it referred). A node it has no such link to cannot be introduced: the
+ * request is refused. A pair already introduced (the two asked at once,
+ * or again) is ignored: the link made the first time serves both.
  */
 static IpczResult accept_request_introduction(struct node_link *link,
 					      const uint8_t *bytes,
@@ -1414,8 +1437,7 @@ static IpczResult accept_request_introduction(struct node_link *link,
 	uint8_t requester[16];
 
 	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
-	    num_bytes != sizeof(message) || !node->is_broker ||
-	    (link->flags & IPCZ_CONNECT_NODE_TO_BROKER) ||
+	    num_bytes != sizeof(message) || !introduces_peer(link) ||
 	    !node_link_remote_name(link, requester))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	memcpy(&message, bytes, sizeof(message));
@@ -1423,7 +1445,7 @@ static IpczResult accept_request_introduction(struct node_link *link,
 	    memcmp(message.name, requester, 16) == 0)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	target = node_link_find_sibling(link, message.name);
-	if (!target || (target->flags & IPCZ_CONNECT_NODE_TO_BROKER))
+	if (!target || !introduces_peer(target))
 		send_introduction_name(link, OP_TRANSPORT,
 				       MSG_REJECT_INTRODUCTION, message.name);
 	else if (node_note_introduction(node, requester, message.name))
@@ -1433,11 +1455,10 @@ static IpczResult accept_request_introduction(struct node_link *link,
 	return IPCZ_RESULT_OK;
 }
 
-/* Only a non-broker's broker introduces it, or refuses to. */
+/* Only a node's introducer introduces it, or refuses to. */
 static bool from_own_broker(struct node_link *link)
 {
-	return !link->node->is_broker &&
-	       (link->flags & IPCZ_CONNECT_NODE_TO_BROKER);
+	return introduced_by_peer(link);
 }
 
 static IpczResult accept_reject_introduction(struct node_link *link,

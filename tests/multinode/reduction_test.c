@@ -508,7 +508,6 @@ static void referred_node(struct mn_ctx *ctx)
 
 MN_TEST(reduction_referred_nodes)
 {
-	MN_PENDING("broker introductions between unlinked nodes (issue 4)");
 	static const struct mn_test test = {
 		.num_nodes = 4,
 		.nodes = { [RR_BROKER] = { "broker", true, referred_broker },
