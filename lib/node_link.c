@@ -1195,6 +1195,9 @@ static void introduction_complete(struct node_link *link);
 
 /* ---- introductions ---- */
 
+static bool send_to_other_brokers(struct node *node, const void *message,
+				  size_t size);
+
 /*
  * Who introduces whom. A broker introduces its non-brokers to each other;
  * and since a referred node reaches the broker's network through its
@@ -1212,12 +1215,24 @@ static bool introduces_peer(const struct node_link *link)
 	return link->flags & IPCZ_CONNECT_NODE_SHARE_BROKER;
 }
 
-/* A link to the node that introduces this one (the other end of the above). */
+/* A link between two brokers. */
+static bool between_brokers(const struct node_link *link)
+{
+	return link->node->is_broker && !link->introduced &&
+	       (link->flags & IPCZ_CONNECT_NODE_TO_BROKER);
+}
+
+/*
+ * A link to a node that may introduce this one: its broker or referrer;
+ * for a broker, another broker (which introduces its own non-brokers to
+ * it, as upstream does when a broker is involved).
+ */
 static bool introduced_by_peer(const struct node_link *link)
 {
-	return !link->node->is_broker &&
-	       (link->flags & (IPCZ_CONNECT_NODE_TO_BROKER |
-			       IPCZ_CONNECT_NODE_INHERIT_BROKER));
+	if (link->node->is_broker)
+		return between_brokers(link);
+	return link->flags & (IPCZ_CONNECT_NODE_TO_BROKER |
+			      IPCZ_CONNECT_NODE_INHERIT_BROKER);
 }
 
 /*
@@ -1229,6 +1244,8 @@ static struct node_link *broker_link(struct node *node)
 	struct node_link *found = NULL;
 	size_t i;
 
+	if (node->is_broker)
+		return NULL;
 	ipcz_lock(&node->lock);
 	for (i = 0; i < node->num_links && !found; i++) {
 		if (introduced_by_peer(node->links[i])) {
@@ -1324,6 +1341,20 @@ void node_link_request_introduction(struct node_link *link,
 
 	if (!valid_peer_name(node, name))
 		return;
+	if (node->is_broker) {
+		/* A broker asks the brokers it knows; one may own `name`. */
+		struct msg_introduction_name message = {
+			.header = { .size = sizeof(message),
+				    .type = MSG_REQUEST_INTRODUCTION },
+		};
+
+		memcpy(message.name, name, sizeof(message.name));
+		if (node_add_intro_waiter(node, name, waiter, &first) &&
+		    first)
+			send_to_other_brokers(node, &message,
+					      sizeof(message));
+		return;
+	}
 	broker = broker_link(node);
 	if (!broker)
 		return;
@@ -1340,60 +1371,97 @@ void node_link_request_introduction(struct node_link *link,
  * the end is closed (the other node's link then fails) and the node is
  * told the introduction is refused.
  */
+/* A transport end serialized for a carrying link, as any driver object. */
+struct serialized_transport {
+	void *bytes;
+	IpczDriverHandle *handles;
+	size_t num_bytes, num_handles;
+};
+
+/*
+ * Serializes `transport` for `link`'s own transport; on failure the end is
+ * closed (the node holding the other end then sees its link fail).
+ */
+static bool serialize_transport(struct node_link *link,
+				IpczDriverHandle transport,
+				struct serialized_transport *out)
+{
+	const struct IpczDriver *driver = driver_of(link);
+	IpczResult result;
+
+	memset(out, 0, sizeof(*out));
+	result = driver->Serialize(transport, link->transport, IPCZ_NO_FLAGS,
+				   NULL, NULL, &out->num_bytes, NULL,
+				   &out->num_handles);
+	if (result == IPCZ_RESULT_RESOURCE_EXHAUSTED &&
+	    out->num_bytes <= INTRODUCTION_MAX_BYTES &&
+	    out->num_handles <= INTRODUCTION_MAX_HANDLES) {
+		out->bytes = calloc(1, out->num_bytes ? out->num_bytes : 1);
+		out->handles = calloc(out->num_handles ? out->num_handles : 1,
+				      sizeof(*out->handles));
+		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
+		if (out->bytes && out->handles)
+			result = driver->Serialize(
+				transport, link->transport, IPCZ_NO_FLAGS,
+				NULL, out->bytes, &out->num_bytes,
+				out->handles, &out->num_handles);
+	} else if (result == IPCZ_RESULT_OK) {
+		result = IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	if (result == IPCZ_RESULT_OK &&
+	    out->num_bytes <= INTRODUCTION_MAX_BYTES &&
+	    out->num_handles <= INTRODUCTION_MAX_HANDLES)
+		return true;
+	if (result != IPCZ_RESULT_OK)
+		driver_close_object(driver, transport);
+	free(out->bytes);
+	free(out->handles);
+	return false;
+}
+
+/* Sends `fixed` (a message struct) followed by the serialized transport. */
+static void send_with_transport(struct node_link *link, enum op_context ctx,
+				enum node_message_type type,
+				const void *fixed, size_t fixed_size,
+				struct serialized_transport *t)
+{
+	struct message_builder b;
+
+	message_builder_init(&b);
+	message_builder_append(&b, fixed, fixed_size);
+	message_builder_append(&b, t->bytes, t->num_bytes);
+	message_builder_add_handles(&b, t->handles, t->num_handles);
+	set_header(&b, type);
+	transmit(link, &b, ctx);
+	message_builder_free(&b);
+	free(t->bytes);
+	free(t->handles);
+}
+
+/*
+ * Hands one end of a new transport to `link`'s node. If the driver cannot
+ * serialize it, the node is told the introduction is refused.
+ */
 static void send_accept_introduction(struct node_link *link,
 				     enum op_context ctx,
 				     const uint8_t name[16], uint8_t side,
 				     IpczDriverHandle transport)
 {
-	const struct IpczDriver *driver = driver_of(link);
 	struct msg_accept_introduction message = {
 		.header = { .type = MSG_ACCEPT_INTRODUCTION },
 		.side = side,
 	};
-	size_t num_bytes = 0, num_handles = 0;
-	IpczDriverHandle *handles = NULL;
-	IpczResult result;
-	struct message_builder b;
-	void *bytes = NULL;
+	struct serialized_transport t;
 
-	result = driver->Serialize(transport, link->transport, IPCZ_NO_FLAGS,
-				   NULL, NULL, &num_bytes, NULL, &num_handles);
-	if (result == IPCZ_RESULT_RESOURCE_EXHAUSTED &&
-	    num_bytes <= INTRODUCTION_MAX_BYTES &&
-	    num_handles <= INTRODUCTION_MAX_HANDLES) {
-		bytes = calloc(1, num_bytes ? num_bytes : 1);
-		handles = calloc(num_handles ? num_handles : 1,
-				 sizeof(*handles));
-		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
-		if (bytes && handles)
-			result = driver->Serialize(transport, link->transport,
-						   IPCZ_NO_FLAGS, NULL, bytes,
-						   &num_bytes, handles,
-						   &num_handles);
-	} else if (result == IPCZ_RESULT_OK) {
-		result = IPCZ_RESULT_INVALID_ARGUMENT;
-	}
-	if (result != IPCZ_RESULT_OK || num_bytes > INTRODUCTION_MAX_BYTES ||
-	    num_handles > INTRODUCTION_MAX_HANDLES) {
-		if (result != IPCZ_RESULT_OK)
-			driver_close_object(driver, transport);
-		free(bytes);
-		free(handles);
+	if (!serialize_transport(link, transport, &t)) {
 		send_introduction_name(link, ctx, MSG_REJECT_INTRODUCTION,
 				       name);
 		return;
 	}
 	memcpy(message.name, name, sizeof(message.name));
-	message.transport_bytes = (uint32_t)num_bytes;
-	message_builder_init(&b);
-	message_builder_append(&b, &message, sizeof(message));
-	message_builder_append(&b, bytes, num_bytes);
-	message_builder_add_handles(&b, handles, num_handles);
-	set_header(&b, MSG_ACCEPT_INTRODUCTION);
-	transmit(link, &b, ctx);
-	message_builder_free(&b);
-	free(bytes);
-	free(handles);
+	message.transport_bytes = (uint32_t)t.num_bytes;
+	send_with_transport(link, ctx, MSG_ACCEPT_INTRODUCTION, &message,
+			    sizeof(message), &t);
 }
 
 /*
@@ -1421,6 +1489,66 @@ static void introduce(struct node_link *requester, struct node_link *target,
 				 LINK_SIDE_B, ends[1]);
 }
 
+/* Two distinct names, neither ours nor the sending broker's. */
+static bool valid_indirect_names(struct node_link *link,
+				 const struct msg_indirect_introduction *m)
+{
+	return valid_peer_name(link->node, m->source) &&
+	       valid_peer_name(link->node, m->target) &&
+	       memcmp(m->source, m->target, 16) != 0 &&
+	       memcmp(m->source, link->remote_name, 16) != 0 &&
+	       memcmp(m->target, link->remote_name, 16) != 0;
+}
+
+/* Sends `message` to every broker this broker is linked with. */
+static bool send_to_other_brokers(struct node *node, const void *message,
+				  size_t size)
+{
+	struct node_link **brokers;
+	size_t count = 0, i;
+
+	if (!node->is_broker)
+		return false;
+	ipcz_lock(&node->lock);
+	brokers = calloc(node->num_links ? node->num_links : 1,
+			 sizeof(*brokers));
+	for (i = 0; brokers && i < node->num_links; i++) {
+		if (between_brokers(node->links[i])) {
+			brokers[count] = node->links[i];
+			node_link_ref(brokers[count++]);
+		}
+	}
+	ipcz_unlock(&node->lock);
+	for (i = 0; i < count; i++) {
+		struct message_builder b;
+
+		message_builder_init(&b);
+		message_builder_append(&b, message, size);
+		transmit(brokers[i], &b, OP_TRANSPORT);
+		message_builder_free(&b);
+		node_link_unref(brokers[i]);
+	}
+	free(brokers);
+	return count > 0;
+}
+
+/*
+ * A broker asked for a node it has no link to asks every broker it is
+ * linked with; false if there is none.
+ */
+static bool ask_other_brokers(struct node *node, const uint8_t source[16],
+			      const uint8_t target[16])
+{
+	struct msg_indirect_introduction message = {
+		.header = { .size = sizeof(message),
+			    .type = MSG_REQUEST_INDIRECT_INTRODUCTION },
+	};
+
+	memcpy(message.source, source, 16);
+	memcpy(message.target, target, 16);
+	return send_to_other_brokers(node, &message, sizeof(message));
+}
+
 /*
  * On a broker, from one of its non-brokers (or on a referrer, from a node
  * it referred). A node it has no such link to cannot be introduced: the
@@ -1437,7 +1565,8 @@ static IpczResult accept_request_introduction(struct node_link *link,
 	uint8_t requester[16];
 
 	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
-	    num_bytes != sizeof(message) || !introduces_peer(link) ||
+	    num_bytes != sizeof(message) ||
+	    !(introduces_peer(link) || between_brokers(link)) ||
 	    !node_link_remote_name(link, requester))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	memcpy(&message, bytes, sizeof(message));
@@ -1445,13 +1574,122 @@ static IpczResult accept_request_introduction(struct node_link *link,
 	    memcmp(message.name, requester, 16) == 0)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	target = node_link_find_sibling(link, message.name);
-	if (!target || !introduces_peer(target))
+	if (between_brokers(link)) {
+		/*
+		 * Another broker asked every broker it knows: only the one
+		 * owning the target answers, by introducing it.
+		 */
+		if (target && introduces_peer(target) &&
+		    node_note_introduction(node, requester, message.name))
+			introduce(link, target, requester, message.name);
+		if (target)
+			node_link_unref(target);
+		return IPCZ_RESULT_OK;
+	}
+	if (target && (introduces_peer(target) || between_brokers(target))) {
+		if (node_note_introduction(node, requester, message.name))
+			introduce(link, target, requester, message.name);
+	} else if (!ask_other_brokers(node, requester, message.name)) {
+		/*
+		 * Not ours to introduce (unknown, or linked to us only by an
+		 * introduction), and no other broker to ask.
+		 */
 		send_introduction_name(link, OP_TRANSPORT,
 				       MSG_REJECT_INTRODUCTION, message.name);
-	else if (node_note_introduction(node, requester, message.name))
-		introduce(link, target, requester, message.name);
+	}
 	if (target)
 		node_link_unref(target);
+	return IPCZ_RESULT_OK;
+}
+
+/*
+ * On a broker, from another broker: one of its nodes wants a link to one
+ * of ours. Unknown targets and repeated pairs are ignored (the asking
+ * node's bypass then keeps its proxy); the sender may have asked several
+ * brokers.
+ */
+static IpczResult accept_request_indirect(struct node_link *link,
+					  const uint8_t *bytes,
+					  size_t num_bytes)
+{
+	struct msg_indirect_introduction message;
+	struct node *node = link->node;
+	struct node_link *target;
+	IpczDriverHandle ends[2] = { IPCZ_INVALID_DRIVER_HANDLE,
+				     IPCZ_INVALID_DRIVER_HANDLE };
+	struct serialized_transport t;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    num_bytes != sizeof(message) || !between_brokers(link))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	if (!valid_indirect_names(link, &message) || message.transport_bytes)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	target = node_link_find_sibling(link, message.target);
+	if (!target)
+		return IPCZ_RESULT_OK;
+	if (introduces_peer(target) &&
+	    node_note_introduction(node, message.source, message.target) &&
+	    driver_of(link)->CreateTransports(link->transport,
+					      target->transport, IPCZ_NO_FLAGS,
+					      NULL, &ends[0],
+					      &ends[1]) == IPCZ_RESULT_OK) {
+		send_accept_introduction(target, OP_TRANSPORT, message.source,
+					 LINK_SIDE_B, ends[1]);
+		if (serialize_transport(link, ends[0], &t)) {
+			message.header.type = MSG_ACCEPT_INDIRECT_INTRODUCTION;
+			message.transport_bytes = (uint32_t)t.num_bytes;
+			send_with_transport(link, OP_TRANSPORT,
+					    MSG_ACCEPT_INDIRECT_INTRODUCTION,
+					    &message, sizeof(message), &t);
+		}
+	}
+	node_link_unref(target);
+	return IPCZ_RESULT_OK;
+}
+
+/*
+ * On a broker, from the broker that introduced one of our nodes to one of
+ * its own: the end for our node (side A, the requester) is passed on.
+ */
+static IpczResult accept_accept_indirect(struct node_link *link,
+					 const uint8_t *bytes,
+					 size_t num_bytes,
+					 const IpczDriverHandle *handles,
+					 size_t num_handles, size_t *claimed)
+{
+	const struct IpczDriver *driver = driver_of(link);
+	IpczDriverHandle transport = IPCZ_INVALID_DRIVER_HANDLE;
+	struct msg_indirect_introduction message;
+	struct node_link *requester;
+	size_t i;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    !between_brokers(link) || num_handles > INTRODUCTION_MAX_HANDLES)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	if (!valid_indirect_names(link, &message) ||
+	    message.transport_bytes != num_bytes - sizeof(message) ||
+	    message.transport_bytes > INTRODUCTION_MAX_BYTES)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	*claimed = num_handles;
+	if (driver->Deserialize(bytes + sizeof(message),
+				message.transport_bytes, handles, num_handles,
+				link->transport, IPCZ_NO_FLAGS, NULL,
+				&transport) != IPCZ_RESULT_OK) {
+		for (i = 0; i < num_handles; i++)
+			driver_close_object(driver, handles[i]);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	requester = node_link_find_sibling(link, message.source);
+	if (requester && introduces_peer(requester))
+		send_accept_introduction(requester, OP_TRANSPORT,
+					 message.target, LINK_SIDE_A,
+					 transport);
+	else
+		driver_close_object(driver, transport);
+	if (requester)
+		node_link_unref(requester);
 	return IPCZ_RESULT_OK;
 }
 
@@ -1588,8 +1826,7 @@ static bool roles_match(struct node_link *link,
 	/* An introduced link joins the two nodes the broker named. */
 	if (link->introduced) {
 		*side = link->side;
-		return remote->introduced && !remote->is_broker &&
-		       !local_broker &&
+		return remote->introduced &&
 		       memcmp(remote->name, link->remote_name,
 			      sizeof(remote->name)) == 0;
 	}
@@ -1646,7 +1883,7 @@ static IpczResult accept_connect(struct node_link *link, const uint8_t *bytes,
 	 */
 	if (!valid_peer_name(link->node, message.name) ||
 	    (link->node->is_broker && !message.is_broker &&
-	     has_link_to(link->node, message.name)))
+	     !link->introduced && has_link_to(link->node, message.name)))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	ipcz_lock(&link->lock);
 	if (link->state != LINK_CONNECTING || !roles_match(link, &message,
@@ -1781,6 +2018,9 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 	if (header.type == MSG_CONNECT)
 		return accept_connect(link, data, num_bytes, handles,
 				      num_handles, claimed);
+	if (header.type == MSG_ACCEPT_INDIRECT_INTRODUCTION)
+		return accept_accept_indirect(link, data, num_bytes, handles,
+					      num_handles, claimed);
 	if (header.type == MSG_ACCEPT_INTRODUCTION)
 		return accept_accept_introduction(link, data, num_bytes,
 						  handles, num_handles,
@@ -1804,6 +2044,8 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 		return accept_request_introduction(link, data, num_bytes);
 	case MSG_REJECT_INTRODUCTION:
 		return accept_reject_introduction(link, data, num_bytes);
+	case MSG_REQUEST_INDIRECT_INTRODUCTION:
+		return accept_request_indirect(link, data, num_bytes);
 	default:
 		/* Unknown messages (from a newer peer) are ignored. */
 		return IPCZ_RESULT_OK;

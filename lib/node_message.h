@@ -40,6 +40,9 @@ enum node_message_type {
 	MSG_REQUEST_INTRODUCTION = 10,
 	MSG_REJECT_INTRODUCTION = 11,
 	MSG_ACCEPT_INTRODUCTION = 12,
+	/* Between brokers, for a node of one and a node of the other. */
+	MSG_REQUEST_INDIRECT_INTRODUCTION = 13,
+	MSG_ACCEPT_INDIRECT_INTRODUCTION = 14,
 	/* Route reduction, numbered as upstream's node messages. */
 	MSG_BYPASS = 30,
 	MSG_STOP_PROXYING = 32,
@@ -87,6 +90,20 @@ struct msg_accept_introduction {
 	uint8_t side;
 	uint8_t reserved[3];
 	uint32_t transport_bytes;
+};
+
+/*
+ * REQUEST_INDIRECT_INTRODUCTION: a node of the sending broker (`source`)
+ * wants a link to `target`, which the receiving broker may know.
+ * ACCEPT_INDIRECT_INTRODUCTION: the answer, with the transport end for
+ * `source` after the fixed part, as in ACCEPT_INTRODUCTION.
+ */
+struct msg_indirect_introduction {
+	struct msg_header header;
+	uint8_t source[16];
+	uint8_t target[16];
+	uint32_t transport_bytes;	/* 0 in a request */
+	uint32_t reserved;
 };
 
 /* Bounds on a serialized transport in ACCEPT_INTRODUCTION. */
