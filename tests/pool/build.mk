@@ -23,9 +23,15 @@ POOL_TESTS    := block_allocator_test pool_test fragment_test ring_test \
 		 link_state_test link_test
 POOL_VARIANTS := asan tsan
 POOL_LINK_TESTS := stream_test data_path_test
-POOL_BINS     := $(foreach v,$(POOL_VARIANTS),\
-		   $(addprefix $(POOL_OUT)/$(v)/,$(POOL_TESTS) \
-		     $(POOL_LINK_TESTS)))
+# stream_test is left out of the tsan variant: its two processes order
+# their use of pool blocks through atomics in shared memory, and TSan sees
+# only one process's half of that, so a block freed by the peer and reused
+# here looks like a race (reported now and then under load).
+POOL_TSAN_BLIND := stream_test
+POOL_BINS     := $(addprefix $(POOL_OUT)/asan/,$(POOL_TESTS) \
+		   $(POOL_LINK_TESTS)) \
+		 $(addprefix $(POOL_OUT)/tsan/,$(POOL_TESTS) \
+		   $(filter-out $(POOL_TSAN_BLIND),$(POOL_LINK_TESTS)))
 POOL_BENCH    := $(POOL_OUT)/rel/ring_latency
 # The kselftest harness wants GNU C and defines functions without
 # prototypes; its path is resolved when a recipe
