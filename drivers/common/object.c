@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drivers/common/object.h"
 
@@ -215,4 +216,27 @@ bool drv_handles_have_duplicates(const IpczDriverHandle *handles,
 		found = sorted[i] == sorted[i - 1];
 	free(sorted);
 	return found;
+}
+
+IpczResult drv_handles_take_descriptors(struct drv_handle_table *table,
+					const IpczDriverHandle *handles,
+					size_t count, int *fds,
+					int (*take_fd)(IpczDriverHandle))
+{
+	for (size_t i = 0; i < count; i++) {
+		if (!drv_handle_is_live(table, handles[i], DRV_DESCRIPTOR))
+			return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	if (drv_handles_have_duplicates(handles, count))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	for (size_t i = 0; i < count; i++) {
+		fds[i] = take_fd(handles[i]);
+		if (fds[i] < 0) {
+			/* Lost a race with another thread closing it. */
+			while (i--)
+				close(fds[i]);
+			return IPCZ_RESULT_INVALID_ARGUMENT;
+		}
+	}
+	return IPCZ_RESULT_OK;
 }

@@ -92,6 +92,17 @@ bool drv_handle_is_live(struct drv_handle_table *table,
 bool drv_handles_have_duplicates(const IpczDriverHandle *handles,
 				 size_t count);
 
+/*
+ * Takes the descriptors out of the descriptor objects `handles` of `table`
+ * into `fds`, with `take_fd` (the driver's way to take one). All are
+ * checked first (each live, none twice), so a bad handle leaves every
+ * handle as it was. INVALID_ARGUMENT if any is refused.
+ */
+IpczResult drv_handles_take_descriptors(struct drv_handle_table *table,
+					const IpczDriverHandle *handles,
+					size_t count, int *fds,
+					int (*take_fd)(IpczDriverHandle));
+
 /* fork(): the drivers hold the table's lock across it. */
 void drv_handles_lock(struct drv_handle_table *table);
 void drv_handles_unlock(struct drv_handle_table *table);

@@ -92,30 +92,11 @@ IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-/*
- * Takes the descriptors out of `handles` into `fds`. All are checked
- * first, so a bad handle leaves every handle as it was.
- */
 static IpczResult take_descriptors(const IpczDriverHandle *handles,
 				   size_t count, int *fds)
 {
-	for (size_t i = 0; i < count; i++) {
-		if (!drv_handle_is_live(&kdrv_handles, handles[i],
-					DRV_DESCRIPTOR))
-			return IPCZ_RESULT_INVALID_ARGUMENT;
-	}
-	if (drv_handles_have_duplicates(handles, count))
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	for (size_t i = 0; i < count; i++) {
-		fds[i] = kdrv_descriptor_take_fd(handles[i]);
-		if (fds[i] < 0) {
-			/* Lost a race with another thread closing it. */
-			while (i--)
-				close(fds[i]);
-			return IPCZ_RESULT_INVALID_ARGUMENT;
-		}
-	}
-	return IPCZ_RESULT_OK;
+	return drv_handles_take_descriptors(&kdrv_handles, handles, count, fds,
+					    kdrv_descriptor_take_fd);
 }
 
 /* Sends `m` now if nothing waits before it, else queues it; lock held. */

@@ -115,31 +115,11 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-/*
- * Takes the descriptors out of `handles` into `fds`. They are checked
- * first (each live, none twice), so a bad handle leaves every handle as it
- * was.
- */
 static IpczResult take_descriptors(const IpczDriverHandle *handles,
 				   size_t count, int *fds)
 {
-	for (size_t i = 0; i < count; i++) {
-		if (!drv_handle_is_live(&sockdrv_handles, handles[i],
-					DRV_DESCRIPTOR))
-			return IPCZ_RESULT_INVALID_ARGUMENT;
-	}
-	if (drv_handles_have_duplicates(handles, count))
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	for (size_t i = 0; i < count; i++) {
-		fds[i] = sockdrv_descriptor_take_fd(handles[i]);
-		if (fds[i] < 0) {
-			/* Lost a race with another thread closing it. */
-			while (i--)
-				close(fds[i]);
-			return IPCZ_RESULT_INVALID_ARGUMENT;
-		}
-	}
-	return IPCZ_RESULT_OK;
+	return drv_handles_take_descriptors(&sockdrv_handles, handles, count, fds,
+					    sockdrv_descriptor_take_fd);
 }
 
 static IpczResult send_or_queue(struct sockdrv_transport *t,
