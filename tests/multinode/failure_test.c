@@ -10,29 +10,6 @@
 
 #include "tests/multinode/mn_test.h"
 
-static bool connect_client(struct mn_ctx *ctx, int link, IpczHandle *portal)
-{
-	return MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
-				mn_connect(ctx, link, 1,
-					   IPCZ_CONNECT_NODE_TO_BROKER,
-					   portal),
-				"client ConnectNode");
-}
-
-static bool connect_broker(struct mn_ctx *ctx, int num_links,
-			   IpczHandle *portals)
-{
-	int i;
-
-	for (i = 0; i < num_links; i++)
-		if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
-				      mn_connect(ctx, i, 1, IPCZ_NO_FLAGS,
-						 &portals[i]),
-				      "broker ConnectNode"))
-			return false;
-	return true;
-}
-
 /*
  * Closure: the peer's Close() reaches us after its parcels: PEER_CLOSED
  * while parcels remain (Put then fails with NOT_FOUND), DEAD once they are
@@ -88,7 +65,7 @@ static void closure_broker(struct mn_ctx *ctx)
 {
 	IpczHandle client, x, y;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  ipcz.OpenPortals(ctx->node, 0, NULL, &x, &y),
 			  "OpenPortals");
@@ -103,7 +80,7 @@ static void closure_client(struct mn_ctx *ctx)
 {
 	IpczHandle broker, y;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	if (mn_expect_str(ctx, broker, "y", &y, 1))
 		put_last_and_close(ctx, y, 2);
 	/* The broker checks y's route first: wait until it is done. */
@@ -139,7 +116,7 @@ static void kill_broker(struct mn_ctx *ctx)
 	IpczHandle clients[3], moving;
 	int i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 3, clients));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 3, clients));
 	/* B's two portals: the first for C, the second for D. */
 	for (i = 0; i < 2; i++)
 		if (mn_expect_str(ctx, clients[0], "forward", &moving, 1))
@@ -162,7 +139,7 @@ static void kill_b(struct mn_ctx *ctx)
 	uint32_t expected = 0, value;
 	size_t num_bytes, num_handles;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	ipcz.OpenPortals(ctx->node, 0, NULL, &to_c, &for_c);
 	ipcz.OpenPortals(ctx->node, 0, NULL, &to_d, &for_d);
 	mn_put_str(broker, "forward", &for_c, 1);
@@ -198,7 +175,7 @@ static void kill_c(struct mn_ctx *ctx)
 	IpczHandle broker, from_b;
 	uint32_t i;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 1, &broker));
 	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "yours", &from_b, 1));
 	for (i = 0; i < 5; i++)
 		mn_put_u32(from_b, i);
@@ -214,7 +191,7 @@ static void kill_d(struct mn_ctx *ctx)
 {
 	IpczHandle broker, from_b;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 2, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 2, &broker));
 	if (mn_expect_str(ctx, broker, "yours", &from_b, 1)) {
 		mn_pong(ctx, from_b);
 		mn_wait_status(ctx, from_b, IPCZ_PORTAL_STATUS_DEAD,
@@ -324,7 +301,7 @@ static void trap_broker(struct mn_ctx *ctx)
 	struct trap_record record;
 	IpczHandle client, x, y, a, b;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	/* A local event, for contrast. */
 	ipcz.OpenPortals(ctx->node, 0, NULL, &a, &b);
 	if (install_trap(ctx, b, IPCZ_TRAP_NEW_LOCAL_PARCEL, &record)) {
@@ -371,7 +348,7 @@ static void trap_client(struct mn_ctx *ctx)
 {
 	IpczHandle broker, y;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "armed", NULL, 0));
 	mn_put_str(broker, "hello", NULL, 0);
 	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "y", &y, 1));
@@ -409,7 +386,7 @@ static void dtp_broker(struct mn_ctx *ctx)
 	IpczHandle clients[3], q, p;
 	int i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 3, clients));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 3, clients));
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  ipcz.OpenPortals(ctx->node, 0, NULL, &q, &p),
 			  "OpenPortals");
@@ -429,7 +406,7 @@ static void dtp_client(struct mn_ctx *ctx)
 {
 	IpczHandle broker, portal;
 
-	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1, &broker));
 	MN_REQUIRE(ctx, mn_expect_str(ctx, broker,
 				      ctx->index == DTP_C1 ? "q" : "p",
 				      &portal, 1));

@@ -974,3 +974,40 @@ bool mn_wait_no_proxies(struct mn_ctx *ctx, const char *what)
 		wait_step(ctx, &round);
 	}
 }
+
+bool mn_connect_client(struct mn_ctx *ctx, int link, IpczHandle *portal)
+{
+	return MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				mn_connect(ctx, link, 1,
+					   IPCZ_CONNECT_NODE_TO_BROKER,
+					   portal),
+				"client ConnectNode");
+}
+
+bool mn_connect_broker(struct mn_ctx *ctx, int num_links,
+		       IpczHandle *portals)
+{
+	for (int i = 0; i < num_links; i++) {
+		if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				      mn_connect(ctx, i, 1, IPCZ_NO_FLAGS,
+						 &portals[i]),
+				      "broker ConnectNode"))
+			return false;
+	}
+	return true;
+}
+
+void mn_client_finish(struct mn_ctx *ctx, IpczHandle broker)
+{
+	mn_put_str(broker, "done", NULL, 0);
+	mn_wait_status(ctx, broker, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
+	mn_close(ctx, broker);
+}
+
+void mn_broker_finish(struct mn_ctx *ctx, IpczHandle *portals, int n)
+{
+	for (int i = 0; i < n; i++)
+		mn_expect_str(ctx, portals[i], "done", NULL, 0);
+	for (int i = 0; i < n; i++)
+		mn_close(ctx, portals[i]);
+}

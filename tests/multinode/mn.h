@@ -178,6 +178,22 @@ IpczResult mn_connect(struct mn_ctx *ctx, int link, size_t num_portals,
 		      IpczConnectNodeFlags flags, IpczHandle *portals);
 
 /*
+ * The star most tests use: a broker with one initial portal on each of
+ * its links, in link order, and clients connected TO_BROKER with one.
+ * Each reports a failed ConnectNode() and returns false.
+ */
+bool mn_connect_client(struct mn_ctx *ctx, int link, IpczHandle *portal);
+bool mn_connect_broker(struct mn_ctx *ctx, int num_links,
+		       IpczHandle *portals);
+
+/*
+ * The matching ends: a client says "done" and waits for the broker to
+ * close; the broker waits for every client's "done", then closes.
+ */
+void mn_client_finish(struct mn_ctx *ctx, IpczHandle broker);
+void mn_broker_finish(struct mn_ctx *ctx, IpczHandle *portals, int n);
+
+/*
  * Ends this node abruptly, as if its process were killed: in the
  * processes variants the process reports success and dies by SIGKILL
  * (never returns); in the in-process variants the node is closed, which

@@ -13,46 +13,6 @@
 
 #include "tests/multinode/mn_test.h"
 
-static bool connect_client(struct mn_ctx *ctx, int link, IpczHandle *portal)
-{
-	return MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
-				mn_connect(ctx, link, 1,
-					   IPCZ_CONNECT_NODE_TO_BROKER,
-					   portal),
-				"client ConnectNode");
-}
-
-static bool connect_broker(struct mn_ctx *ctx, int num_links,
-			   IpczHandle *portals)
-{
-	int i;
-
-	for (i = 0; i < num_links; i++)
-		if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
-				      mn_connect(ctx, i, 1, IPCZ_NO_FLAGS,
-						 &portals[i]),
-				      "broker ConnectNode"))
-			return false;
-	return true;
-}
-
-static void client_finish(struct mn_ctx *ctx, IpczHandle broker)
-{
-	mn_put_str(broker, "done", NULL, 0);
-	mn_wait_status(ctx, broker, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
-	mn_close(ctx, broker);
-}
-
-static void broker_finish(struct mn_ctx *ctx, IpczHandle *portals, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		mn_expect_str(ctx, portals[i], "done", NULL, 0);
-	for (i = 0; i < n; i++)
-		mn_close(ctx, portals[i]);
-}
-
 /*
  * One end of a route: sees it direct, tells the other end, hears the
  * same from it. Neither end closes before both have looked.
@@ -76,7 +36,7 @@ static void one_hop_broker(struct mn_ctx *ctx)
 {
 	IpczHandle client, q, p;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	ipcz.OpenPortals(ctx->node, 0, NULL, &q, &p);
 	mn_put_str(client, "yours", &p, 1);
 	if (mn_ping(ctx, q) && confirm_direct(ctx, q, true, "q after one hop"))
@@ -84,14 +44,14 @@ static void one_hop_broker(struct mn_ctx *ctx)
 	mn_put_str(q, "bye", NULL, 0);
 	mn_expect_str(ctx, q, "bye", NULL, 0);
 	mn_close(ctx, q);
-	broker_finish(ctx, &client, 1);
+	mn_broker_finish(ctx, &client, 1);
 }
 
 static void one_hop_client(struct mn_ctx *ctx)
 {
 	IpczHandle broker, p;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	if (mn_expect_str(ctx, broker, "yours", &p, 1)) {
 		if (mn_pong(ctx, p))
 			confirm_direct(ctx, p, true, "p after one hop");
@@ -99,7 +59,7 @@ static void one_hop_client(struct mn_ctx *ctx)
 		mn_put_str(p, "bye", NULL, 0);
 		mn_close(ctx, p);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(reduction_one_hop)
@@ -126,20 +86,20 @@ static void bac_broker(struct mn_ctx *ctx)
 {
 	IpczHandle clients[2], y;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 2, clients));
 	if (mn_expect_str(ctx, clients[0], "forward", &y, 1))
 		mn_put_str(clients[1], "yours", &y, 1);
 	mn_expect_str(ctx, clients[0], "check", NULL, 0);
 	mn_put_str(clients[0], mn_wait_no_proxies(ctx, "A after forwarding y") ?
 			       "checked" : "proxies left", NULL, 0);
-	broker_finish(ctx, clients, 2);
+	mn_broker_finish(ctx, clients, 2);
 }
 
 static void bac_b(struct mn_ctx *ctx)
 {
 	IpczHandle broker, x, y;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	ipcz.OpenPortals(ctx->node, 0, NULL, &x, &y);
 	mn_put_str(broker, "forward", &y, 1);
 	if (mn_ping(ctx, x) &&
@@ -148,21 +108,21 @@ static void bac_b(struct mn_ctx *ctx)
 		mn_expect_str(ctx, broker, "checked", NULL, 0);
 	}
 	mn_close(ctx, x);
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 static void bac_c(struct mn_ctx *ctx)
 {
 	IpczHandle broker, y;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 1, &broker));
 	if (mn_expect_str(ctx, broker, "yours", &y, 1)) {
 		if (mn_pong(ctx, y))
 			confirm_direct(ctx, y, true, "C's end after B->A->C");
 		mn_wait_status(ctx, y, IPCZ_PORTAL_STATUS_DEAD, "B closed x");
 		mn_close(ctx, y);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(reduction_chain_b_a_c)
@@ -187,7 +147,7 @@ static void long_broker(struct mn_ctx *ctx)
 {
 	IpczHandle clients[3], y;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 3, clients));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 3, clients));
 	if (mn_expect_str(ctx, clients[0], "forward", &y, 1))
 		mn_put_str(clients[1], "yours", &y, 1);
 	if (mn_expect_str(ctx, clients[1], "forward", &y, 1))
@@ -197,7 +157,7 @@ static void long_broker(struct mn_ctx *ctx)
 	mn_expect_str(ctx, clients[0], "check", NULL, 0);
 	mn_put_str(clients[0], mn_wait_no_proxies(ctx, "A after two hops") ?
 			       "checked" : "proxies left", NULL, 0);
-	broker_finish(ctx, clients, 3);
+	mn_broker_finish(ctx, clients, 3);
 }
 
 static void long_b(struct mn_ctx *ctx)
@@ -205,7 +165,7 @@ static void long_b(struct mn_ctx *ctx)
 	IpczHandle broker, x, y;
 	uint32_t i;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	ipcz.OpenPortals(ctx->node, 0, NULL, &x, &y);
 	mn_put_str(broker, "forward", &y, 1);
 	for (i = 0; i < 20; i++)
@@ -216,19 +176,19 @@ static void long_b(struct mn_ctx *ctx)
 		mn_expect_str(ctx, broker, "checked", NULL, 0);
 	}
 	mn_close(ctx, x);
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 static void long_c(struct mn_ctx *ctx)
 {
 	IpczHandle broker, y;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 1, &broker));
 	if (mn_expect_str(ctx, broker, "yours", &y, 1))
 		mn_put_str(broker, "forward", &y, 1);
 	mn_put_str(broker, mn_wait_no_proxies(ctx, "C after passing y on") ?
 			   "checked" : "proxies left", NULL, 0);
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 static void long_d(struct mn_ctx *ctx)
@@ -236,7 +196,7 @@ static void long_d(struct mn_ctx *ctx)
 	IpczHandle broker, y;
 	uint32_t i, value;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 2, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 2, &broker));
 	if (mn_expect_str(ctx, broker, "yours", &y, 1)) {
 		for (i = 0; i < 20; i++) {
 			if (!mn_get_u32(ctx, y, &value, "stream"))
@@ -248,7 +208,7 @@ static void long_d(struct mn_ctx *ctx)
 		mn_wait_status(ctx, y, IPCZ_PORTAL_STATUS_DEAD, "B closed x");
 		mn_close(ctx, y);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(reduction_chain_four_hops)
@@ -274,14 +234,14 @@ static void split_broker(struct mn_ctx *ctx)
 {
 	IpczHandle clients[2], x, y;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 2, clients));
 	ipcz.OpenPortals(ctx->node, 0, NULL, &x, &y);
 	mn_put_str(clients[0], "yours", &x, 1);
 	mn_put_str(clients[1], "yours", &y, 1);
 	mn_expect_str(ctx, clients[0], "check", NULL, 0);
 	mn_put_str(clients[0], mn_wait_no_proxies(ctx, "broker after the split") ?
 			       "checked" : "proxies left", NULL, 0);
-	broker_finish(ctx, clients, 2);
+	mn_broker_finish(ctx, clients, 2);
 }
 
 static void split_client(struct mn_ctx *ctx)
@@ -289,7 +249,7 @@ static void split_client(struct mn_ctx *ctx)
 	IpczHandle broker, end;
 	bool first = ctx->index == 1;
 
-	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1, &broker));
 	if (mn_expect_str(ctx, broker, "yours", &end, 1)) {
 		if ((first ? mn_ping(ctx, end) : mn_pong(ctx, end)) &&
 		    confirm_direct(ctx, end, true, "an end sent away") &&
@@ -302,7 +262,7 @@ static void split_client(struct mn_ctx *ctx)
 				       "the other end closed");
 		mn_close(ctx, end);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(reduction_both_ends_sent_away)
@@ -328,7 +288,7 @@ static void home_broker(struct mn_ctx *ctx)
 	IpczHandle client, q, p;
 	int i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	ipcz.OpenPortals(ctx->node, 0, NULL, &q, &p);
 	for (i = 0; i < 10; i++) {
 		mn_put_str(q, "to p", NULL, 0);
@@ -346,7 +306,7 @@ static void home_broker(struct mn_ctx *ctx)
 	mn_close(ctx, q);
 	mn_put_str(client, "check", NULL, 0);
 	mn_expect_str(ctx, client, "checked", NULL, 0);
-	broker_finish(ctx, &client, 1);
+	mn_broker_finish(ctx, &client, 1);
 }
 
 static void home_client(struct mn_ctx *ctx)
@@ -355,7 +315,7 @@ static void home_client(struct mn_ctx *ctx)
 	char text[16];
 	size_t num_bytes, num_handles;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	for (;;) {
 		num_bytes = sizeof(text) - 1;
 		num_handles = 1;
@@ -368,7 +328,7 @@ static void home_client(struct mn_ctx *ctx)
 	}
 	mn_put_str(broker, mn_wait_no_proxies(ctx, "the bouncing node") ?
 			   "checked" : "proxies left", NULL, 0);
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(reduction_back_home)
@@ -393,7 +353,7 @@ static void merge_broker(struct mn_ctx *ctx)
 {
 	IpczHandle client, q, p;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	ipcz.OpenPortals(ctx->node, 0, NULL, &q, &p);
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  ipcz.MergePortals(client, p, 0, NULL),
@@ -410,7 +370,7 @@ static void merge_client(struct mn_ctx *ctx)
 {
 	IpczHandle broker;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	if (mn_pong(ctx, broker) &&
 	    confirm_direct(ctx, broker, true, "merged route (client)"))
 		mn_expect_str(ctx, broker, "bye", NULL, 0);
@@ -446,7 +406,7 @@ static void referred_broker(struct mn_ctx *ctx)
 {
 	IpczHandle referrer;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &referrer));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &referrer));
 	mn_expect_str(ctx, referrer, "done", NULL, 0);
 	mn_close(ctx, referrer);
 }
@@ -455,7 +415,7 @@ static void referred_referrer(struct mn_ctx *ctx)
 {
 	IpczHandle broker, left, right, x, y;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  mn_connect(ctx, 1, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,
 				     &left),
@@ -474,7 +434,7 @@ static void referred_referrer(struct mn_ctx *ctx)
 	mn_expect_str(ctx, right, "done", NULL, 0);
 	mn_close(ctx, left);
 	mn_close(ctx, right);
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 static void referred_node(struct mn_ctx *ctx)
@@ -560,7 +520,7 @@ static void networks_client(struct mn_ctx *ctx)
 	bool first = ctx->index == MB_CLIENT1;
 	IpczHandle broker, end;
 
-	MN_REQUIRE(ctx, connect_client(ctx, first ? 1 : 2, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, first ? 1 : 2, &broker));
 	if (mn_expect_str(ctx, broker, "yours", &end, 1)) {
 		if ((first ? mn_ping(ctx, end) : mn_pong(ctx, end)) &&
 		    confirm_direct(ctx, end, true, "a pair across networks")) {
@@ -572,7 +532,7 @@ static void networks_client(struct mn_ctx *ctx)
 		}
 		mn_close(ctx, end);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(reduction_across_networks)

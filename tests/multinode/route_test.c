@@ -25,50 +25,6 @@ static void open_pair(struct mn_ctx *ctx, IpczHandle *a, IpczHandle *b)
 	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, result, "OpenPortals");
 }
 
-/* Connects to the broker over link `link` with one initial portal. */
-static bool connect_client(struct mn_ctx *ctx, int link, IpczHandle *portal)
-{
-	return MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
-				mn_connect(ctx, link, 1,
-					   IPCZ_CONNECT_NODE_TO_BROKER,
-					   portal),
-				"client ConnectNode");
-}
-
-/* The broker: one initial portal to each of its links, in order. */
-static bool connect_broker(struct mn_ctx *ctx, int num_links,
-			   IpczHandle *portals)
-{
-	int i;
-
-	for (i = 0; i < num_links; i++)
-		if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
-				      mn_connect(ctx, i, 1, IPCZ_NO_FLAGS,
-						 &portals[i]),
-				      "broker ConnectNode"))
-			return false;
-	return true;
-}
-
-/* Ends a client: tells the broker, waits for the broker to close. */
-static void client_finish(struct mn_ctx *ctx, IpczHandle broker)
-{
-	mn_put_str(broker, "done", NULL, 0);
-	mn_wait_status(ctx, broker, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
-	mn_close(ctx, broker);
-}
-
-/* Ends the broker: waits for every client's "done", then closes. */
-static void broker_finish(struct mn_ctx *ctx, IpczHandle *portals, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		mn_expect_str(ctx, portals[i], "done", NULL, 0);
-	for (i = 0; i < n; i++)
-		mn_close(ctx, portals[i]);
-}
-
 /* Data and handles: portals in parcels, portals inside portals. */
 
 static void handles_broker(struct mn_ctx *ctx)
@@ -77,7 +33,7 @@ static void handles_broker(struct mn_ctx *ctx)
 		   inner_peer;
 	int i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	for (i = 0; i < 3; i++)
 		open_pair(ctx, &near[i], &far[i]);
 	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
@@ -95,7 +51,7 @@ static void handles_broker(struct mn_ctx *ctx)
 	mn_ping(ctx, inner);
 	mn_close(ctx, outer);
 	mn_close(ctx, inner);
-	broker_finish(ctx, &client, 1);
+	mn_broker_finish(ctx, &client, 1);
 }
 
 static void handles_client(struct mn_ctx *ctx)
@@ -103,7 +59,7 @@ static void handles_client(struct mn_ctx *ctx)
 	IpczHandle broker, got[3], outer, inner;
 	int i;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	if (mn_expect_str(ctx, broker, "three portals", got, 3)) {
 		for (i = 0; i < 3; i++)
 			mn_pong(ctx, got[i]);
@@ -120,7 +76,7 @@ static void handles_client(struct mn_ctx *ctx)
 		}
 		mn_close(ctx, outer);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(data_and_handles)
@@ -305,11 +261,11 @@ static void chain_role(struct mn_ctx *ctx, const int *path, int length)
 	if (ctx->index == CH_A) {
 		int clients = ctx->test->num_nodes - 1;
 
-		MN_REQUIRE(ctx, connect_broker(ctx, clients, portals));
+		MN_REQUIRE(ctx, mn_connect_broker(ctx, clients, portals));
 		for (i = 0; i < clients; i++)
 			s.to[CH_B + i] = portals[i];
 	} else {
-		MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1,
+		MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1,
 					       &s.to[CH_A]));
 	}
 	if (ctx->index == CH_B)
@@ -329,9 +285,9 @@ static void chain_role(struct mn_ctx *ctx, const int *path, int length)
 		chain_hop(ctx, &s, portals[from]);
 	}
 	if (ctx->index == CH_A)
-		broker_finish(ctx, portals, ctx->test->num_nodes - 1);
+		mn_broker_finish(ctx, portals, ctx->test->num_nodes - 1);
 	else
-		client_finish(ctx, s.to[CH_A]);
+		mn_client_finish(ctx, s.to[CH_A]);
 }
 
 static void chain_bac_role(struct mn_ctx *ctx)
@@ -390,7 +346,7 @@ static void many_broker(struct mn_ctx *ctx)
 	IpczHandle portals[2], moving;
 	int i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 2, portals));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 2, portals));
 	for (i = 0; i < MANY_PORTALS; i++) {
 		uint32_t index;
 		size_t num_bytes = sizeof(index), num_handles = 1;
@@ -406,7 +362,7 @@ static void many_broker(struct mn_ctx *ctx)
 					  &moving, 1, IPCZ_NO_FLAGS, NULL),
 				 "forwarding a moving portal");
 	}
-	broker_finish(ctx, portals, 2);
+	mn_broker_finish(ctx, portals, 2);
 }
 
 static void many_sender(struct mn_ctx *ctx)
@@ -414,7 +370,7 @@ static void many_sender(struct mn_ctx *ctx)
 	IpczHandle broker, near[MANY_PORTALS], far;
 	uint32_t i, seq, value;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	for (i = 0; i < MANY_PORTALS; i++) {
 		open_pair(ctx, &near[i], &far);
 		for (seq = 0; seq < MANY_PARCELS / 2; seq++)
@@ -438,7 +394,7 @@ static void many_sender(struct mn_ctx *ctx)
 			       "receiver closed its end");
 		mn_close(ctx, near[i]);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 static void many_receiver(struct mn_ctx *ctx)
@@ -447,7 +403,7 @@ static void many_receiver(struct mn_ctx *ctx)
 	uint32_t i, index, seq, value;
 	bool seen[MANY_PORTALS] = { false };
 
-	MN_REQUIRE(ctx, connect_client(ctx, 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 1, &broker));
 	for (i = 0; i < MANY_PORTALS; i++) {
 		size_t num_bytes = sizeof(index), num_handles = 1;
 
@@ -468,7 +424,7 @@ static void many_receiver(struct mn_ctx *ctx)
 		}
 		mn_close(ctx, moving);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(many_portals_moving)
@@ -532,7 +488,7 @@ static void box_broker(struct mn_ctx *ctx)
 	char reply[sizeof(box_reply)];
 	size_t i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  driver->AllocateSharedMemory(BOX_MEMORY_SIZE, 0, NULL,
 						       &memory),
@@ -571,7 +527,7 @@ static void box_broker(struct mn_ctx *ctx)
 	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
 			 mn_put_str(client, "application object", &box, 1),
 			 "Put of a boxed application object");
-	broker_finish(ctx, &client, 1);
+	mn_broker_finish(ctx, &client, 1);
 }
 
 static void box_client_memory(struct mn_ctx *ctx, IpczHandle box)
@@ -637,14 +593,14 @@ static void box_client(struct mn_ctx *ctx)
 {
 	IpczHandle broker, box;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	if (mn_expect_str(ctx, broker, "memory", &box, 1)) {
 		box_client_memory(ctx, box);
 		mn_put_str(broker, "replied", NULL, 0);
 	}
 	if (mn_expect_str(ctx, broker, "application object", &box, 1))
 		box_client_app_object(ctx, box);
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(boxes_across_nodes)
@@ -668,7 +624,7 @@ static void merge_initial_broker(struct mn_ctx *ctx)
 {
 	IpczHandle client, q, p;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	open_pair(ctx, &q, &p);
 	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_INVALID_ARGUMENT,
 			 ipcz.MergePortals(client, client, 0, NULL),
@@ -689,7 +645,7 @@ static void merge_initial_client(struct mn_ctx *ctx)
 {
 	IpczHandle broker;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	mn_expect_str(ctx, broker, "through the merge", NULL, 0);
 	mn_put_str(broker, "back through the merge", NULL, 0);
 	mn_pong(ctx, broker);
@@ -721,7 +677,7 @@ static void merge_closed_broker(struct mn_ctx *ctx)
 {
 	IpczHandle client, r, s, used, used_peer;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	open_pair(ctx, &used, &used_peer);
 	mn_put_str(client, "used", NULL, 0);
 	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_FAILED_PRECONDITION,
@@ -735,14 +691,14 @@ static void merge_closed_broker(struct mn_ctx *ctx)
 		       IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
 		       "closure through the merge");
 	mn_close(ctx, s);
-	broker_finish(ctx, &client, 1);
+	mn_broker_finish(ctx, &client, 1);
 }
 
 static void merge_closed_client(struct mn_ctx *ctx)
 {
 	IpczHandle broker, q, p, r;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	mn_expect_str(ctx, broker, "used", NULL, 0);
 	open_pair(ctx, &q, &p);
 	mn_close(ctx, q);
@@ -750,7 +706,7 @@ static void merge_closed_client(struct mn_ctx *ctx)
 		MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
 				 ipcz.MergePortals(p, r, 0, NULL),
 				 "MergePortals with a closed local peer");
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(merge_with_closed_peer)
@@ -778,7 +734,7 @@ static void merge_complex_broker(struct mn_ctx *ctx)
 	IpczHandle clients[2], q, p, s, t, u, v, moving;
 	int i, c;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 2, clients));
 	open_pair(ctx, &q, &p);
 	mn_put_str(clients[0], "other", &q, 1);
 	mn_put_str(clients[1], "other", &p, 1);
@@ -796,7 +752,7 @@ static void merge_complex_broker(struct mn_ctx *ctx)
 	}
 	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK, ipcz.MergePortals(s, u, 0, NULL),
 			 "MergePortals of two moved routes");
-	broker_finish(ctx, clients, 2);
+	mn_broker_finish(ctx, clients, 2);
 }
 
 static void merge_complex_client(struct mn_ctx *ctx)
@@ -804,7 +760,7 @@ static void merge_complex_client(struct mn_ctx *ctx)
 	IpczHandle broker, other, portal;
 	int i;
 
-	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1, &broker));
 	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "other", &other, 1));
 	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "portal", &portal, 1));
 	for (i = 0; i < MERGE_ROUNDS; i++) {
@@ -821,7 +777,7 @@ static void merge_complex_client(struct mn_ctx *ctx)
 		mn_close(ctx, portal);
 	}
 	mn_close(ctx, other);
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(merge_complex_routes)
@@ -850,7 +806,7 @@ static void bounce_broker(struct mn_ctx *ctx)
 	char text[32];
 	int i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	open_pair(ctx, &q, &p);
 	for (i = 0; i < BOUNCES && !ctx->failed; i++) {
 		snprintf(text, sizeof(text), "bounce %d", i);
@@ -869,7 +825,7 @@ static void bounce_broker(struct mn_ctx *ctx)
 		mn_close(ctx, p);
 	}
 	mn_put_str(client, "stop", NULL, 0);
-	broker_finish(ctx, &client, 1);
+	mn_broker_finish(ctx, &client, 1);
 }
 
 static void bounce_client(struct mn_ctx *ctx)
@@ -878,7 +834,7 @@ static void bounce_client(struct mn_ctx *ctx)
 	char text[8];
 	size_t num_bytes, num_handles;
 
-	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1, &broker));
 	for (;;) {
 		num_bytes = sizeof(text);
 		num_handles = 1;
@@ -889,7 +845,7 @@ static void bounce_client(struct mn_ctx *ctx)
 			break;	/* "stop" */
 		mn_put_str(broker, "", p, 1);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(transfer_back_and_forth)
@@ -920,7 +876,7 @@ static void stress_broker(struct mn_ctx *ctx)
 	char text[32];
 	int round, i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 2 * STRESS_PAIRS, clients));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 2 * STRESS_PAIRS, clients));
 	open_pair(ctx, &a, &b);
 	for (round = 0; round < STRESS_ROUNDS && !ctx->failed; round++) {
 		snprintf(text, sizeof(text), "a%d", round);
@@ -945,7 +901,7 @@ static void stress_broker(struct mn_ctx *ctx)
 	mn_close(ctx, b);
 	for (i = 0; i < 2 * STRESS_PAIRS; i++)
 		mn_put_str(clients[i], "stop", NULL, 0);
-	broker_finish(ctx, clients, 2 * STRESS_PAIRS);
+	mn_broker_finish(ctx, clients, 2 * STRESS_PAIRS);
 }
 
 MN_TEST(routing_stress)
@@ -979,7 +935,7 @@ static void closing_broker(struct mn_ctx *ctx)
 	IpczHandle clients[2], q, p;
 	int i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 2, clients));
 	for (i = 0; i < CLOSING_ROUTES && !ctx->failed; i++) {
 		open_pair(ctx, &q, &p);
 		mn_put_str(clients[0], "", &q, 1);
@@ -987,7 +943,7 @@ static void closing_broker(struct mn_ctx *ctx)
 		if (i % 64 == 0)
 			mn_pause(ctx);
 	}
-	broker_finish(ctx, clients, 2);
+	mn_broker_finish(ctx, clients, 2);
 }
 
 static void closing_client(struct mn_ctx *ctx)
@@ -996,7 +952,7 @@ static void closing_client(struct mn_ctx *ctx)
 	IpczHandle broker, *mine = portals[ctx->index - 1];
 	int i, received;
 
-	MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1, &broker));
 	for (received = 0; received < CLOSING_ROUTES; received++)
 		if (!mn_expect_str(ctx, broker, "", &mine[received], 1))
 			break;
@@ -1011,7 +967,7 @@ static void closing_client(struct mn_ctx *ctx)
 	if (ctx->index == 1)
 		for (i = 0; i < received; i++)
 			mn_close(ctx, mine[i]);
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(many_routes_closing)
@@ -1168,11 +1124,11 @@ static void both_role(struct mn_ctx *ctx)
 	for (i = 0; i < 4; i++)
 		to[i] = IPCZ_INVALID_HANDLE;
 	if (ctx->index == CH_A) {
-		MN_REQUIRE(ctx, connect_broker(ctx, 3, portals));
+		MN_REQUIRE(ctx, mn_connect_broker(ctx, 3, portals));
 		for (i = 0; i < 3; i++)
 			to[CH_B + i] = portals[i];
 	} else {
-		MN_REQUIRE(ctx, connect_client(ctx, ctx->index - 1,
+		MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1,
 					       &to[CH_A]));
 		portals[0] = to[CH_A];
 	}
@@ -1212,7 +1168,7 @@ static void both_role(struct mn_ctx *ctx)
 		for (i = 0; i < 3; i++)
 			mn_close(ctx, portals[i]);
 	} else
-		client_finish(ctx, to[CH_A]);
+		mn_client_finish(ctx, to[CH_A]);
 }
 
 MN_TEST(transfer_both_ends_moving)
@@ -1280,7 +1236,7 @@ static void large_broker(struct mn_ctx *ctx)
 	IpczHandle clients[2], x, y;
 	size_t i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 2, clients));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 2, clients));
 	open_pair(ctx, &x, &y);
 	for (i = 0; i < NUM_LARGE; i++)
 		put_large(ctx, x, large_sizes[i]);
@@ -1290,7 +1246,7 @@ static void large_broker(struct mn_ctx *ctx)
 	get_large(ctx, x, 1 << 20);
 	mn_close(ctx, x);
 	mn_put_str(clients[0], "stop", NULL, 0);
-	broker_finish(ctx, clients, 2);
+	mn_broker_finish(ctx, clients, 2);
 }
 
 static void large_reader(struct mn_ctx *ctx)
@@ -1298,7 +1254,7 @@ static void large_reader(struct mn_ctx *ctx)
 	IpczHandle broker, y;
 	size_t i;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 1, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 1, &broker));
 	if (mn_expect_str(ctx, broker, "read", &y, 1)) {
 		for (i = 0; i < NUM_LARGE; i++)
 			get_large(ctx, y, large_sizes[i]);
@@ -1307,7 +1263,7 @@ static void large_reader(struct mn_ctx *ctx)
 			       "the kept end closed");
 		mn_close(ctx, y);
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(large_parcels_through_moving_portal)
@@ -1339,7 +1295,7 @@ static void two_phase_broker(struct mn_ctx *ctx)
 	volatile void *data;
 	size_t num_bytes = TWO_PHASE_SIZE, i;
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	open_pair(ctx, &near, &far);
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  ipcz.BeginPut(client, 0, NULL, &data, &num_bytes,
@@ -1366,7 +1322,7 @@ static void two_phase_broker(struct mn_ctx *ctx)
 	mn_put_str(client, "after the abort", NULL, 0);
 	mn_ping(ctx, near);
 	mn_close(ctx, near);
-	broker_finish(ctx, &client, 1);
+	mn_broker_finish(ctx, &client, 1);
 }
 
 static void two_phase_client(struct mn_ctx *ctx)
@@ -1376,7 +1332,7 @@ static void two_phase_client(struct mn_ctx *ctx)
 	const volatile void *data;
 	size_t num_bytes, num_handles = 1, i;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	MN_REQUIRE(ctx, mn_wait_parcel(ctx, broker, "two-phase parcel") ==
 		   IPCZ_RESULT_OK);
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
@@ -1408,7 +1364,7 @@ static void two_phase_client(struct mn_ctx *ctx)
 	mn_expect_str(ctx, broker, "after the abort", NULL, 0);
 	mn_pong(ctx, portal);
 	mn_close(ctx, portal);
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(two_phase_across_nodes)
@@ -1465,7 +1421,7 @@ static void object_broker(struct mn_ctx *ctx)
 	char buffer[sizeof(pipe_message)];
 	int fds[2] = { -1, -1 };
 
-	MN_REQUIRE(ctx, connect_broker(ctx, 1, &client));
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
 	if (mn_variant.descriptor_wrap) {
 		MN_REQUIRE(ctx, pipe2(fds, O_CLOEXEC) == 0);
 		MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
@@ -1489,7 +1445,7 @@ static void object_broker(struct mn_ctx *ctx)
 				  "the message written by the other process");
 		close(fds[0]);
 	}
-	broker_finish(ctx, &client, 1);
+	mn_broker_finish(ctx, &client, 1);
 }
 
 static void object_client(struct mn_ctx *ctx)
@@ -1499,7 +1455,7 @@ static void object_client(struct mn_ctx *ctx)
 	uintptr_t value = 0;
 	int fd;
 
-	MN_REQUIRE(ctx, connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
 	if (mn_expect_str(ctx, broker, "object", &box, 1) &&
 	    MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
 			     ipcz.Unbox(box, 0, NULL, &contents), "Unbox")) {
@@ -1530,7 +1486,7 @@ static void object_client(struct mn_ctx *ctx)
 					   NULL);
 		}
 	}
-	client_finish(ctx, broker);
+	mn_client_finish(ctx, broker);
 }
 
 MN_TEST(driver_objects_across_nodes)
