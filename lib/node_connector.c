@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The handshake of a node link: each side's CONNECT message, the check that
+ * the two sides' roles (broker, non-broker, referrer, introduced) fit, and
+ * the adoption of the pool's primary buffer and the initial portals.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/box.h"
+#include "lib/driver.h"
+#include "lib/handle_table.h"
+#include "lib/lock.h"
+#include "lib/node.h"
+#include "lib/node_link_internal.h"
+#include "lib/node_link_memory.h"
+#include "lib/node_message.h"
+#include "lib/parcel.h"
+#include "lib/parcel_wrapper.h"
+#include "lib/remote_router_link.h"
+#include "lib/router.h"
+#include "lib/router_bypass.h"
+#include "lib/sublink_map.h"
+
+static struct msg_connect connect_message(struct node_link *link)
+{
+	struct msg_connect message = {
+		.header = { .size = sizeof(message), .type = MSG_CONNECT },
+		.flags = link->flags,
+		.is_broker = link->node->is_broker,
+		.introduced = link->introduced,
+		.num_initial_portals = link->num_portals,
+	};
+
+	memcpy(message.name, link->node->name, sizeof(message.name));
+	return message;
+}
+
+void node_link_send_connect(struct node_link *link, IpczDriverHandle shared,
+			 enum op_context ctx)
+{
+	struct msg_connect message = connect_message(link);
+	struct message_builder b;
+
+	message_builder_init(&b);
+	message_builder_append(&b, &message, sizeof(message));
+	if (shared != IPCZ_INVALID_DRIVER_HANDLE)
+		node_link_memory_serialize(node_link_driver(link), shared,
+					   link->transport, &b);
+	node_link_set_header(&b, MSG_CONNECT);
+	node_link_transmit(link, &b, ctx);
+	message_builder_free(&b);
+}
+
+/*
+ * The pairs this stage connects: a broker (no flags) with a non-broker
+ * connecting TO_BROKER; two brokers that both connect TO_BROKER; and a
+ * non-broker sharing its broker (SHARE_BROKER) with one inheriting it
+ * (INHERIT_BROKER). The side of the link (which half of the sublink
+ * numbers each end uses) follows: the broker, the broker with the greater
+ * name, or the referrer is side A.
+ *
+ * A referral joins referrer and referred node directly, and the referred
+ * node reaches the rest of the broker's network through the referrer (its
+ * routes run through proxies there). Upstream instead hands the transport
+ * to the broker, which introduces the two; that, and links from the
+ * referred node to the broker and to others, come with introductions.
+ */
+static bool roles_match(struct node_link *link,
+			const struct msg_connect *remote, uint8_t *side)
+{
+	const bool local_broker = link->node->is_broker;
+	const bool local_to_broker = link->flags & IPCZ_CONNECT_NODE_TO_BROKER;
+	const bool remote_to_broker = remote->flags &
+				      IPCZ_CONNECT_NODE_TO_BROKER;
+	int order;
+
+	if (remote->is_broker > 1 || remote->introduced > 1)
+		return false;
+	/* An introduced link joins the two nodes the broker named. */
+	if (link->introduced) {
+		*side = link->side;
+		return remote->introduced &&
+		       memcmp(remote->name, link->remote_name,
+			      sizeof(remote->name)) == 0;
+	}
+	if (remote->introduced)
+		return false;
+	if (link->flags & IPCZ_CONNECT_NODE_SHARE_BROKER) {
+		*side = LINK_SIDE_A;
+		return !remote->is_broker &&
+		       (remote->flags & IPCZ_CONNECT_NODE_INHERIT_BROKER);
+	}
+	if (link->flags & IPCZ_CONNECT_NODE_INHERIT_BROKER) {
+		*side = LINK_SIDE_B;
+		return !remote->is_broker &&
+		       (remote->flags & IPCZ_CONNECT_NODE_SHARE_BROKER);
+	}
+	if (local_broker && remote->is_broker) {
+		order = memcmp(link->node->name, remote->name,
+			       sizeof(remote->name));
+		*side = order > 0 ? LINK_SIDE_A : LINK_SIDE_B;
+		return local_to_broker && remote_to_broker && order != 0;
+	}
+	if (local_broker) {
+		*side = LINK_SIDE_A;
+		return !local_to_broker && remote_to_broker;
+	}
+	*side = LINK_SIDE_B;
+	return local_to_broker && remote->is_broker && !remote_to_broker;
+}
+
+/*
+ * The handshake may carry one driver object: the primary buffer of the
+ * link's pool, from a node that may be side A (see node_link_connect()).
+ */
+IpczResult node_link_accept_connect(struct node_link *link, const uint8_t *bytes,
+				 size_t num_bytes,
+				 const IpczDriverHandle *handles,
+				 size_t num_handles, size_t *claimed)
+{
+	struct msg_connect message;
+	struct router **initial;
+	uint32_t count, linked, i;
+	uint8_t side = LINK_SIDE_A;
+	IpczDriverHandle memory;
+	IpczResult result;
+
+	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
+	    num_bytes - sizeof(message) > NODE_LINK_MEMORY_MAX_SERIALIZED ||
+	    num_handles > NODE_LINK_MEMORY_MAX_HANDLES)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	memcpy(&message, bytes, sizeof(message));
+	/*
+	 * A broker's non-brokers must have names of their own: they are how
+	 * introductions find them.
+	 */
+	if (!node_link_valid_peer_name(link->node, message.name) ||
+	    (link->node->is_broker && !message.is_broker &&
+	     !link->introduced && node_link_exists(link->node, message.name)))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	ipcz_lock(&link->lock);
+	if (link->state != LINK_CONNECTING || !roles_match(link, &message,
+							   &side)) {
+		ipcz_unlock(&link->lock);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	link->state = LINK_CONNECTED;
+	link->side = side;
+	memcpy(link->remote_name, message.name, sizeof(link->remote_name));
+	initial = link->initial;
+	count = link->num_initial;
+	link->initial = NULL;
+	link->num_initial = 0;
+	ipcz_unlock(&link->lock);
+
+	/* The pool is ready before any route can send through it. */
+	memory = node_link_memory_deserialize(
+		node_link_driver(link), bytes + sizeof(message),
+		num_bytes - sizeof(message), handles, num_handles,
+		link->transport);
+	result = IPCZ_RESULT_INVALID_ARGUMENT;
+	if (memory != IPCZ_INVALID_DRIVER_HANDLE ||
+	    (num_bytes == sizeof(message) && !num_handles)) {
+		*claimed = num_handles;
+		result = node_link_memory_open(&link->memory,
+					       side == LINK_SIDE_A, memory,
+					       link->node->memory_flags);
+	}
+	if (result != IPCZ_RESULT_OK) {
+		/* Routes were not joined yet: give the portals back. */
+		ipcz_lock(&link->lock);
+		link->initial = initial;
+		link->num_initial = count;
+		ipcz_unlock(&link->lock);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+
+	/* Portals both sides asked for are joined; the rest see closure. */
+	linked = count < message.num_initial_portals ?
+			 count : message.num_initial_portals;
+	for (i = 0; i < count; i++) {
+		struct router_link *router_link = NULL;
+
+		if (i < linked)
+			router_link = remote_router_link_create(
+				link, i, LINK_CENTRAL, side);
+		if (router_link && node_link_add_route(link, i, initial[i], router_link))
+			router_set_outward_link(initial[i], OP_TRANSPORT,
+						router_link);
+		else if (router_link)
+			router_link_unref(router_link);
+		if (i >= linked)
+			router_accept_route_closure(initial[i], OP_TRANSPORT,
+						    LINK_CENTRAL, 0);
+		else if (!router_link)
+			router_accept_route_disconnected(initial[i],
+							 OP_TRANSPORT,
+							 LINK_CENTRAL);
+		router_unref(initial[i]);
+	}
+	free(initial);
+	if (link->introduced)
+		node_link_introduction_complete(link);
+	return IPCZ_RESULT_OK;
+}
