@@ -562,8 +562,15 @@ static enum bypass_result accept_bridge_answer(struct router *far,
 
 /* ---- the outward peer X ---- */
 
+/*
+ * Requests crossing on one central link (both ends are proxies): side A's
+ * wins, side B's is declined. The side is the node link's, which the two
+ * ends always see as opposite; a router link's own side is not (both ends
+ * of a direct transfer's central link carry the sender's).
+ */
 static bool may_accept_request_locked(struct router *router,
-				      struct router_link *link)
+				      struct router_link *link,
+				      enum link_side our_side)
 {
 	const struct router_bypass *bypass = router->bypass;
 
@@ -573,11 +580,22 @@ static bool may_accept_request_locked(struct router *router,
 		return false;
 	if (!bypass)
 		return true;
-	/* Requests crossing on one link: side A's wins. */
 	if (bypass->pending || bypass->phase == PHASE_ACCEPTED ||
 	    bypass->phase == PHASE_DONE)
 		return false;
-	return bypass->phase != PHASE_REQUESTED || link->side == LINK_SIDE_B;
+	return bypass->phase != PHASE_REQUESTED || our_side == LINK_SIDE_B;
+}
+
+/*
+ * Accepting the other proxy's crossing request settles our own: it is
+ * declined, and that decline reaches us on a link that is no longer our
+ * primary, so accept_answer() ignores it. Once our new link is stable we
+ * may ask again, towards our new neighbour.
+ */
+static void settle_own_request_locked(struct router *router)
+{
+	if (router->bypass->phase == PHASE_REQUESTED)
+		router->bypass->phase = PHASE_NONE;
 }
 
 static void accept_request(struct node_link *node_link, struct router *router,
@@ -587,6 +605,7 @@ static void accept_request(struct node_link *node_link, struct router *router,
 	struct route_edge_decay *decay = route_edge_decay_alloc();
 	struct router_bypass *bypass = calloc(1, sizeof(*bypass));
 	struct router_link *new_link = NULL;
+	enum link_side our_side = node_link_side(node_link);
 	struct node_link *target;
 	uint64_t sublink = 0, cut = 0;
 	bool ok;
@@ -603,7 +622,7 @@ static void accept_request(struct node_link *node_link, struct router *router,
 	}
 	if (ok) {
 		ipcz_lock(&router->lock);
-		ok = may_accept_request_locked(router, link);
+		ok = may_accept_request_locked(router, link, our_side);
 		if (!ok && router->outward.primary == link &&
 		    !route_ending_locked(router) &&
 		    !route_edge_is_stable(&router->outward)) {
@@ -624,6 +643,7 @@ static void accept_request(struct node_link *node_link, struct router *router,
 			}
 			router->bypass->pending = new_link;
 			router_link_ref(new_link);
+			settle_own_request_locked(router);
 		}
 		ipcz_unlock(&router->lock);
 		if (!ok)
@@ -670,6 +690,7 @@ static void accept_request_local(struct node_link *node_link,
 	struct router_bypass *bypass = calloc(1, sizeof(*bypass));
 	struct router_link *to_peer = NULL, *to_router = NULL;
 	struct router_link *peer_link = NULL;
+	enum link_side our_side = node_link_side(node_link);
 	struct router *peer;
 	uint64_t n = 0, m = 0;
 	bool ok;
@@ -681,7 +702,7 @@ static void accept_request_local(struct node_link *node_link,
 					   &to_peer, &to_router);
 	if (ok) {
 		ipcz_lock_pair(&router->lock, &peer->lock);
-		ok = may_accept_request_locked(router, link) &&
+		ok = may_accept_request_locked(router, link, our_side) &&
 		     may_join_locked(peer, peer_link);
 		if (!ok && router->outward.primary == link &&
 		    !route_ending_locked(router) &&
@@ -700,6 +721,8 @@ static void accept_request_local(struct node_link *node_link,
 			start_decay(&peer->outward, decays[1], m, n);
 			route_edge_set_primary(&peer->outward, to_router);
 			decays[0] = decays[1] = NULL;
+			if (router->bypass)
+				settle_own_request_locked(router);
 			to_peer = to_router = NULL;
 		}
 		ipcz_unlock_pair(&router->lock, &peer->lock);

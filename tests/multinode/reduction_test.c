@@ -537,8 +537,6 @@ static void networks_client(struct mn_ctx *ctx)
 
 MN_TEST(reduction_across_networks)
 {
-	MN_PENDING("across brokers, two adjacent broker proxies bypassed "
-		   "at once can leave one (socket variant, ~1 run in 8)");
 	static const struct mn_test test = {
 		.num_nodes = 4,
 		.nodes = { [MB_BROKER1] = { "broker1", true, networks_broker },
