@@ -25,7 +25,6 @@ struct drv_outgoing *drv_outgoing_keep(struct drv_outgoing *m)
 		.fds = (int *)(buffers + bytes),
 		.num_fds = fd_count,
 		.started = m->started,
-		.ring = m->ring,
 		.owns_buffers = true,
 	};
 	if (bytes)
@@ -60,12 +59,21 @@ void drv_outbox_drop(struct drv_outbox *box)
 	box->queued_bytes = 0;
 }
 
+/*
+ * What a waiting message counts against DRV_MAX_QUEUED_BYTES: its bytes
+ * and its bookkeeping, so that a flood of empty messages is bounded too.
+ */
+static size_t queued_cost(size_t rest)
+{
+	return rest + sizeof(struct drv_outgoing);
+}
+
 bool drv_outbox_queue_rest(struct drv_outbox *box, struct drv_outgoing *m)
 {
 	size_t rest = m->num_bytes - m->bytes_sent;
 	struct drv_outgoing *kept;
 
-	if (rest > DRV_MAX_QUEUED_BYTES - box->queued_bytes)
+	if (queued_cost(rest) > DRV_MAX_QUEUED_BYTES - box->queued_bytes)
 		return false;
 	kept = drv_outgoing_keep(m);
 	if (!kept)
@@ -75,7 +83,7 @@ bool drv_outbox_queue_rest(struct drv_outbox *box, struct drv_outgoing *m)
 	else
 		box->head = kept;
 	box->tail = kept;
-	box->queued_bytes += rest;
+	box->queued_bytes += queued_cost(rest);
 	return true;
 }
 
@@ -94,6 +102,7 @@ int drv_outbox_flush(struct drv_outbox *box, int fd, drv_send_fn send,
 		box->head = m->next;
 		if (!box->head)
 			box->tail = NULL;
+		box->queued_bytes -= queued_cost(0);
 		drv_outgoing_free(m);
 	}
 	return 0;

@@ -35,7 +35,6 @@ struct drv_outgoing {
 	size_t num_fds;
 	size_t fds_sent;
 	bool started;		/* its first packet or chunk is out */
-	bool ring;		/* kernel driver: rings the doorbell */
 	bool owns_buffers;	/* a kept copy, freed with its buffers */
 };
 

@@ -76,11 +76,6 @@ static bool outgoing_done(const struct drv_outgoing *m)
 
 int kdrv_outgoing_send(int fd, struct drv_outgoing *m, size_t *chunk_limit)
 {
-	if (m->ring) {
-		struct ipcz_doorbell args = { .size = sizeof(args) };
-
-		return kdrv_ioctl(fd, IPCZ_IOC_RING, &args);
-	}
 	while (!outgoing_done(m)) {
 		int err = send_chunk(fd, m, *chunk_limit);
 

@@ -13,8 +13,9 @@
  *
  * A chunk carries at most KDRV_MAX_CHUNK payload bytes (less if the peer's
  * queue is smaller). The receiver rebuilds each message and refuses
- * anything inconsistent. An empty Transmit() is no message at all but a
- * ring of the peer's doorbell.
+ * anything inconsistent. An empty Transmit() is a FIRST chunk announcing
+ * no bytes and no descriptors: a message like any other, so that each one
+ * reaches the peer as exactly one call, in its place among the others.
  */
 #ifndef IPCZ_DRIVERS_KERNEL_MESSAGE_H
 #define IPCZ_DRIVERS_KERNEL_MESSAGE_H

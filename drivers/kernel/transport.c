@@ -155,7 +155,6 @@ IpczResult kdrv_transport_transmit(struct drv_object *object, const void *data,
 	result = take_descriptors(handles, num_handles, fds);
 	if (result != IPCZ_RESULT_OK)
 		goto out;
-	m.ring = !num_bytes && !num_handles;
 	m.data = data;
 	m.num_bytes = num_bytes;
 	m.fds = fds;
@@ -226,8 +225,6 @@ void kdrv_transport_on_events(struct kdrv_transport *t, uint32_t events)
 {
 	if (!events || (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		t->input_ready = true;
-	if (!events || (events & EPOLLPRI))
-		t->doorbell_ready = true;
 }
 
 /* Epoll interest matching the transport's state; lock held. */
@@ -237,7 +234,7 @@ static void update_watch(struct kdrv_transport *t)
 
 	if (t->life.fd >= 0 && t->life.phase == DRV_TRANSPORT_ACTIVE &&
 	    !t->life.read_failed)
-		want |= EPOLLIN | EPOLLPRI | EPOLLRDHUP;
+		want |= EPOLLIN | EPOLLRDHUP;
 	if (t->life.fd >= 0 && t->out.head && !t->life.write_failed)
 		want |= EPOLLOUT;
 	if (want == t->watched_events)
@@ -289,23 +286,6 @@ static bool deliver(struct kdrv_incoming *in,
 	return result == IPCZ_RESULT_OK;
 }
 
-/* Takes the doorbell and delivers one empty call if it had rung. */
-static void deliver_doorbell(struct kdrv_transport *t)
-{
-	struct ipcz_doorbell args = { .size = sizeof(args) };
-	IpczTransportActivityHandler handler;
-	IpczHandle listener;
-
-	t->doorbell_ready = false;
-	if (!drv_transport_may_deliver(&t->life, &handler, &listener))
-		return;
-	if (kdrv_ioctl(t->life.fd, IPCZ_IOC_TAKE_DOORBELL, &args) ||
-	    !args.rings)
-		return;
-	if (handler(listener, NULL, 0, NULL, 0, 0, NULL) != IPCZ_RESULT_OK)
-		drv_transport_fail_input(&t->life);
-}
-
 /* Reads and delivers a bounded number of chunks; true if more remain. */
 static bool read_input(struct kdrv_transport *t, uint8_t *buffer)
 {
@@ -338,9 +318,6 @@ static bool read_input(struct kdrv_transport *t, uint8_t *buffer)
 			return false;
 		}
 	}
-	/* Rings after the messages before them. */
-	if (t->doorbell_ready)
-		deliver_doorbell(t);
 	return false;
 }
 

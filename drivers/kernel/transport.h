@@ -7,8 +7,8 @@
  * nothing waits before it; when the peer's queue is full, the rest of it
  * (whole chunks only) waits in a userspace queue that the I/O thread
  * flushes as the peer drains, so nothing is lost or reordered and a send
- * never blocks. An empty Transmit() rings the peer's doorbell, after any
- * queued output.
+ * never blocks. An empty Transmit() is an empty message, ordered like the
+ * rest.
  *
  * Only the I/O thread reads the transport and calls its handler, so calls
  * for one listener never overlap, and nothing comes after the DEACTIVATED
@@ -37,7 +37,6 @@ struct kdrv_transport {
 	/* The I/O thread's own. */
 	uint32_t watched_events;	/* epoll interest, 0 if not watched */
 	bool input_ready;	/* there may be chunks to receive */
-	bool doorbell_ready;	/* the doorbell may have rung */
 	bool in_service;	/* on the thread's list of work */
 	struct kdrv_transport *next_service;
 	struct kdrv_incoming incoming;

@@ -10,7 +10,7 @@
 #                                        (both run natively by check-driver)
 #   $(BUILD)/vm-tests/driver-kernel      conformance: the kernel driver
 #   $(BUILD)/vm-tests/driver-kernel-api  kernel_test.c: rendezvous, fds,
-#                                        credentials, doorbell, hostile peer
+#                                        credentials, empties, hostile peer
 #   $(BUILD)/vm-tests/driver-default     default_test.c, with the module
 #                                        (these three run in the test VM
 #                                        with the rest of vm-tests)

@@ -2,8 +2,7 @@
 /*
  * driver-pingpong: round-trip latency between two processes through each
  * available driver's IpczDriver table (64-byte messages, and empty
- * Transmits, which the kernel driver turns into doorbell rings), beside a
- * plain AF_UNIX socketpair for reference.
+ * Transmits), beside a plain AF_UNIX socketpair for reference.
  *
  *	driver-pingpong [round_trips]
  *

@@ -2,7 +2,7 @@
 /*
  * What the kernel driver offers beyond the IpczDriver contract
  * (include/ipcz/kernel_driver.h): rendezvous by name, adoption of
- * descriptors, peer credentials, the coalescing doorbell, wrapped
+ * descriptors, peer credentials, empty messages in line, wrapped
  * descriptors, and its defence against a peer that writes raw messages.
  * Runs inside the test VM; every test skips without /dev/ipcz.
  */
@@ -227,31 +227,51 @@ TEST_F(kdrv, only_transports_are_adopted)
 	self->d->Close(t, 0, NULL);
 }
 
-/* Rings that the receiver has not seen yet reach it as one call. */
-TEST_F(kdrv, doorbell_coalesces)
+/*
+ * Empty Transmits are messages, not doorbell rings: while the peer's kernel
+ * queue is full they wait in user space behind the messages before them,
+ * and each reaches the peer as its own call, in its place.
+ */
+TEST_F(kdrv, empties_wait_in_line_behind_full_output)
 {
+	const size_t count = 48, len = 64 * 1024;
+	uint8_t *message = malloc(len);
 	IpczDriverHandle a, b;
+	size_t index = 0;
 
 	NEED_MODULE();
+	ASSERT_NE(NULL, message);
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
-	for (int i = 0; i < 100; i++)
+	/* Three times what the receiving end's kernel queue holds. */
+	for (size_t i = 0; i < count; i++) {
+		memset(message, (int)i, len);
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  self->d->Transmit(a, message, len, NULL, 0, 0,
+					    NULL));
 		ASSERT_EQ(IPCZ_RESULT_OK,
 			  self->d->Transmit(a, NULL, 0, NULL, 0, 0, NULL));
+	}
 	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&self->log, b));
-	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.empties, 1,
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.empties, count,
 				      WAIT_MS));
-	usleep(100000);
-	EXPECT_EQ(1, activity_log_get(&self->log, &self->log.empties));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->Transmit(a, NULL, 0, NULL, 0, 0, NULL));
-	EXPECT_TRUE(activity_log_wait(&self->log, &self->log.empties, 2,
-				      WAIT_MS));
+	ASSERT_EQ(count, activity_log_get(&self->log, &self->log.messages));
+	ASSERT_EQ(2 * count, activity_log_get(&self->log, &self->log.count));
+	for (size_t i = 0; i < count; i++) {
+		struct activity m = activity_log_call(&self->log, index++);
+		struct activity e = activity_log_call(&self->log, index++);
+
+		ASSERT_EQ(len, m.num_bytes);
+		EXPECT_EQ((uint8_t)i, m.data[len - 1]);
+		EXPECT_EQ(0, e.num_bytes);
+		EXPECT_EQ(0, e.num_handles);
+	}
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
 	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.deactivations,
 				      1, WAIT_MS));
 	self->d->Close(a, 0, NULL);
 	self->d->Close(b, 0, NULL);
+	free(message);
 }
 
 /* Output still queued in user space when the sender closes is delivered. */
