@@ -89,6 +89,7 @@ api_connect_node(IpczHandle node_handle, IpczDriverHandle transport,
 		 const void *options, IpczHandle *initial_portals)
 {
 	struct node *node = get_node(node_handle);
+	IpczHandle portals[MAX_INITIAL_PORTALS];
 	IpczResult result;
 
 	if (!node)
@@ -100,8 +101,12 @@ api_connect_node(IpczHandle node_handle, IpczDriverHandle transport,
 		result = IPCZ_RESULT_OUT_OF_RANGE;
 	else
 		result = node_connect(node, transport, num_initial_portals,
-				      flags, initial_portals);
+				      flags, portals);
 	node_unref(node);
+	/* A failed call writes no output: the handles were taken back. */
+	if (result == IPCZ_RESULT_OK)
+		memcpy(initial_portals, portals,
+		       num_initial_portals * sizeof(*portals));
 	return result;
 }
 

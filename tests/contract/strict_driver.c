@@ -526,8 +526,10 @@ static IpczResult serialize_checks(struct sd_entry *e,
 	if (!via)
 		return options.forced_brokering ? IPCZ_RESULT_ABORTED :
 						  IPCZ_RESULT_OK;
-	if (!may_cross(via->payload.transport))
+	if (!may_cross(via->payload.transport)) {
+		stats.permission_denied++;
 		return IPCZ_RESULT_PERMISSION_DENIED;
+	}
 	return IPCZ_RESULT_OK;
 }
 

@@ -86,6 +86,7 @@ struct sd_stats {
 	size_t transmits;
 	size_t serialize_exhausted;	/* RESOURCE_EXHAUSTED answers */
 	size_t serialized;		/* successful Serialize() calls */
+	size_t permission_denied;	/* forced brokering refusals */
 	size_t bad_activity_reports;
 	uintptr_t last_bad_activity_context;
 	size_t violations;
