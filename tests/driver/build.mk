@@ -11,8 +11,11 @@
 #   $(BUILD)/vm-tests/driver-kernel      conformance: the kernel driver
 #   $(BUILD)/vm-tests/driver-kernel-api  kernel_test.c: rendezvous, fds,
 #                                        credentials, empties, hostile peer
+#   $(BUILD)/vm-tests/driver-kernel-kill kill_test.c: libipcz over the
+#                                        kernel driver, a peer SIGKILLed
+#                                        at random moments
 #   $(BUILD)/vm-tests/driver-default     default_test.c, with the module
-#                                        (these three run in the test VM
+#                                        (these four run in the test VM
 #                                        with the rest of vm-tests)
 #   $(BUILD)/vm-bin/driver-pingpong      round-trip latency per driver
 #                                        (release build, not a test;
@@ -26,8 +29,9 @@ DRIVER_TEST_OUT    := $(BUILD)/driver-tests
 DRIVER_TEST_NATIVE := $(DRIVER_TEST_OUT)/driver-test
 DRIVER_TEST_KERNEL := $(BUILD)/vm-tests/driver-kernel
 DRIVER_TEST_DEFAULT := $(DRIVER_TEST_OUT)/default-test
+DRIVER_TEST_KILL   := $(BUILD)/vm-tests/driver-kernel-kill
 DRIVER_TEST_VM_EXTRA := $(BUILD)/vm-tests/driver-kernel-api \
-			$(BUILD)/vm-tests/driver-default
+			$(BUILD)/vm-tests/driver-default $(DRIVER_TEST_KILL)
 DRIVER_TEST_COMMON := activity_log driver_variants
 
 DRIVER_TEST_KSFT = $(eval DRIVER_TEST_KSFT := $(shell $(CURDIR)/tools/linux-source)/tools/testing/selftests)$(DRIVER_TEST_KSFT)
@@ -73,6 +77,14 @@ $(DRIVER_TEST_KERNEL): $(DRIVER_TEST_OUT)/obj/driver_test_kernel.o \
 $(DRIVER_TEST_DEFAULT): $(DRIVER_TEST_OUT)/obj/default_test.o \
 		$(IPCZ_DRIVERS_ASAN_A)
 	$(CC) $(VARIANT_LDFLAGS_asan) $^ -lpthread -o $@
+
+# libipcz on top of the kernel driver: peers killed at random moments.
+$(DRIVER_TEST_KILL): $(DRIVER_TEST_OUT)/obj/kill_test.o $(LIBIPCZ_ASAN_A) \
+		$(IPCZ_DRIVERS_ASAN_A)
+	@mkdir -p $(@D)
+	$(CC) $(VARIANT_LDFLAGS_asan) $(filter %.o,$^) \
+		-Wl,--start-group $(filter %.a,$^) -Wl,--end-group \
+		-lpthread -o $@
 
 $(BUILD)/vm-tests/driver-default: $(DRIVER_TEST_OUT)/obj/default_test.o \
 		$(IPCZ_DRIVERS_ASAN_A)
