@@ -50,8 +50,14 @@ struct sd_options {
 };
 void sd_set_options(const struct sd_options *options);
 
-/* Makes every violation print and abort() at once. */
+/* Makes every violation print and abort() at once... */
 void sd_set_abort_on_violation(bool abort_now);
+
+/*
+ * ...except those whose text contains `text` (a known bug reported
+ * elsewhere), which are only recorded. Up to 8 texts.
+ */
+void sd_tolerate(const char *text);
 
 /*
  * A transport pair for ConnectNode(), for a node of each kind (the kinds

@@ -10,6 +10,9 @@
 #                                              per role (TSan)
 #   $(BUILD)/multinode/asan/<prog>-socket      socket driver, a process per
 #                                              role (ASan+UBSan)
+#   $(BUILD)/multinode/asan/<prog>-async       strict asynchronous driver of
+#                                              tests/contract, a thread per
+#                                              role (ASan+UBSan)
 #   $(BUILD)/vm-tests/multinode-<prog>-kernel  kernel driver, a process per
 #                                              role, run in the test VM
 #
@@ -28,7 +31,8 @@ MN_CFLAGS   = -std=gnu11 -D_GNU_SOURCE \
 	      -I$(CURDIR)/include -I$(CURDIR) -isystem $(MN_KSFT)
 
 MN_NATIVE_BINS := $(foreach p,$(MN_PROGS),$(MN_OUT)/asan/$(p)-inprocess \
-		    $(MN_OUT)/tsan/$(p)-threaded $(MN_OUT)/asan/$(p)-socket)
+		    $(MN_OUT)/tsan/$(p)-threaded $(MN_OUT)/asan/$(p)-socket \
+		    $(MN_OUT)/asan/$(p)-async)
 MN_VM_BINS     := $(foreach p,$(MN_PROGS),$(BUILD)/vm-tests/multinode-$(p)-kernel)
 
 ALL_TARGETS  += $(MN_NATIVE_BINS) $(MN_VM_BINS)
@@ -69,6 +73,12 @@ $(MN_OUT)/asan/%-inprocess: $(MN_OUT)/obj/asan/%_test.o \
 
 $(MN_OUT)/asan/%-socket: $(MN_OUT)/obj/asan/%_test.o \
 		$(call mn_link_deps,asan,socket)
+	$(call mn_link,asan)
+
+# The strict driver is built by tests/contract/build.mk.
+$(MN_OUT)/asan/%-async: $(MN_OUT)/obj/asan/%_test.o \
+		$(BUILD)/contract/obj/asan/strict_driver.o \
+		$(call mn_link_deps,asan,async)
 	$(call mn_link,asan)
 
 $(MN_OUT)/tsan/%-threaded: $(MN_OUT)/obj/tsan/%_test.o \
