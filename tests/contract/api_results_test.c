@@ -353,6 +353,14 @@ TEST(put_results)
 	handles[1] = c;
 	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
 		  ipcz.Put(a, "x", 1, handles, 2, IPCZ_NO_FLAGS, NULL));
+	/* A box whose driver object cannot be serialized cannot be sent. */
+	contents.object.driver_object = sd_object_new(6, false);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Box(node, &contents, IPCZ_NO_FLAGS, NULL, &box));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz.Put(a, "x", 1, &box, 1, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(box, IPCZ_NO_FLAGS, NULL));
+	contents.object.driver_object = object;
 	/* Every refusal left c with the caller, usable. */
 	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(c, "still", NULL, 0));
 	EXPECT_TRUE(ct_expect(d, "still", NULL, 0));
