@@ -181,6 +181,34 @@ void drv_copy_from_volatile(void *to, const volatile void *from, size_t size)
 		out[i] = in[i];
 }
 
+bool drv_serialized_fits(size_t header_size, volatile void *data,
+			 size_t *num_bytes, IpczDriverHandle *handles,
+			 size_t *num_handles)
+{
+	size_t byte_capacity = num_bytes ? *num_bytes : 0;
+	size_t handle_capacity = num_handles ? *num_handles : 0;
+
+	if (num_bytes)
+		*num_bytes = header_size;
+	if (num_handles)
+		*num_handles = 1;
+	return byte_capacity >= header_size && handle_capacity >= 1 && data &&
+	       handles;
+}
+
+bool drv_serialized_read_header(const volatile void *data, size_t num_bytes,
+				const IpczDriverHandle *driver_handles,
+				size_t num_driver_handles,
+				const IpczDriverHandle *handle, void *header,
+				size_t header_size)
+{
+	if (num_bytes != header_size || num_driver_handles != 1 || !data ||
+	    !driver_handles || !handle)
+		return false;
+	drv_copy_from_volatile(header, data, header_size);
+	return true;
+}
+
 IpczResult IPCZ_API drv_generate_random_bytes(size_t num_bytes,
 					      uint32_t flags,
 					      const void *options,

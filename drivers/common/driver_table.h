@@ -97,6 +97,27 @@ void drv_copy_to_volatile(volatile void *to, const void *from, size_t size);
 void drv_copy_from_volatile(void *to, const volatile void *from,
 			    size_t size);
 
+/*
+ * Both drivers serialize an object as a header of `header_size` bytes and
+ * one descriptor object. Serialize(): stores those needs in the non-null
+ * `*num_bytes` and `*num_handles`; true if the capacities given on input
+ * (and the buffers) hold them.
+ */
+bool drv_serialized_fits(size_t header_size, volatile void *data,
+			 size_t *num_bytes, IpczDriverHandle *handles,
+			 size_t *num_handles);
+
+/*
+ * Deserialize()'s first step: checks that there is exactly a header of
+ * `header_size` bytes and one driver handle, with somewhere to put the
+ * result, and copies the header out of `data` into `header`.
+ */
+bool drv_serialized_read_header(const volatile void *data, size_t num_bytes,
+				const IpczDriverHandle *driver_handles,
+				size_t num_driver_handles,
+				const IpczDriverHandle *handle, void *header,
+				size_t header_size);
+
 /* GenerateRandomBytes(): getrandom(), the same for every driver. */
 IpczResult IPCZ_API drv_generate_random_bytes(size_t num_bytes,
 					      uint32_t flags,

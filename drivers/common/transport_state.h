@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ipcz/ipcz.h>
 
@@ -91,6 +92,76 @@ void drv_transport_fail_output(struct drv_transport_state *state,
 void drv_transport_flush(struct drv_transport_state *state,
 			 struct drv_outbox *out, drv_send_fn send,
 			 size_t *limit);
+
+/*
+ * How a driver sends a Transmit(): its limits, where its descriptor objects
+ * live and how one gives up its descriptor, and how a message goes out on
+ * the transport's descriptor (outbox.h).
+ */
+struct drv_transmit_ops {
+	size_t max_bytes;
+	size_t max_fds;
+	struct drv_handle_table *handles;
+	int (*take_fd)(IpczDriverHandle handle);
+	drv_send_fn send;
+};
+
+/*
+ * Transmit(), the same for both drivers: checks the arguments against the
+ * driver's limits, takes the descriptors out of `handles` (all or none),
+ * sends the message at once if nothing waits before it, queues in `out`
+ * what the peer cannot take yet, and wakes the I/O thread when output
+ * waits or failed. `*limit` is the driver's chunk or packet size. Takes
+ * the lock.
+ */
+IpczResult drv_transport_transmit(struct drv_transport_state *state,
+				  struct drv_outbox *out, size_t *limit,
+				  const struct drv_transmit_ops *ops,
+				  const void *data, size_t num_bytes,
+				  const IpczDriverHandle *handles,
+				  size_t num_handles);
+
+/*
+ * ReportBadTransportActivity(): nothing more is read or sent, the output
+ * waiting is dropped and the listener is owed ERROR. Lock held.
+ */
+void drv_transport_fail_all(struct drv_transport_state *state,
+			    struct drv_outbox *out);
+
+/* Changes a transport's epoll interest; a negative errno if it cannot. */
+typedef int (*drv_watch_fn)(void *transport, uint32_t old_events,
+			    uint32_t new_events);
+
+/*
+ * Makes the epoll interest `*watched` of `transport` match its state, with
+ * `watch`: input while active and still readable, EPOLLOUT while output
+ * waits. A transport that cannot be watched is unusable and fails both
+ * ways. Lock held.
+ */
+void drv_transport_update_watch(struct drv_transport_state *state,
+				struct drv_outbox *out, uint32_t *watched,
+				drv_watch_fn watch, void *transport);
+
+/*
+ * Turns received descriptor `fd`, the `index`th of its message, into a
+ * driver object; closes it on failure.
+ */
+typedef IpczResult (*drv_wrap_fd_fn)(int fd, size_t index,
+				     const void *context,
+				     IpczDriverHandle *handle);
+
+/*
+ * Hands a received message to the listener, its descriptors first made
+ * driver objects of `table` with `wrap`. Consumes every descriptor in
+ * `fds` (each is set to -1): those of a message that cannot be delivered
+ * whole, or that the listener refuses, are closed. True if the listener
+ * took the message. Called by the I/O thread, lock not held.
+ */
+bool drv_transport_deliver(struct drv_handle_table *table,
+			   IpczTransportActivityHandler handler,
+			   IpczHandle listener, const void *data,
+			   size_t num_bytes, int *fds, size_t num_fds,
+			   drv_wrap_fd_fn wrap, const void *context);
 
 /* Reading stopped for good; the listener is owed ERROR. Takes the lock. */
 void drv_transport_fail_input(struct drv_transport_state *state);

@@ -114,8 +114,6 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 					    IpczDriverHandle *handles,
 					    size_t *num_handles)
 {
-	size_t byte_capacity = num_bytes ? *num_bytes : 0;
-	size_t handle_capacity = num_handles ? *num_handles : 0;
 	struct drv_object *object;
 	IpczResult result;
 
@@ -126,15 +124,11 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 		drv_object_unref(object);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
-	if (num_bytes)
-		*num_bytes = sizeof(struct serialized_object);
-	if (num_handles)
-		*num_handles = 1;
-	if (byte_capacity < sizeof(struct serialized_object) ||
-	    handle_capacity < 1 || !data || !handles)
-		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
-	else
+	if (drv_serialized_fits(sizeof(struct serialized_object), data,
+				num_bytes, handles, num_handles))
 		result = serialize_object(handle, object, data, handles);
+	else
+		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	drv_object_unref(object);
 	return result;
 }
@@ -164,11 +158,10 @@ static IpczResult IPCZ_API driver_deserialize(
 	struct serialized_object header;
 	int fd;
 
-	if (num_bytes != sizeof(header) || num_driver_handles != 1 || !data ||
-	    !driver_handles || !handle)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	drv_copy_from_volatile(&header, data, sizeof(header));
-	if (header.magic != SERIALIZED_MAGIC ||
+	if (!drv_serialized_read_header(data, num_bytes, driver_handles,
+					num_driver_handles, handle, &header,
+					sizeof(header)) ||
+	    header.magic != SERIALIZED_MAGIC ||
 	    !type_fits(header.type, kdrv_descriptor_type(driver_handles[0])))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	if (header.type == DRV_DESCRIPTOR) {

@@ -13,7 +13,6 @@
 #include "drivers/kernel/transport.h"
 #include "uapi/linux/ipcz.h"
 
-#define STACK_HANDLES 16
 /* Chunks read from one transport before the others get a turn. */
 #define READ_BUDGET 64
 
@@ -92,39 +91,13 @@ IpczResult kdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-static IpczResult take_descriptors(const IpczDriverHandle *handles,
-				   size_t count, int *fds)
-{
-	return drv_handles_take_descriptors(&kdrv_handles, handles, count, fds,
-					    kdrv_descriptor_take_fd);
-}
-
-/* Sends `m` now if nothing waits before it, else queues it; lock held. */
-static IpczResult send_or_queue(struct kdrv_transport *t,
-				struct drv_outgoing *m, bool *kick)
-{
-	int err = -EAGAIN;
-
-	/* Nothing may overtake what is already queued. */
-	if (!t->out.head)
-		err = kdrv_outgoing_send(t->life.fd, m, &t->chunk_limit);
-	if (!err)
-		return IPCZ_RESULT_OK;
-	*kick = true;
-	if (err == -EAGAIN && drv_outbox_queue_rest(&t->out, m))
-		return IPCZ_RESULT_OK;
-	drv_transport_fail_output(&t->life, &t->out);
-	return err == -EAGAIN ? IPCZ_RESULT_RESOURCE_EXHAUSTED :
-				IPCZ_RESULT_UNAVAILABLE;
-}
-
-static void close_fds(int *fds, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
-	}
-}
+static const struct drv_transmit_ops transmit_ops = {
+	.max_bytes = KDRV_MAX_MESSAGE_BYTES,
+	.max_fds = KDRV_MAX_MESSAGE_FDS,
+	.handles = &kdrv_handles,
+	.take_fd = kdrv_descriptor_take_fd,
+	.send = kdrv_outgoing_send,
+};
 
 IpczResult kdrv_transport_transmit(struct drv_object *object, const void *data,
 				   size_t num_bytes,
@@ -132,43 +105,10 @@ IpczResult kdrv_transport_transmit(struct drv_object *object, const void *data,
 				   size_t num_handles)
 {
 	struct kdrv_transport *t = (struct kdrv_transport *)object;
-	int stack_fds[STACK_HANDLES], *fds = stack_fds;
-	struct drv_outgoing m = { 0 };
-	IpczResult result;
-	bool kick = false;
 
-	if (num_bytes > KDRV_MAX_MESSAGE_BYTES ||
-	    num_handles > KDRV_MAX_MESSAGE_FDS ||
-	    (num_bytes && !data) || (num_handles && !handles))
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (num_handles > STACK_HANDLES) {
-		fds = malloc(num_handles * sizeof(int));
-		if (!fds)
-			return IPCZ_RESULT_RESOURCE_EXHAUSTED;
-	}
-
-	pthread_mutex_lock(&t->life.lock);
-	if (t->life.write_failed || t->life.closed || t->life.fd < 0) {
-		result = IPCZ_RESULT_UNAVAILABLE;
-		goto out;
-	}
-	result = take_descriptors(handles, num_handles, fds);
-	if (result != IPCZ_RESULT_OK)
-		goto out;
-	m.data = data;
-	m.num_bytes = num_bytes;
-	m.fds = fds;
-	m.num_fds = num_handles;
-	result = send_or_queue(t, &m, &kick);
-	/* Whatever neither went out nor into the queue is closed. */
-	close_fds(fds + m.fds_sent, m.num_fds - m.fds_sent);
-out:
-	pthread_mutex_unlock(&t->life.lock);
-	if (fds != stack_fds)
-		free(fds);
-	if (kick && drv_io_start(&kdrv_io) == IPCZ_RESULT_OK)
-		drv_io_kick(&kdrv_io, &t->life);
-	return result;
+	return drv_transport_transmit(&t->life, &t->out, &t->chunk_limit,
+				      &transmit_ops, data, num_bytes, handles,
+				      num_handles);
 }
 
 void kdrv_transport_report_bad(struct drv_object *object)
@@ -176,10 +116,7 @@ void kdrv_transport_report_bad(struct drv_object *object)
 	struct kdrv_transport *t = (struct kdrv_transport *)object;
 
 	pthread_mutex_lock(&t->life.lock);
-	t->life.error_pending = true;
-	t->life.read_failed = true;
-	t->life.write_failed = true;
-	drv_outbox_drop(&t->out);
+	drv_transport_fail_all(&t->life, &t->out);
 	pthread_mutex_unlock(&t->life.lock);
 	drv_io_kick(&kdrv_io, &t->life);
 }
@@ -227,63 +164,37 @@ void kdrv_transport_on_events(struct kdrv_transport *t, uint32_t events)
 		t->input_ready = true;
 }
 
+static int watch(void *transport, uint32_t old_events, uint32_t new_events)
+{
+	struct kdrv_transport *t = transport;
+
+	return kdrv_io_watch(t, t->life.fd, old_events, new_events);
+}
+
 /* Epoll interest matching the transport's state; lock held. */
 static void update_watch(struct kdrv_transport *t)
 {
-	uint32_t want = 0;
+	drv_transport_update_watch(&t->life, &t->out, &t->watched_events,
+				   watch, t);
+}
 
-	if (t->life.fd >= 0 && t->life.phase == DRV_TRANSPORT_ACTIVE &&
-	    !t->life.read_failed)
-		want |= EPOLLIN | EPOLLRDHUP;
-	if (t->life.fd >= 0 && t->out.head && !t->life.write_failed)
-		want |= EPOLLOUT;
-	if (want == t->watched_events)
-		return;
-	if (kdrv_io_watch(t, t->life.fd, t->watched_events, want) < 0) {
-		/* It cannot be watched: it is unusable. */
-		t->life.read_failed = true;
-		drv_transport_fail_output(&t->life, &t->out);
-		want = 0;
-		if (t->watched_events)
-			kdrv_io_watch(t, t->life.fd, t->watched_events, 0);
-	}
-	t->watched_events = want;
+static IpczResult wrap_fd(int fd, size_t index, const void *fd_types,
+			  IpczDriverHandle *handle)
+{
+	return kdrv_descriptor_create(fd, ((const uint32_t *)fd_types)[index],
+				      handle);
 }
 
 /* Hands the message in `in` to the listener; false if it was refused. */
 static bool deliver(struct kdrv_incoming *in,
 		    IpczTransportActivityHandler handler, IpczHandle listener)
 {
-	IpczDriverHandle stack_handles[STACK_HANDLES];
-	IpczDriverHandle *handles = stack_handles;
-	IpczResult result = IPCZ_RESULT_OK;
-	size_t count = in->num_fds, made = 0;
+	bool taken = drv_transport_deliver(&kdrv_handles, handler, listener,
+					   in->data, in->num_bytes, in->fds,
+					   in->num_fds, wrap_fd, in->fd_types);
 
-	if (count > STACK_HANDLES) {
-		handles = malloc(count * sizeof(*handles));
-		if (!handles)
-			return false;
-	}
-	/* Every descriptor goes into an object (or is closed by create). */
-	for (; made < count && result == IPCZ_RESULT_OK; made++) {
-		result = kdrv_descriptor_create(in->fds[made],
-						in->fd_types[made],
-						&handles[made]);
-		in->fds[made] = -1;
-	}
-	if (result == IPCZ_RESULT_OK) {
-		result = handler(listener, in->data, in->num_bytes, handles,
-				 count, 0, NULL);
-		/* What ipcz did not take from a refused message goes. */
-		if (result != IPCZ_RESULT_OK)
-			drv_handles_release(&kdrv_handles, handles, count);
-	} else {
-		drv_handles_release(&kdrv_handles, handles, made - 1);
-	}
-	if (handles != stack_handles)
-		free(handles);
 	kdrv_incoming_reset(in);
-	return result == IPCZ_RESULT_OK;
+	return taken;
 }
 
 /* Reads and delivers a bounded number of chunks; true if more remain. */

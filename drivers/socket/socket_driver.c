@@ -81,8 +81,6 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 					    size_t *num_handles)
 {
 	struct serialized_object header = { .magic = SERIALIZED_MAGIC };
-	size_t byte_capacity = num_bytes ? *num_bytes : 0;
-	size_t handle_capacity = num_handles ? *num_handles : 0;
 	struct drv_object *object;
 	IpczResult result;
 	int fd;
@@ -98,11 +96,8 @@ static IpczResult IPCZ_API driver_serialize(IpczDriverHandle handle,
 	if (result == IPCZ_RESULT_INVALID_ARGUMENT)
 		return result;
 
-	if (num_bytes)
-		*num_bytes = sizeof(header);
-	if (num_handles)
-		*num_handles = 1;
-	if (byte_capacity < sizeof(header) || handle_capacity < 1)
+	if (!drv_serialized_fits(sizeof(header), data, num_bytes, handles,
+				 num_handles))
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	if (result != IPCZ_RESULT_OK)
 		return result;
@@ -151,11 +146,10 @@ static IpczResult IPCZ_API driver_deserialize(
 	struct serialized_object header;
 	int fd;
 
-	if (num_bytes != sizeof(header) || num_driver_handles != 1 || !data ||
-	    !driver_handles || !handle)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	drv_copy_from_volatile(&header, data, sizeof(header));
-	if (header.magic != SERIALIZED_MAGIC)
+	if (!drv_serialized_read_header(data, num_bytes, driver_handles,
+					num_driver_handles, handle, &header,
+					sizeof(header)) ||
+	    header.magic != SERIALIZED_MAGIC)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	if (header.type == DRV_MEMORY &&
 	    (!header.size || header.size > (uint64_t)INT64_MAX))

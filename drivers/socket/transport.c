@@ -12,8 +12,6 @@
 #include "drivers/socket/io_thread.h"
 #include "drivers/socket/transport.h"
 
-/* Handles for descriptors of one delivery that fit on the stack. */
-#define STACK_HANDLES 16
 
 static void destroy_transport(struct drv_object *object)
 {
@@ -115,41 +113,13 @@ IpczResult sockdrv_transport_create_pair(IpczDriverHandle *first,
 	return result;
 }
 
-static IpczResult take_descriptors(const IpczDriverHandle *handles,
-				   size_t count, int *fds)
-{
-	return drv_handles_take_descriptors(&sockdrv_handles, handles, count, fds,
-					    sockdrv_descriptor_take_fd);
-}
-
-static IpczResult send_or_queue(struct sockdrv_transport *t,
-				struct drv_outgoing *m, bool *kick)
-{
-	int err = -EAGAIN;
-
-	if (t->life.write_failed) {
-		drv_outgoing_free(m);
-		return IPCZ_RESULT_UNAVAILABLE;
-	}
-	/* Nothing may overtake what is already queued. */
-	if (!t->out.head)
-		err = sockdrv_outgoing_send(t->life.fd, m, &t->max_payload);
-	if (!err)
-		return IPCZ_RESULT_OK;
-	if (err == -EAGAIN) {
-		*kick = !t->out.head;
-		if (drv_outbox_queue_rest(&t->out, m))
-			return IPCZ_RESULT_OK;
-		drv_outgoing_free(m);
-		drv_transport_fail_output(&t->life, &t->out);
-		*kick = true;
-		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
-	}
-	drv_outgoing_free(m);
-	drv_transport_fail_output(&t->life, &t->out);
-	*kick = true;
-	return IPCZ_RESULT_UNAVAILABLE;
-}
+static const struct drv_transmit_ops transmit_ops = {
+	.max_bytes = SOCKDRV_MAX_MESSAGE_BYTES,
+	.max_fds = SOCKDRV_MAX_MESSAGE_FDS,
+	.handles = &sockdrv_handles,
+	.take_fd = sockdrv_descriptor_take_fd,
+	.send = sockdrv_outgoing_send,
+};
 
 IpczResult sockdrv_transport_transmit(struct drv_object *object,
 				      const void *data, size_t num_bytes,
@@ -157,41 +127,10 @@ IpczResult sockdrv_transport_transmit(struct drv_object *object,
 				      size_t num_handles)
 {
 	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
-	int stack_fds[STACK_HANDLES], *fds = stack_fds;
-	struct drv_outgoing m = { 0 };
-	IpczResult result;
-	bool kick = false;
 
-	if (num_bytes > SOCKDRV_MAX_MESSAGE_BYTES ||
-	    num_handles > SOCKDRV_MAX_MESSAGE_FDS ||
-	    (num_bytes && !data) || (num_handles && !handles))
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (num_handles > STACK_HANDLES) {
-		fds = malloc(num_handles * sizeof(int));
-		if (!fds)
-			return IPCZ_RESULT_RESOURCE_EXHAUSTED;
-	}
-
-	pthread_mutex_lock(&t->life.lock);
-	if (t->life.write_failed || t->life.fd < 0) {
-		result = IPCZ_RESULT_UNAVAILABLE;
-		goto out;
-	}
-	result = take_descriptors(handles, num_handles, fds);
-	if (result != IPCZ_RESULT_OK)
-		goto out;
-	m.data = data;
-	m.num_bytes = num_bytes;
-	m.fds = fds;
-	m.num_fds = num_handles;
-	result = send_or_queue(t, &m, &kick);
-out:
-	pthread_mutex_unlock(&t->life.lock);
-	if (fds != stack_fds)
-		free(fds);
-	if (kick)
-		drv_io_kick(&sockdrv_io, &t->life);
-	return result;
+	return drv_transport_transmit(&t->life, &t->out, &t->max_payload,
+				      &transmit_ops, data, num_bytes, handles,
+				      num_handles);
 }
 
 void sockdrv_transport_report_bad(struct drv_object *object)
@@ -199,10 +138,7 @@ void sockdrv_transport_report_bad(struct drv_object *object)
 	struct sockdrv_transport *t = (struct sockdrv_transport *)object;
 
 	pthread_mutex_lock(&t->life.lock);
-	t->life.error_pending = true;
-	t->life.read_failed = true;
-	t->life.write_failed = true;
-	drv_outbox_drop(&t->out);
+	drv_transport_fail_all(&t->life, &t->out);
 	/* The peer sees the connection end; so do we. */
 	if (t->life.fd >= 0)
 		shutdown(t->life.fd, SHUT_RDWR);
@@ -255,27 +191,16 @@ int sockdrv_transport_release_fd(struct sockdrv_transport *t)
 	return fd;
 }
 
+static int watch(void *transport, uint32_t old_events, uint32_t new_events)
+{
+	return sockdrv_io_watch(transport, old_events, new_events);
+}
+
 /* Epoll interest matching the transport's state; lock held. */
 static void update_watch(struct sockdrv_transport *t)
 {
-	uint32_t want = 0;
-
-	if (t->life.fd >= 0 && t->life.phase == DRV_TRANSPORT_ACTIVE &&
-	    !t->life.read_failed)
-		want |= EPOLLIN | EPOLLRDHUP;
-	if (t->life.fd >= 0 && t->out.head && !t->life.write_failed)
-		want |= EPOLLOUT;
-	if (want == t->watched_events)
-		return;
-	if (sockdrv_io_watch(t, t->watched_events, want) < 0) {
-		/* Cannot watch it: the transport is unusable. */
-		t->life.read_failed = true;
-		drv_transport_fail_output(&t->life, &t->out);
-		want = 0;
-		if (t->watched_events)
-			sockdrv_io_watch(t, t->watched_events, 0);
-	}
-	t->watched_events = want;
+	drv_transport_update_watch(&t->life, &t->out, &t->watched_events,
+				   watch, t);
 }
 
 void sockdrv_transport_service(struct sockdrv_transport *t)
@@ -292,41 +217,19 @@ void sockdrv_transport_service(struct sockdrv_transport *t)
 	drv_transport_make_owed_calls(&owed);
 }
 
+static IpczResult wrap_fd(int fd, size_t index, const void *context,
+			  IpczDriverHandle *handle)
+{
+	return sockdrv_descriptor_create(fd, handle);
+}
+
 /* Hands a complete message to the listener; false if it was refused. */
 static bool deliver(const struct sockdrv_message_view *view,
 		    IpczTransportActivityHandler handler, IpczHandle listener)
 {
-	IpczDriverHandle stack_handles[STACK_HANDLES];
-	IpczDriverHandle *handles = stack_handles;
-	IpczResult result = IPCZ_RESULT_OK;
-	size_t made = 0;
-
-	if (view->num_fds > STACK_HANDLES) {
-		handles = malloc(view->num_fds * sizeof(*handles));
-		if (!handles)
-			result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
-	}
-	for (; made < view->num_fds && result == IPCZ_RESULT_OK; made++)
-		result = sockdrv_descriptor_create(view->fds[made],
-						   &handles[made]);
-	if (result != IPCZ_RESULT_OK) {
-		/* create() closed the fd it failed on; close the rest. */
-		for (size_t i = made; i < view->num_fds; i++)
-			close(view->fds[i]);
-		if (made)
-			drv_handles_release(&sockdrv_handles, handles,
-					    made - 1);
-	} else {
-		result = handler(listener, view->data, view->num_bytes, handles,
-				 view->num_fds, 0, NULL);
-		/* Whatever ipcz did not take from a refused message goes. */
-		if (result != IPCZ_RESULT_OK)
-			drv_handles_release(&sockdrv_handles, handles,
-					    view->num_fds);
-	}
-	if (handles != stack_handles)
-		free(handles);
-	return result == IPCZ_RESULT_OK;
+	return drv_transport_deliver(&sockdrv_handles, handler, listener,
+				     view->data, view->num_bytes, view->fds,
+				     view->num_fds, wrap_fd, NULL);
 }
 
 /*
