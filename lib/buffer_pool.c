@@ -290,6 +290,16 @@ bool buffer_pool_take_growth_request(struct buffer_pool *pool,
 	return false;
 }
 
+bool buffer_pool_exhausted(struct buffer_pool *pool, size_t size)
+{
+	int cls = buffer_pool_class_of(size);
+
+	return cls >= 0 &&
+	       atomic_load_explicit(&pool->classes[cls].growth,
+				    memory_order_relaxed) ==
+		       BUFFER_POOL_GROWTH_IDLE;
+}
+
 void buffer_pool_growth_failed(struct buffer_pool *pool, uint32_t block_size)
 {
 	uint32_t pending = BUFFER_POOL_GROWTH_PENDING;

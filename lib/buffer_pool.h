@@ -3,8 +3,10 @@
  * Block allocators of several block sizes over the buffers of one NodeLink.
  *
  * Block sizes are the powers of two from BUFFER_POOL_MIN_BLOCK (64 B) to
- * BUFFER_POOL_MAX_BLOCK (1 MiB); a request is served from the class of its
- * size rounded up to a power of two. Each class holds a list of allocators
+ * BUFFER_POOL_MAX_BLOCK (16 MiB, so that parcels of up to 16 MiB minus a
+ * fragment header travel in shared memory rather than through the driver);
+ * a request is served from the class of its size rounded up to a power of
+ * two. Each class holds a list of allocators
  * (one per region: a few in the primary buffer, one per growth buffer).
  *
  * The pool itself is process-local: each side of a link keeps its own pool
@@ -31,7 +33,7 @@
 #include "lib/block_allocator.h"
 
 #define BUFFER_POOL_MIN_BLOCK_SHIFT 6u
-#define BUFFER_POOL_MAX_BLOCK_SHIFT 20u
+#define BUFFER_POOL_MAX_BLOCK_SHIFT 24u
 #define BUFFER_POOL_MIN_BLOCK (1u << BUFFER_POOL_MIN_BLOCK_SHIFT)
 #define BUFFER_POOL_MAX_BLOCK (1u << BUFFER_POOL_MAX_BLOCK_SHIFT)
 #define BUFFER_POOL_NUM_CLASSES \
@@ -93,7 +95,7 @@ int buffer_pool_init(struct buffer_pool *pool,
 		     const struct buffer_pool_config *config);
 void buffer_pool_destroy(struct buffer_pool *pool);
 
-/* Class index for @size bytes (rounded up), or -EINVAL (0, > 1 MiB). */
+/* Class index for @size bytes (rounded up), or -EINVAL (0, > 16 MiB). */
 int buffer_pool_class_of(size_t size);
 /* Block size of class @cls. */
 uint32_t buffer_pool_class_size(unsigned int cls);
@@ -156,6 +158,13 @@ int buffer_pool_find(struct buffer_pool *pool, uint64_t buffer_id,
  */
 bool buffer_pool_take_growth_request(struct buffer_pool *pool,
 				     uint32_t *block_size);
+
+/*
+ * Whether an allocation of @size bytes that just failed with -ENOMEM can
+ * only succeed once a block is freed: no growth is wanted or under way for
+ * its class (fixed capacity, class limit, or region limit reached).
+ */
+bool buffer_pool_exhausted(struct buffer_pool *pool, size_t size);
 
 /* Abandons a pending request so that a later failure may ask again. */
 void buffer_pool_growth_failed(struct buffer_pool *pool, uint32_t block_size);

@@ -6,8 +6,10 @@
 #include "lib/fragment.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/link_memory.h"
 
@@ -145,8 +147,8 @@ static _Atomic uint32_t *committed_len_of(const struct fragment *frag)
 	return (_Atomic uint32_t *)frag->data;
 }
 
-int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,
-			struct fragment *out)
+static int data_fragment_alloc_now(struct link_memory *lm, uint32_t capacity,
+				   struct fragment *out)
 {
 	int err;
 
@@ -157,6 +159,41 @@ int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,
 		return err;
 	atomic_store_explicit(committed_len_of(out), 0, memory_order_relaxed);
 	return 0;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,
+			struct fragment *out)
+{
+	size_t size = (size_t)capacity + FRAGMENT_HEADER_SIZE;
+	int err = data_fragment_alloc_now(lm, capacity, out);
+	uint64_t deadline;
+
+	if (err == 0) {
+		atomic_store_explicit(&lm->data_wait_futile, false,
+				      memory_order_relaxed);
+		return 0;
+	}
+	if (err != -ENOMEM || !buffer_pool_exhausted(&lm->pool, size) ||
+	    atomic_load_explicit(&lm->data_wait_futile, memory_order_relaxed))
+		return err;
+	deadline = monotonic_ns() + FRAGMENT_DATA_WAIT_NS;
+	do {
+		/* On a shared CPU this is what lets the peer run and free. */
+		sched_yield();
+		err = data_fragment_alloc_now(lm, capacity, out);
+	} while (err == -ENOMEM && monotonic_ns() < deadline);
+	if (err == -ENOMEM)
+		atomic_store_explicit(&lm->data_wait_futile, true,
+				      memory_order_relaxed);
+	return err;
 }
 
 int data_fragment_commit(struct fragment *frag, uint32_t len)

@@ -96,7 +96,21 @@ static inline void *fragment_payload(const struct fragment *frag)
 	return frag->data + FRAGMENT_HEADER_SIZE;
 }
 
-/* Data fragments: room for @capacity bytes of parcel data. */
+/*
+ * Data fragments: room for @capacity bytes of parcel data. Returns 0,
+ * -EINVAL, -ENOMEM, -EPROTO or -EBUSY, as fragment_alloc().
+ *
+ * When the block class is exhausted and cannot grow (its limit is reached,
+ * or the pool has fixed capacity), the caller is streaming faster than the
+ * peer frees blocks: this yields the CPU and retries for up to
+ * FRAGMENT_DATA_WAIT_NS before it returns -ENOMEM, since the peer frees
+ * each block as soon as it has read it, and the alternative (the data
+ * through the driver) costs both sides far more. A wait that ran out
+ * disables waiting until an allocation succeeds at once again, so a peer
+ * that stopped reading costs one wait, not one per parcel. A class that
+ * may still grow returns -ENOMEM at once: the caller grows the pool.
+ */
+#define FRAGMENT_DATA_WAIT_NS 1000000u
 int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,
 			struct fragment *out);
 /* Publishes @len bytes as written. 0 or -EINVAL if @len does not fit. */

@@ -4,6 +4,7 @@
  * kind of bad one, freeing only whole allocated blocks, ref-counted and
  * data fragments (also with corrupted headers).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,7 +213,86 @@ TEST_F(frag, data_fragments)
 	atomic_store((_Atomic uint32_t *)f.data, UINT32_MAX);
 	EXPECT_EQ(-EPROTO, data_fragment_adopt(&seen, &data, &len));
 	EXPECT_EQ(-EINVAL, data_fragment_alloc(self->lm, UINT32_MAX, &f));
-	EXPECT_EQ(-EINVAL, data_fragment_alloc(self->lm, 2u << 20, &f));
+	EXPECT_EQ(-EINVAL,
+		  data_fragment_alloc(self->lm, BUFFER_POOL_MAX_BLOCK, &f));
+}
+
+struct late_free {
+	struct link_memory *lm;
+	struct fragment_desc desc;
+};
+
+static void *free_later(void *arg)
+{
+	struct late_free *l = arg;
+
+	usleep(100);
+	fragment_free(l->lm, &l->desc);
+	return NULL;
+}
+
+/*
+ * 2000 bytes of data take a 2 KiB block; the primary buffer has 16, and a
+ * fixed-capacity pool never grows: the 17th allocation has to wait.
+ */
+TEST(data_fragment_waits_for_a_freed_block)
+{
+	struct buffer_pool_config fixed = { .fixed_capacity = true };
+	void *primary = shared_map(LINK_MEMORY_PRIMARY_SIZE);
+	struct link_memory *lm = calloc(1, sizeof(*lm));
+	struct fragment held[16], f;
+	struct late_free late;
+	pthread_t thread;
+	uint64_t start;
+	int i;
+
+	ASSERT_NE(NULL, primary);
+	ASSERT_NE(NULL, lm);
+	ASSERT_EQ(0, link_memory_format_primary(primary,
+						LINK_MEMORY_PRIMARY_SIZE));
+	ASSERT_EQ(0, link_memory_open(lm, NODE_LINK_SIDE_A, primary,
+				      LINK_MEMORY_PRIMARY_SIZE, &fixed));
+	for (i = 0; i < 16; i++)
+		ASSERT_EQ(0, data_fragment_alloc(lm, 2000, &held[i]));
+	/* Nobody frees: the wait runs out... */
+	start = test_now_ns();
+	EXPECT_EQ(-ENOMEM, data_fragment_alloc(lm, 2000, &f));
+	EXPECT_LE(FRAGMENT_DATA_WAIT_NS, test_now_ns() - start);
+	/* ...and the next attempt does not wait at all. */
+	start = test_now_ns();
+	EXPECT_EQ(-ENOMEM, data_fragment_alloc(lm, 2000, &f));
+	EXPECT_GT(FRAGMENT_DATA_WAIT_NS, test_now_ns() - start);
+	/* A block that comes back re-enables waiting. */
+	ASSERT_EQ(0, fragment_free(lm, &held[15].desc));
+	ASSERT_EQ(0, data_fragment_alloc(lm, 2000, &held[15]));
+	/* A block freed by another thread during the wait is taken. */
+	late.lm = lm;
+	late.desc = held[0].desc;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, free_later, &late));
+	EXPECT_EQ(0, data_fragment_alloc(lm, 2000, &f));
+	pthread_join(thread, NULL);
+	EXPECT_EQ(held[0].desc.offset, f.desc.offset);
+	link_memory_close(lm);
+	free(lm);
+	shared_unmap(primary, LINK_MEMORY_PRIMARY_SIZE);
+}
+
+/* A class that may still grow does not wait: the caller grows it. */
+TEST_F(frag, growable_class_does_not_wait)
+{
+	struct fragment f;
+	uint64_t start;
+	uint32_t block_size;
+	int i, err = 0;
+
+	for (i = 0; i < 64 && !err; i++)
+		err = data_fragment_alloc(self->lm, 8000, &f);
+	ASSERT_EQ(-ENOMEM, err);
+	start = test_now_ns();
+	EXPECT_EQ(-ENOMEM, data_fragment_alloc(self->lm, 8000, &f));
+	EXPECT_GT(FRAGMENT_DATA_WAIT_NS, test_now_ns() - start);
+	ASSERT_TRUE(link_memory_take_growth_request(self->lm, &block_size));
+	EXPECT_EQ(8192, block_size);
 }
 
 TEST_HARNESS_MAIN

@@ -228,7 +228,7 @@ TEST_F(link, peer_buffers_validated)
 		  link_memory_add_block_buffer(self->a, b_id, mem, size, 0,
 					       LINK_MEMORY_FROM_PEER));
 	EXPECT_EQ(-EINVAL, link_memory_add_block_buffer(self->a, b_id, mem,
-							size, 2u << 20,
+							size, BUFFER_POOL_MAX_BLOCK * 2,
 							LINK_MEMORY_FROM_PEER));
 	/* Sizes: too small for one block, not a multiple of 8, too big. */
 	EXPECT_EQ(-EINVAL,
