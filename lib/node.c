@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/allocation_delegate.h"
 #include "lib/node_link.h"
+#include "lib/relay.h"
 #include "lib/router_link.h"
 
 struct node *node_create(const struct IpczDriver *driver, bool is_broker,
@@ -50,6 +52,9 @@ static void drop_waiters(struct node_intro_waiter *waiters, size_t count)
 
 void node_destroy(struct node *node)
 {
+	/* A node never closed (a failed creation) holds nothing else. */
+	relay_forget(node, NULL);
+	allocation_delegate_forget(node, NULL);
 	drop_waiters(node->waiters, node->num_waiters);
 	free(node->introduced);
 	free(node->links);
@@ -195,6 +200,8 @@ IpczResult node_close(struct node *node)
 	node->num_waiters = 0;
 	ipcz_unlock(&node->lock);
 	drop_waiters(waiters, num_waiters);
+	relay_forget(node, NULL);
+	allocation_delegate_forget(node, NULL);
 	/* Routes through the node's links break; their peers see closure. */
 	for (i = 0; i < count; i++) {
 		node_link_disconnect(links[i], OP_API_CALL);

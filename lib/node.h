@@ -32,10 +32,30 @@ struct node {
 	size_t num_waiters;
 	uint8_t (*introduced)[32];
 	size_t num_introduced;
+	/*
+	 * Relay (lib/relay.h, guarded by `lock`): parcels waiting for their
+	 * relayed driver objects, and relayed objects waiting for their
+	 * parcel.
+	 */
+	struct relay_pending *relay_pending;
+	size_t num_relay_pending;
+	/*
+	 * Allocation delegation (lib/allocation_delegate.h, guarded by
+	 * `lock`): whether the node ever connected to a delegate (it then
+	 * never allocates), the delegate's link (a reference, while it
+	 * lives) and the requests it has not answered yet.
+	 */
+	bool delegating;
+	struct node_link *delegate;
+	struct memory_request *memory_requests;
+	size_t num_memory_requests;
+	uint64_t next_memory_request;
 };
 
 struct node_link;
 struct router_link;
+struct relay_pending;
+struct memory_request;
 
 struct node_intro_waiter {
 	uint8_t name[16];

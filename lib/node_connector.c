@@ -36,18 +36,25 @@ static struct msg_connect connect_message(struct node_link *link)
 	return message;
 }
 
+void node_link_build_connect(struct node_link *link, IpczDriverHandle shared,
+			     struct message_builder *b)
+{
+	struct msg_connect message = connect_message(link);
+
+	message_builder_append(b, &message, sizeof(message));
+	if (shared != IPCZ_INVALID_DRIVER_HANDLE)
+		node_link_memory_serialize(node_link_driver(link), shared,
+					   link->transport, b);
+	node_link_set_header(b, MSG_CONNECT);
+}
+
 void node_link_send_connect(struct node_link *link, IpczDriverHandle shared,
 			 enum op_context ctx)
 {
-	struct msg_connect message = connect_message(link);
 	struct message_builder b;
 
 	message_builder_init(&b);
-	message_builder_append(&b, &message, sizeof(message));
-	if (shared != IPCZ_INVALID_DRIVER_HANDLE)
-		node_link_memory_serialize(node_link_driver(link), shared,
-					   link->transport, &b);
-	node_link_set_header(&b, MSG_CONNECT);
+	node_link_build_connect(link, shared, &b);
 	node_link_transmit(link, &b, ctx);
 	message_builder_free(&b);
 }
@@ -148,6 +155,7 @@ IpczResult node_link_accept_connect(struct node_link *link, const uint8_t *bytes
 	link->state = LINK_CONNECTED;
 	link->side = side;
 	memcpy(link->remote_name, message.name, sizeof(link->remote_name));
+	link->remote_flags = message.flags;
 	initial = link->initial;
 	count = link->num_initial;
 	link->initial = NULL;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/allocation_delegate.h"
 #include "lib/box.h"
 #include "lib/driver.h"
 #include "lib/handle_table.h"
@@ -20,6 +21,7 @@
 #include "lib/node_message.h"
 #include "lib/parcel.h"
 #include "lib/parcel_wrapper.h"
+#include "lib/relay.h"
 #include "lib/remote_router_link.h"
 #include "lib/router.h"
 #include "lib/router_bypass.h"
@@ -93,6 +95,33 @@ bool node_link_transmit(struct node_link *link, struct message_builder *b,
 	return false;
 }
 
+bool node_link_transmit_numbered(struct node_link *link,
+				 struct message_builder *b,
+				 enum op_context ctx)
+{
+	const struct IpczDriver *driver = node_link_driver(link);
+	IpczResult result = IPCZ_RESULT_UNAVAILABLE;
+	IpczDriverHandle transport;
+	bool dead;
+	size_t i;
+
+	ipcz_lock(&link->lock);
+	dead = link->state == LINK_DEAD;
+	transport = link->transport;
+	ipcz_unlock(&link->lock);
+	if (!b->failed && !dead && transport != IPCZ_INVALID_DRIVER_HANDLE)
+		result = driver->Transmit(transport, b->bytes, b->size,
+					  b->handles, b->num_handles,
+					  IPCZ_NO_FLAGS, NULL);
+	if (result == IPCZ_RESULT_OK)
+		return true;
+	for (i = 0; i < b->num_handles; i++)
+		driver_close_object(driver, b->handles[i]);
+	if (!dead)
+		node_link_disconnect(link, ctx);
+	return false;
+}
+
 void node_link_set_header(struct message_builder *b, enum node_message_type type)
 {
 	struct msg_header header = {
@@ -114,11 +143,48 @@ void node_link_grow_pool(struct node_link *link, enum op_context ctx)
 {
 	struct node_link_growth growth;
 	struct message_builder b;
+	uint32_t block_size;
+	size_t size;
 	bool sent;
 
+	if (allocation_delegate_in_use(link->node)) {
+		/* Asked of the delegate; data goes inline meanwhile. */
+		if (node_link_memory_take_growth(&link->memory, &block_size,
+						 &size) &&
+		    !allocation_delegate_request(link, MEMORY_FOR_GROWTH, size,
+						 block_size, ctx))
+			node_link_memory_abandon_growth(&link->memory,
+							block_size);
+		return;
+	}
 	message_builder_init(&b);
 	if (node_link_memory_prepare_growth(&link->memory, link->transport,
 					    &b, &growth)) {
+		node_link_set_header(&b, MSG_ADD_BLOCK_BUFFER);
+		sent = node_link_transmit(link, &b, ctx);
+		node_link_memory_finish_growth(&link->memory, &growth, sent);
+	}
+	message_builder_free(&b);
+}
+
+void node_link_growth_provided(struct node_link *link, uint32_t block_size,
+			       IpczDriverHandle memory, enum op_context ctx)
+{
+	struct node_link_growth growth;
+	struct message_builder b;
+	bool live, sent;
+
+	ipcz_lock(&link->lock);
+	live = link->state != LINK_DEAD;
+	ipcz_unlock(&link->lock);
+	if (!live || memory == IPCZ_INVALID_DRIVER_HANDLE) {
+		driver_close_object(node_link_driver(link), memory);
+		node_link_memory_abandon_growth(&link->memory, block_size);
+		return;
+	}
+	message_builder_init(&b);
+	if (node_link_memory_build_growth(&link->memory, link->transport, &b,
+					  &growth, block_size, memory)) {
 		node_link_set_header(&b, MSG_ADD_BLOCK_BUFFER);
 		sent = node_link_transmit(link, &b, ctx);
 		node_link_memory_finish_growth(&link->memory, &growth, sent);
@@ -334,6 +400,23 @@ static IpczResult accept_stop_proxying(struct node_link *link,
 
 /* ---- transport activity ---- */
 
+/*
+ * A link that never activated its transport (it waited for a delegated
+ * primary buffer) gets no deactivation from the driver: its transport is
+ * closed and its listener handle retired here.
+ */
+static void retire_unactivated(struct node_link *link,
+			       IpczDriverHandle transport)
+{
+	struct api_object *taken;
+
+	driver_close_object(node_link_driver(link), transport);
+	taken = handle_table_take(link->listener,
+				  API_OBJECT_TRANSPORT_LISTENER);
+	if (taken)
+		api_object_unref(taken);
+}
+
 void node_link_disconnect(struct node_link *link, enum op_context ctx)
 {
 	struct sublink_entry *entries;
@@ -364,15 +447,23 @@ void node_link_disconnect(struct node_link *link, enum op_context ctx)
 	free(initial);
 	if (was_active) {
 		IpczDriverHandle transport;
+		bool activated;
 
 		node_remove_link(link->node, link);
+		relay_forget(link->node, link);
+		allocation_delegate_forget(link->node, link);
 		ipcz_lock(&link->lock);
 		transport = link->transport;
+		activated = link->activated;
+		if (!activated)
+			link->transport = IPCZ_INVALID_DRIVER_HANDLE;
 		ipcz_unlock(&link->lock);
-		if (transport != IPCZ_INVALID_DRIVER_HANDLE)
+		if (activated && transport != IPCZ_INVALID_DRIVER_HANDLE)
 			node_link_driver(link)->DeactivateTransport(transport,
 							     IPCZ_NO_FLAGS,
 							     NULL);
+		else if (!activated)
+			retire_unactivated(link, transport);
 	}
 }
 
@@ -410,6 +501,19 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 		return node_link_memory_accept_block_buffer(
 			&link->memory, data, num_bytes, handles, num_handles,
 			link->transport, claimed);
+	if (header.type == MSG_RELAY_MESSAGE)
+		return relay_accept_relay_message(link, data, num_bytes,
+						  handles, num_handles,
+						  claimed);
+	if (header.type == MSG_ACCEPT_RELAYED_MESSAGE)
+		return relay_accept_relayed_message(link, data, num_bytes,
+						    handles, num_handles,
+						    claimed);
+	if (header.type == MSG_PROVIDE_MEMORY)
+		return allocation_delegate_accept_provide(link, data,
+							  num_bytes, handles,
+							  num_handles,
+							  claimed);
 	if (num_handles)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	switch (header.type) {
@@ -427,6 +531,9 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 		return node_link_accept_reject_introduction(link, data, num_bytes);
 	case MSG_REQUEST_INDIRECT_INTRODUCTION:
 		return node_link_accept_request_indirect(link, data, num_bytes);
+	case MSG_REQUEST_MEMORY:
+		return allocation_delegate_accept_request(link, data,
+							  num_bytes);
 	default:
 		/* Unknown messages (from a newer peer) are ignored. */
 		return IPCZ_RESULT_OK;
@@ -510,12 +617,99 @@ static struct node_link *link_alloc(struct node *node,
 	return link;
 }
 
+/*
+ * Activates the link's transport (which may deliver the peer's handshake
+ * at once) and, if `greet`, sends CONNECT with the pool's primary buffer
+ * `shared` (if any). On failure `shared` is closed and the transport is
+ * still the link's, not activated.
+ */
+static IpczResult activate(struct node_link *link, IpczDriverHandle shared,
+			   bool greet, enum op_context ctx)
+{
+	struct node *node = link->node;
+	struct message_builder b;
+	IpczResult result;
+	size_t i;
+
+	/*
+	 * CONNECT takes the link's first number before activation: whatever
+	 * activation lets our routes send (their parcels may have waited for
+	 * the peer's CONNECT) is numbered after it, and the peer delivers
+	 * strictly in order.
+	 */
+	message_builder_init(&b);
+	if (greet) {
+		node_link_build_connect(link, shared, &b);
+		if (!b.failed)
+			node_link_memory_send(&link->memory, b.bytes, b.size,
+					      b.num_handles);
+	} else {
+		driver_close_object(&node->driver, shared);
+	}
+	ipcz_lock(&link->lock);
+	link->activated = true;
+	ipcz_unlock(&link->lock);
+	result = node->driver.ActivateTransport(link->transport,
+						link->listener, on_activity,
+						IPCZ_NO_FLAGS, NULL);
+	if (result != IPCZ_RESULT_OK) {
+		ipcz_lock(&link->lock);
+		link->activated = false;
+		ipcz_unlock(&link->lock);
+		for (i = 0; i < b.num_handles; i++)
+			driver_close_object(&node->driver, b.handles[i]);
+		message_builder_free(&b);
+		return result;
+	}
+	if (greet)
+		node_link_transmit_numbered(link, &b, ctx);
+	message_builder_free(&b);
+	return IPCZ_RESULT_OK;
+}
+
+/*
+ * A link that offers the pool's primary buffer on a node that delegates
+ * its allocations asks the delegate for it, and activates its transport
+ * only when the answer comes (node_link_primary_provided()). True if it
+ * asked.
+ */
+static bool ask_for_primary(struct node_link *link, enum op_context ctx)
+{
+	return allocation_delegate_in_use(link->node) &&
+	       allocation_delegate_request(
+		       link, MEMORY_FOR_PRIMARY,
+		       node_link_memory_primary_allocation(), 0, ctx);
+}
+
+void node_link_primary_provided(struct node_link *link,
+				IpczDriverHandle memory, enum op_context ctx)
+{
+	IpczDriverHandle shared = IPCZ_INVALID_DRIVER_HANDLE;
+	bool waiting;
+	bool greet;
+
+	ipcz_lock(&link->lock);
+	waiting = link->state != LINK_DEAD && !link->activated;
+	greet = !link->introduced || link->side == LINK_SIDE_A;
+	ipcz_unlock(&link->lock);
+	if (!waiting) {
+		driver_close_object(node_link_driver(link), memory);
+		return;
+	}
+	/* Without memory (the delegate failed) the link has no pool. */
+	node_link_memory_adopt_primary(&link->memory, memory, &shared);
+	if (activate(link, shared, greet, ctx) != IPCZ_RESULT_OK)
+		node_link_disconnect(link, ctx);
+}
+
 IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 			     IpczConnectNodeFlags flags, size_t num_portals,
 			     IpczHandle *portals)
 {
 	struct node_link *link = link_alloc(node, flags);
 	IpczDriverHandle shared = IPCZ_INVALID_DRIVER_HANDLE;
+	const bool to_delegate =
+		flags & IPCZ_CONNECT_NODE_TO_ALLOCATION_DELEGATE;
 	size_t i, made = 0;
 	IpczResult result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
 
@@ -542,25 +736,33 @@ IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 	}
 	if (!node_add_link(node, link))
 		goto fail_portals;
+	/* From here the link owns the transport. */
+	link->transport = transport;
 	/*
 	 * A node that may be side A offers the pool's primary buffer: a
 	 * broker, or a referrer (of two brokers, side A's buffer is used).
 	 * Before activation, which may deliver the peer's handshake at once.
+	 * The link to a delegate offers none (it cannot ask itself); other
+	 * links of a delegating node ask the delegate and activate later.
 	 */
-	if (node->is_broker || (flags & IPCZ_CONNECT_NODE_SHARE_BROKER))
-		node_link_memory_allocate(&link->memory, &shared);
-	/* From here the link owns the transport. */
-	link->transport = transport;
-	result = node->driver.ActivateTransport(transport, link->listener,
-						on_activity, IPCZ_NO_FLAGS,
-						NULL);
+	if ((node->is_broker || (flags & IPCZ_CONNECT_NODE_SHARE_BROKER)) &&
+	    !to_delegate) {
+		if (ask_for_primary(link, OP_API_CALL)) {
+			node_link_unref(link);
+			return IPCZ_RESULT_OK;
+		}
+		if (!allocation_delegate_in_use(node))
+			node_link_memory_allocate(&link->memory, &shared);
+	}
+	result = activate(link, shared, true, OP_API_CALL);
 	if (result != IPCZ_RESULT_OK) {
-		driver_close_object(&node->driver, shared);
 		link->transport = IPCZ_INVALID_DRIVER_HANDLE;
 		node_remove_link(node, link);
 		goto fail_portals;
 	}
-	node_link_send_connect(link, shared, OP_API_CALL);
+	/* After CONNECT: nothing may precede it on the link. */
+	if (to_delegate)
+		allocation_delegate_set(node, link);
 	node_link_unref(link);
 	return IPCZ_RESULT_OK;
 
@@ -587,8 +789,9 @@ fail:
 
 /*
  * A link from an introduction, owning `transport` from here: side A
- * offers the pool's primary buffer in its handshake, as a broker does;
- * side B waits for it (see node_link_introduction_complete()). No initial portals.
+ * offers the pool's primary buffer in its handshake, as a broker does
+ * (asking its delegate for it first, if it has one); side B waits for it
+ * (see node_link_introduction_complete()). No initial portals.
  */
 bool node_link_introduce(struct node *node, IpczDriverHandle transport,
 				uint8_t side, const uint8_t name[16])
@@ -613,17 +816,19 @@ bool node_link_introduce(struct node *node, IpczDriverHandle transport,
 	}
 	if (!node_add_link(node, link))
 		goto fail_listener;
-	if (side == LINK_SIDE_A)
-		node_link_memory_allocate(&link->memory, &shared);
-	if (node->driver.ActivateTransport(transport, link->listener,
-					   on_activity, IPCZ_NO_FLAGS,
-					   NULL) != IPCZ_RESULT_OK) {
-		driver_close_object(&node->driver, shared);
+	if (side == LINK_SIDE_A) {
+		if (ask_for_primary(link, OP_TRANSPORT)) {
+			node_link_unref(link);
+			return true;
+		}
+		if (!allocation_delegate_in_use(node))
+			node_link_memory_allocate(&link->memory, &shared);
+	}
+	if (activate(link, shared, side == LINK_SIDE_A, OP_TRANSPORT) !=
+	    IPCZ_RESULT_OK) {
 		node_remove_link(node, link);
 		goto fail_listener;
 	}
-	if (side == LINK_SIDE_A)
-		node_link_send_connect(link, shared, OP_TRANSPORT);
 	node_link_unref(link);
 	return true;
 
@@ -635,6 +840,42 @@ fail_listener:
 fail:
 	node_link_unref(link);
 	return false;
+}
+
+/* ---- links by role ---- */
+
+bool node_link_is_broker_link(const struct node_link *link)
+{
+	return !link->node->is_broker && !link->introduced &&
+	       (link->flags & IPCZ_CONNECT_NODE_TO_BROKER);
+}
+
+bool node_link_is_client_link(const struct node_link *link)
+{
+	return link->node->is_broker && !link->introduced &&
+	       !(link->flags & IPCZ_CONNECT_NODE_TO_BROKER);
+}
+
+struct node_link *node_link_broker_of(struct node *node)
+{
+	struct node_link *found = NULL;
+	size_t i;
+
+	ipcz_lock(&node->lock);
+	for (i = 0; i < node->num_links && !found; i++) {
+		struct node_link *link = node->links[i];
+
+		if (node_link_is_broker_link(link)) {
+			ipcz_lock(&link->lock);
+			if (link->state == LINK_CONNECTED) {
+				found = link;
+				node_link_ref(found);
+			}
+			ipcz_unlock(&link->lock);
+		}
+	}
+	ipcz_unlock(&node->lock);
+	return found;
 }
 
 /*

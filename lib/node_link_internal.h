@@ -40,6 +40,12 @@ struct node_link {
 	uint8_t state;
 	uint8_t side;
 	IpczConnectNodeFlags flags;
+	IpczConnectNodeFlags remote_flags;	/* from the peer's CONNECT */
+	/*
+	 * The transport was activated. A link of a node delegating its
+	 * allocations may wait for its primary buffer before activation.
+	 */
+	bool activated;
 	struct router **initial;	/* references, until the handshake */
 	uint32_t num_initial;
 	uint32_t num_portals;		/* initial portals asked for */
@@ -67,6 +73,13 @@ static inline const struct IpczDriver *node_link_driver(struct node_link *link)
  */
 bool node_link_transmit(struct node_link *link, struct message_builder *b,
 			enum op_context ctx);
+/*
+ * Sends a message node_link_memory_send() already numbered for the
+ * driver; as node_link_transmit() otherwise.
+ */
+bool node_link_transmit_numbered(struct node_link *link,
+				 struct message_builder *b,
+				 enum op_context ctx);
 /* Writes the header of a message built into `b` (size, `type`). */
 void node_link_set_header(struct message_builder *b,
 			  enum node_message_type type);
@@ -79,12 +92,33 @@ struct router *node_link_route_of(struct node_link *link, uint64_t sublink,
 bool node_link_introduce(struct node *node, IpczDriverHandle transport,
 			 uint8_t side, const uint8_t name[16]);
 
+/*
+ * Links by role: this non-broker's link to its broker (a new reference,
+ * or NULL); whether `link` is a non-broker's link to its broker; whether
+ * it is a broker's link to one of its non-brokers.
+ */
+struct node_link *node_link_broker_of(struct node *node);
+bool node_link_is_broker_link(const struct node_link *link);
+bool node_link_is_client_link(const struct node_link *link);
+
+/*
+ * Answers to allocation_delegate_request() (`memory` may be invalid: the
+ * request failed; otherwise it is taken).
+ */
+void node_link_primary_provided(struct node_link *link,
+				IpczDriverHandle memory, enum op_context ctx);
+void node_link_growth_provided(struct node_link *link, uint32_t block_size,
+			       IpczDriverHandle memory, enum op_context ctx);
+
 /* Whether `node` has a live link to `name` (connected or connecting). */
 bool node_link_exists(struct node *node, const uint8_t name[16]);
 /* A name another node may have: not zero, not `node`'s own. */
 bool node_link_valid_peer_name(struct node *node, const uint8_t name[16]);
 
 /* parcel_codec.c */
+/* Hands a decoded parcel to the router bound to `sublink` (or drops it). */
+void node_link_deliver_parcel(struct node_link *link, uint64_t sublink,
+			      struct parcel *parcel);
 IpczResult node_link_accept_parcel(struct node_link *link,
 				   const uint8_t *bytes, size_t num_bytes,
 				   const IpczDriverHandle *handles,
@@ -93,6 +127,9 @@ IpczResult node_link_accept_parcel(struct node_link *link,
 /* node_connector.c */
 void node_link_send_connect(struct node_link *link, IpczDriverHandle shared,
 			    enum op_context ctx);
+/* CONNECT with the pool's primary buffer `shared` (taken), built into `b`. */
+void node_link_build_connect(struct node_link *link, IpczDriverHandle shared,
+			     struct message_builder *b);
 IpczResult node_link_accept_connect(struct node_link *link,
 				    const uint8_t *bytes, size_t num_bytes,
 				    const IpczDriverHandle *handles,

@@ -147,7 +147,25 @@ void node_link_memory_allocate(struct node_link_memory *m,
 	if (m->driver->AllocateSharedMemory(PRIMARY_ALLOCATION, IPCZ_NO_FLAGS,
 					    NULL, &memory) != IPCZ_RESULT_OK)
 		return;
-	if (!map_primary(m, memory))
+	node_link_memory_adopt_primary(m, memory, shared);
+}
+
+size_t node_link_memory_primary_allocation(void)
+{
+	return PRIMARY_ALLOCATION;
+}
+
+size_t node_link_memory_max_request(void)
+{
+	return LINK_MEMORY_MAX_BUFFER_SIZE + PRIMARY_SLACK;
+}
+
+void node_link_memory_adopt_primary(struct node_link_memory *m,
+				    IpczDriverHandle memory,
+				    IpczDriverHandle *shared)
+{
+	*shared = IPCZ_INVALID_DRIVER_HANDLE;
+	if (memory == IPCZ_INVALID_DRIVER_HANDLE || !map_primary(m, memory))
 		return;
 	if (link_memory_format_primary(m->base, LINK_MEMORY_PRIMARY_SIZE) ||
 	    m->driver->DuplicateSharedMemory(m->memory, IPCZ_NO_FLAGS, NULL,
@@ -345,24 +363,60 @@ bool node_link_memory_prepare_growth(struct node_link_memory *m,
 				     struct message_builder *b,
 				     struct node_link_growth *g)
 {
+	IpczDriverHandle memory = IPCZ_INVALID_DRIVER_HANDLE;
+	uint32_t block_size;
+	size_t size;
+
+	if (!node_link_memory_take_growth(m, &block_size, &size))
+		return false;
+	if (m->driver->AllocateSharedMemory(size, IPCZ_NO_FLAGS, NULL,
+					    &memory) != IPCZ_RESULT_OK) {
+		link_memory_growth_failed(&m->lm, block_size);
+		return false;
+	}
+	return node_link_memory_build_growth(m, transport, b, g, block_size,
+					     memory);
+}
+
+bool node_link_memory_take_growth(struct node_link_memory *m,
+				  uint32_t *block_size, size_t *allocation)
+{
+	size_t size;
+
+	if (!atomic_load(&m->open) ||
+	    !link_memory_take_growth_request(&m->lm, block_size))
+		return false;
+	size = link_memory_block_buffer_size(*block_size);
+	if (!size) {
+		link_memory_growth_failed(&m->lm, *block_size);
+		return false;
+	}
+	*allocation = size + PRIMARY_SLACK;
+	return true;
+}
+
+void node_link_memory_abandon_growth(struct node_link_memory *m,
+				     uint32_t block_size)
+{
+	link_memory_growth_failed(&m->lm, block_size);
+}
+
+bool node_link_memory_build_growth(struct node_link_memory *m,
+				   IpczDriverHandle transport,
+				   struct message_builder *b,
+				   struct node_link_growth *g,
+				   uint32_t block_size, IpczDriverHandle memory)
+{
 	struct msg_add_block_buffer message = {
 		.header = { .type = MSG_ADD_BLOCK_BUFFER },
 	};
 	IpczDriverHandle shared = IPCZ_INVALID_DRIVER_HANDLE;
 
 	memset(g, 0, sizeof(*g));
-	g->objects.memory = IPCZ_INVALID_DRIVER_HANDLE;
+	g->objects.memory = memory;
 	g->objects.mapping = IPCZ_INVALID_DRIVER_HANDLE;
-	if (!atomic_load(&m->open) ||
-	    !link_memory_take_growth_request(&m->lm, &g->block_size))
-		return false;
-	g->size = link_memory_block_buffer_size(g->block_size);
-	if (!g->size ||
-	    m->driver->AllocateSharedMemory(g->size + PRIMARY_SLACK,
-					    IPCZ_NO_FLAGS, NULL,
-					    &g->objects.memory) !=
-		    IPCZ_RESULT_OK)
-		goto fail;
+	g->block_size = block_size;
+	g->size = link_memory_block_buffer_size(block_size);
 	g->base = map_block_buffer(m, &g->objects, g->size);
 	if (!g->base ||
 	    link_memory_format_block_buffer(g->base, g->size,

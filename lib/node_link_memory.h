@@ -149,6 +149,19 @@ void node_link_memory_allocate(struct node_link_memory *m,
 			       IpczDriverHandle *shared);
 
 /*
+ * The same in two steps, for a node whose allocations are delegated: the
+ * size to ask for, and the adoption of `memory` (taken; may be invalid,
+ * which leaves the link without a pool) as if it had been allocated here.
+ */
+size_t node_link_memory_primary_allocation(void);
+void node_link_memory_adopt_primary(struct node_link_memory *m,
+				    IpczDriverHandle memory,
+				    IpczDriverHandle *shared);
+
+/* The largest allocation a link may need (a delegate's upper bound). */
+size_t node_link_memory_max_request(void);
+
+/*
  * Memory objects travel serialized for the link's transport, like any
  * driver object: appends `memory` (taken) to the message being built, or
  * closes it and returns false if the driver cannot.
@@ -213,6 +226,23 @@ bool node_link_memory_prepare_growth(struct node_link_memory *m,
 				     struct node_link_growth *g);
 void node_link_memory_finish_growth(struct node_link_memory *m,
 				    struct node_link_growth *g, bool sent);
+
+/*
+ * Growth in steps, for a node whose allocations are delegated: takes the
+ * pool's growth request (the block size and the bytes to allocate; false
+ * if there is none), then either builds the AddBlockBuffer message around
+ * `memory` (taken) as node_link_memory_prepare_growth() does, or abandons
+ * the request (it may be made again).
+ */
+bool node_link_memory_take_growth(struct node_link_memory *m,
+				  uint32_t *block_size, size_t *allocation);
+bool node_link_memory_build_growth(struct node_link_memory *m,
+				   IpczDriverHandle transport,
+				   struct message_builder *b,
+				   struct node_link_growth *g,
+				   uint32_t block_size, IpczDriverHandle memory);
+void node_link_memory_abandon_growth(struct node_link_memory *m,
+				     uint32_t block_size);
 
 /*
  * Receiver of AddBlockBuffer: checks it before mapping anything, maps and

@@ -17,6 +17,13 @@
  *                    a non-broker asks its broker for a link to another
  *                    of the broker's nodes; the broker hands each of the
  *                    two one end of a new transport, or refuses.
+ * RELAY_MESSAGE, ACCEPT_RELAYED_MESSAGE
+ *                    a parcel's driver objects that the link's transport
+ *                    refuses, sent to the broker, which passes them on to
+ *                    the destination (lib/relay.h).
+ * REQUEST_MEMORY, PROVIDE_MEMORY
+ *                    a node delegating its allocations asks its delegate
+ *                    for shared memory (lib/allocation_delegate.h).
  */
 #ifndef IPCZ_LIB_NODE_MESSAGE_H
 #define IPCZ_LIB_NODE_MESSAGE_H
@@ -48,6 +55,15 @@ enum node_message_type {
 	MSG_STOP_PROXYING = 32,
 	/* A new buffer for the link's pool (lib/node_link_memory.h). */
 	MSG_ADD_BLOCK_BUFFER = 64,
+	/* Driver objects relayed by the broker, numbered as upstream's. */
+	MSG_RELAY_MESSAGE = 66,
+	MSG_ACCEPT_RELAYED_MESSAGE = 67,
+	/*
+	 * Allocation delegation (upstream's RequestMemory and ProvideMemory
+	 * are 64 and 65; 64 is AddBlockBuffer here).
+	 */
+	MSG_REQUEST_MEMORY = 70,
+	MSG_PROVIDE_MEMORY = 71,
 };
 
 struct msg_header {
@@ -104,6 +120,44 @@ struct msg_indirect_introduction {
 	uint8_t target[16];
 	uint32_t transport_bytes;	/* 0 in a request */
 	uint32_t reserved;
+};
+
+/*
+ * RELAY_MESSAGE (to the broker; `node` is the destination) and
+ * ACCEPT_RELAYED_MESSAGE (from the broker; `node` is the source): the
+ * driver objects of the parcel numbered `seq` on the route that `sublink`
+ * of the link between source and destination carries. `num_objects`
+ * wire_relayed_object entries follow, then each entry's bytes in order;
+ * the message's driver handles are the entries' handles in order.
+ */
+struct msg_relay {
+	struct msg_header header;
+	uint8_t node[16];
+	uint64_t sublink;
+	uint64_t seq;
+	uint32_t num_objects;
+	uint32_t reserved;
+};
+
+struct wire_relayed_object {
+	uint32_t num_bytes;
+	uint32_t num_handles;
+	uint32_t lost;		/* 1: the broker could not pass it on */
+	uint32_t reserved;
+};
+
+/* Relayed objects per parcel, at most. */
+#define RELAY_MAX_OBJECTS 256u
+
+/*
+ * REQUEST_MEMORY: `size` bytes of shared memory for the request `id`.
+ * PROVIDE_MEMORY: the answer, the memory object serialized after the
+ * fixed part (no bytes and no handles: the delegate could not allocate).
+ */
+struct msg_memory {
+	struct msg_header header;
+	uint64_t id;
+	uint64_t size;
 };
 
 /* Bounds on a serialized transport in ACCEPT_INTRODUCTION. */
@@ -189,6 +243,12 @@ enum wire_object_kind {
 	 * a wire_returning_portal naming the peer's route on this link.
 	 */
 	WIRE_PORTAL_RETURNING = 6,
+	/*
+	 * A driver object this link's transport refused: it travels in a
+	 * RELAY_MESSAGE through the broker (lib/relay.h), in the order of
+	 * these records. No bytes, no handles here.
+	 */
+	WIRE_RELAYED = 7,
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "lib/node_message.h"
 #include "lib/parcel.h"
 #include "lib/parcel_wrapper.h"
+#include "lib/relay.h"
 #include "lib/remote_router_link.h"
 #include "lib/router.h"
 #include "lib/router_bypass.h"
@@ -67,6 +68,7 @@ struct encoder {
 	uint32_t num_records;
 	struct transfer *transfers;
 	size_t num_transfers, transfer_capacity;
+	struct relay_batch relay;	/* objects the transport refused */
 };
 
 static size_t add_record(struct encoder *e, const struct wire_object *record)
@@ -219,12 +221,13 @@ static void encode_driver_object(struct encoder *e, struct node *node,
 						   &num_bytes, handles,
 						   &num_handles);
 	}
-	if (result != IPCZ_RESULT_OK || num_bytes > UINT32_MAX ||
-	    num_handles > UINT32_MAX) {
-		/*
-		 * This transport cannot carry it (relaying through a broker
-		 * comes with the multi-node stage): it is lost, and closed.
-		 */
+	if (result == IPCZ_RESULT_PERMISSION_DENIED &&
+	    relay_batch_add(&e->relay, e->link, handle)) {
+		/* Neither end may carry it: it goes through the broker. */
+		record->kind = WIRE_RELAYED;
+	} else if (result != IPCZ_RESULT_OK || num_bytes > UINT32_MAX ||
+		   num_handles > UINT32_MAX) {
+		/* No way to carry it (not even a relay): lost, and closed. */
 		driver_close_object(driver, handle);
 		record->kind = WIRE_LOST;
 	} else {
@@ -411,6 +414,7 @@ void node_link_send_parcel(struct node_link *link, enum op_context ctx,
 	message_builder_init(&e.records);
 	message_builder_init(&e.data);
 	message_builder_init(&b);
+	relay_batch_init(&e.relay);
 	if (parcel->data_size > UINT32_MAX)
 		e.data.failed = true;
 	else if (!data_to_fragment(link, ctx, parcel, &message))
@@ -427,6 +431,8 @@ void node_link_send_parcel(struct node_link *link, enum op_context ctx,
 				    e.records.num_handles);
 	b.failed |= e.records.failed || e.data.failed;
 	node_link_set_header(&b, MSG_PARCEL);
+	/* The relayed objects and the parcel meet at the destination. */
+	relay_batch_send(&e.relay, link, sublink, parcel->seq, ctx);
 	node_link_transmit(link, &b, ctx);
 
 	/* The portals' new routers exist on the other side now. */
@@ -461,6 +467,9 @@ struct decoder {
 	/* The top-level parcel's data is in this message's data fragment. */
 	bool data_in_fragment;
 	const struct msg_parcel *fragment;
+	/* Empty boxes standing for relayed objects, in record order. */
+	struct box **placeholders;
+	uint32_t num_placeholders;
 };
 
 static const uint8_t *take_data(struct decoder *d, size_t size);
@@ -713,6 +722,31 @@ static struct api_object *decode_driver_object(struct decoder *d,
 	return box ? &box->object : NULL;
 }
 
+/*
+ * A relayed object's place: an empty box, filled when the object arrives
+ * from the broker (lib/relay.c), before the parcel is delivered.
+ */
+static struct api_object *decode_placeholder(struct decoder *d,
+					     const struct wire_object *record)
+{
+	struct box **grown;
+	struct box *box;
+
+	if (record->num_bytes || record->num_handles || record->num_objects ||
+	    d->num_placeholders >= RELAY_MAX_OBJECTS)
+		return NULL;
+	grown = realloc(d->placeholders,
+			(d->num_placeholders + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	d->placeholders = grown;
+	box = box_create_empty();
+	if (!box)
+		return NULL;
+	d->placeholders[d->num_placeholders++] = box;
+	return &box->object;
+}
+
 static struct parcel *decode_parcel_body(struct decoder *d, uint32_t num_bytes,
 					 uint32_t num_objects, int depth)
 {
@@ -771,6 +805,8 @@ static struct api_object *decode_object(struct decoder *d, int depth)
 			return NULL;
 		box = box_create_empty();
 		return box ? &box->object : NULL;
+	case WIRE_RELAYED:
+		return decode_placeholder(d, &record);
 	case WIRE_SUBPARCEL:
 		if (depth >= WIRE_MAX_DEPTH || record.num_handles)
 			return NULL;
@@ -798,9 +834,7 @@ IpczResult node_link_accept_parcel(struct node_link *link, const uint8_t *bytes,
 	struct decoder d = { .link = link, .handles = handles,
 			     .num_handles = num_handles };
 	struct parcel *parcel;
-	struct router *router;
 	size_t records_size;
-	uint8_t type;
 
 	if (!node_message_check(bytes, num_bytes, sizeof(message)))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
@@ -820,24 +854,38 @@ IpczResult node_link_accept_parcel(struct node_link *link, const uint8_t *bytes,
 	parcel = decode_parcel_body(&d, message.num_bytes, message.num_objects,
 				    0);
 	*claimed = d.next_handle;
-	if (!parcel)
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (d.next_record != d.num_records || d.next_data != d.data_size ||
-	    d.next_handle != d.num_handles) {
-		parcel_destroy(parcel);
+	if (!parcel || d.next_record != d.num_records ||
+	    d.next_data != d.data_size || d.next_handle != d.num_handles ||
+	    (d.num_placeholders && message.seq > MAX_SEQUENCE_START)) {
+		free(d.placeholders);
+		if (parcel)
+			parcel_destroy(parcel);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
 	parcel->seq = message.seq;
-	router = node_link_route_of(link, message.sublink, &type);
+	if (d.num_placeholders)
+		return relay_join_parcel(link, message.sublink, message.seq,
+					 parcel, d.placeholders,
+					 d.num_placeholders);
+	node_link_deliver_parcel(link, message.sublink, parcel);
+	return IPCZ_RESULT_OK;
+}
+
+void node_link_deliver_parcel(struct node_link *link, uint64_t sublink,
+			      struct parcel *parcel)
+{
+	struct router *router;
+	uint8_t type;
+
+	router = node_link_route_of(link, sublink, &type);
 	if (!router) {
 		/* A route already gone here: what it carried is dropped. */
 		parcel_destroy(parcel);
-		return IPCZ_RESULT_OK;
+		return;
 	}
 	if (type == LINK_PERIPHERAL_INWARD)
 		router_accept_outbound_parcel(router, OP_TRANSPORT, parcel);
 	else
 		router_accept_inbound_parcel(router, OP_TRANSPORT, parcel);
 	router_unref(router);
-	return IPCZ_RESULT_OK;
 }

@@ -27,6 +27,9 @@ struct object {
 
 static _Atomic size_t live_objects;
 static _Atomic ipcz_inprocess_bad_activity_hook bad_activity_hook;
+/* Test modes (see inprocess_driver.h). */
+static _Atomic bool forced_brokering;
+static _Atomic size_t sandboxed_allocations;
 
 static void object_init(struct object *object, enum object_type type)
 {
@@ -100,6 +103,7 @@ struct transport {
 	struct transport *peer;		/* a reference, until closed */
 	IpczHandle listener;
 	IpczTransportActivityHandler handler;	/* NULL unless active */
+	_Atomic bool broker_end;	/* held by a broker (forced brokering) */
 	bool peer_active;	/* the peer can take deliveries */
 	bool peer_closed;
 	bool notifying;		/* a handler call is running */
@@ -418,6 +422,27 @@ static IpczResult IPCZ_API driver_close(IpczDriverHandle handle,
 	return IPCZ_RESULT_OK;
 }
 
+static struct transport *as_transport(IpczDriverHandle handle);
+
+/*
+ * Forced brokering: whether test objects may cross `handle`. Without the
+ * mode, or without a transport (the question whether an object can be
+ * sent at all), always; else only if one end is held by a broker.
+ */
+static bool brokered_transport(IpczDriverHandle handle)
+{
+	struct transport *transport = as_transport(handle);
+	bool brokered;
+
+	if (!atomic_load(&forced_brokering) || !transport)
+		return true;
+	pthread_mutex_lock(&transport->lock);
+	brokered = atomic_load(&transport->broker_end) ||
+		   (transport->peer && atomic_load(&transport->peer->broker_end));
+	pthread_mutex_unlock(&transport->lock);
+	return brokered;
+}
+
 static IpczResult IPCZ_API
 driver_serialize(IpczDriverHandle handle, IpczDriverHandle transport,
 		 uint32_t flags, const void *options, volatile void *data,
@@ -433,6 +458,8 @@ driver_serialize(IpczDriverHandle handle, IpczDriverHandle transport,
 	    (object->type == OBJECT_TEST &&
 	     !((struct test_object *)object)->serializable))
 		return IPCZ_RESULT_FAILED_PRECONDITION;
+	if (object->type == OBJECT_TEST && !brokered_transport(transport))
+		return IPCZ_RESULT_PERMISSION_DENIED;
 	/* Within one process an object travels as itself. */
 	if (num_bytes)
 		*num_bytes = 0;
@@ -653,6 +680,15 @@ static IpczResult IPCZ_API driver_generate_random_bytes(size_t num_bytes,
 	return IPCZ_RESULT_OK;
 }
 
+/* The sandboxed table's allocator: counts the attempt and refuses it. */
+static IpczResult IPCZ_API sandboxed_allocate_shared_memory(
+	size_t num_bytes, uint32_t flags, const void *options,
+	IpczDriverHandle *driver_memory)
+{
+	atomic_fetch_add(&sandboxed_allocations, 1);
+	return IPCZ_RESULT_PERMISSION_DENIED;
+}
+
 static const struct IpczDriver inprocess_driver = {
 	.size = sizeof(struct IpczDriver),
 	.Close = driver_close,
@@ -673,6 +709,48 @@ static const struct IpczDriver inprocess_driver = {
 const struct IpczDriver *ipcz_inprocess_driver(void)
 {
 	return &inprocess_driver;
+}
+
+static const struct IpczDriver sandboxed_driver = {
+	.size = sizeof(struct IpczDriver),
+	.Close = driver_close,
+	.Serialize = driver_serialize,
+	.Deserialize = driver_deserialize,
+	.CreateTransports = driver_create_transports,
+	.ActivateTransport = driver_activate_transport,
+	.DeactivateTransport = driver_deactivate_transport,
+	.Transmit = driver_transmit,
+	.ReportBadTransportActivity = driver_report_bad_transport_activity,
+	.AllocateSharedMemory = sandboxed_allocate_shared_memory,
+	.GetSharedMemoryInfo = driver_get_shared_memory_info,
+	.DuplicateSharedMemory = driver_duplicate_shared_memory,
+	.MapSharedMemory = driver_map_shared_memory,
+	.GenerateRandomBytes = driver_generate_random_bytes,
+};
+
+const struct IpczDriver *ipcz_inprocess_sandboxed_driver(void)
+{
+	return &sandboxed_driver;
+}
+
+size_t ipcz_inprocess_sandboxed_allocations(void)
+{
+	return atomic_load(&sandboxed_allocations);
+}
+
+void ipcz_inprocess_set_forced_brokering(int enabled)
+{
+	atomic_store(&forced_brokering, enabled != 0);
+}
+
+IpczResult ipcz_inprocess_transport_set_broker(IpczDriverHandle handle)
+{
+	struct transport *transport = as_transport(handle);
+
+	if (!transport)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	atomic_store(&transport->broker_end, true);
+	return IPCZ_RESULT_OK;
 }
 
 IpczDriverHandle ipcz_inprocess_test_object_create(uintptr_t value,

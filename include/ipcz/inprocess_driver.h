@@ -66,6 +66,37 @@ typedef void (*ipcz_inprocess_bad_activity_hook)(IpczDriverHandle transport,
 IPCZ_INPROCESS_EXPORT void
 ipcz_inprocess_set_bad_activity_hook(ipcz_inprocess_bad_activity_hook hook);
 
+/*
+ * Forced brokering, a test mode for relaying (as upstream's async
+ * reference driver has one): while enabled, Serialize() refuses a test
+ * object over a transport neither of whose ends was marked as a broker's
+ * with IPCZ_RESULT_PERMISSION_DENIED, so ipcz must relay it through a
+ * broker. Serialize() without a transport still accepts it (the object can
+ * be sent). Transports and memory objects are never refused. Process-wide;
+ * off by default.
+ */
+IPCZ_INPROCESS_EXPORT void ipcz_inprocess_set_forced_brokering(int enabled);
+
+/*
+ * Marks `transport` (one end of a pair) as held by a broker, for forced
+ * brokering. Transports made later by CreateTransports() (introductions)
+ * are unmarked. IPCZ_RESULT_INVALID_ARGUMENT if it is not a transport.
+ */
+IPCZ_INPROCESS_EXPORT IpczResult
+ipcz_inprocess_transport_set_broker(IpczDriverHandle transport);
+
+/*
+ * A sandboxed node's driver table: the same driver (its objects mix freely
+ * with the ordinary table's), except that AllocateSharedMemory() refuses
+ * with IPCZ_RESULT_PERMISSION_DENIED and counts the attempt, so that tests
+ * can prove that a node delegating its allocations never allocates.
+ */
+IPCZ_INPROCESS_EXPORT const struct IpczDriver *
+ipcz_inprocess_sandboxed_driver(void);
+
+/* How many times the sandboxed table's AllocateSharedMemory() was called. */
+IPCZ_INPROCESS_EXPORT size_t ipcz_inprocess_sandboxed_allocations(void);
+
 #if defined(__cplusplus)
 } /* extern "C" */
 #endif

@@ -13,10 +13,10 @@ LIBTEST_ASAN     := handle_table_test sequenced_queue_test trap_set_test \
 		    portal_test transaction_test merge_test box_test \
 		    threads_test inprocess_driver_test api_fuzz_test \
 		    node_link_test socket_link_test introspect_test \
-		    route_edge_test bypass_test
+		    route_edge_test bypass_test relay_test delegate_test
 LIBTEST_TSAN     := handle_table_test threads_test merge_test \
 		    inprocess_driver_test node_link_test socket_link_test \
-		    bypass_test
+		    bypass_test relay_test delegate_test
 # Measured on the release build, where malloc is the real one.
 LIBTEST_REL      := portal_memory
 LIBTEST_BINS     := $(addprefix $(LIBTEST_OUT)/asan/,$(LIBTEST_ASAN)) \
