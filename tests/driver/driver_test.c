@@ -30,6 +30,8 @@
 
 FIXTURE(drv) {
 	const struct IpczDriver *d;
+	/* Where most tests receive: set up and destroyed for them. */
+	struct activity_log log;
 };
 
 FIXTURE_VARIANT(drv) {
@@ -52,12 +54,17 @@ FIXTURE_VARIANT_ADD(drv, inprocess) {
 
 FIXTURE_SETUP(drv)
 {
-	if (!variant->dut->available || variant->dut->available())
+	if (!variant->dut->available || variant->dut->available()) {
 		self->d = variant->dut->table();
+		activity_log_init(&self->log, self->d);
+	}
 }
 
 FIXTURE_TEARDOWN(drv)
 {
+	/* A failed test may leave a transport calling into the log. */
+	if (self->d && _metadata->passed)
+		activity_log_destroy(&self->log);
 }
 
 #define NEED_DRIVER() \
@@ -74,6 +81,28 @@ FIXTURE_TEARDOWN(drv)
 			SKIP(return, "%s driver: no " #feature, \
 			     variant->dut->name); \
 	} while (0)
+
+/* A transport pair: `*a` to send on, `*b` to activate on the log. */
+#define OPEN_PAIR(a, b) \
+	ASSERT_EQ(IPCZ_RESULT_OK, \
+		  self->d->CreateTransports(0, 0, 0, NULL, (a), (b)))
+
+/*
+ * The end of a test of the pair a-b: deactivating `b` must bring the
+ * DEACTIVATED call; then both are closed.
+ */
+static void finish_pair(struct __test_metadata *_metadata,
+			FIXTURE_DATA(drv) *self, IpczDriverHandle a,
+			IpczDriverHandle b)
+{
+	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
+	ASSERT_TRUE(activity_log_wait(&self->log, &self->log.deactivations, 1,
+				      WAIT_MS));
+	self->d->Close(a, 0, NULL);
+	self->d->Close(b, 0, NULL);
+}
+
+#define FINISH_PAIR(a, b) finish_pair(_metadata, self, (a), (b))
 
 /* ---- helpers ---- */
 
@@ -352,75 +381,57 @@ TEST_F(drv, bad_handles_are_refused)
 TEST_F(drv, messages_arrive_whole_and_in_order)
 {
 	const size_t count = 1000;
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
+	OPEN_PAIR(&a, &b);
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
 	for (size_t i = 0; i < count; i++)
 		ASSERT_EQ(IPCZ_RESULT_OK,
 			  send_message(self->d, a, 1, (uint32_t)i,
 				       (i * 37) % 700));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, count, WAIT_MS));
-	EXPECT_TRUE(messages_in_order(&log, 1, count));
-	EXPECT_EQ(0, log.overlaps);
-	EXPECT_EQ(0, log.errors);
-	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
-	self->d->Close(a, 0, NULL);
-	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, count, WAIT_MS));
+	EXPECT_TRUE(messages_in_order(log, 1, count));
+	EXPECT_EQ(0, log->overlaps);
+	EXPECT_EQ(0, log->errors);
+	FINISH_PAIR(a, b);
 }
 
 TEST_F(drv, nothing_before_activation_then_everything)
 {
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	OPEN_PAIR(&a, &b);
 	/* Both directions may be used before activation. */
 	for (uint32_t i = 0; i < 20; i++)
 		ASSERT_EQ(IPCZ_RESULT_OK, send_message(self->d, a, 2, i, i));
 	ASSERT_EQ(IPCZ_RESULT_OK, send_message(self->d, b, 3, 0, 5));
 	pause_ms(50);
-	EXPECT_EQ(0, activity_log_get(&log, &log.count));
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, 20, WAIT_MS));
-	EXPECT_TRUE(messages_in_order(&log, 2, 20));
-	EXPECT_EQ(0, log.early_calls);
-	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
-	self->d->Close(a, 0, NULL);
-	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
+	EXPECT_EQ(0, activity_log_get(log, &log->count));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, 20, WAIT_MS));
+	EXPECT_TRUE(messages_in_order(log, 2, 20));
+	EXPECT_EQ(0, log->early_calls);
+	FINISH_PAIR(a, b);
 }
 
 TEST_F(drv, large_message)
 {
 	const size_t len = 6u << 20;
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
+	OPEN_PAIR(&a, &b);
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
 	ASSERT_EQ(IPCZ_RESULT_OK, send_message(self->d, a, 4, 0, len));
 	ASSERT_EQ(IPCZ_RESULT_OK, send_message(self->d, a, 4, 1, 3));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, 2, WAIT_MS));
-	EXPECT_TRUE(messages_in_order(&log, 4, 2));
-	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
-	self->d->Close(a, 0, NULL);
-	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, 2, WAIT_MS));
+	EXPECT_TRUE(messages_in_order(log, 4, 2));
+	FINISH_PAIR(a, b);
 }
 
 /*
@@ -430,13 +441,11 @@ TEST_F(drv, large_message)
 TEST_F(drv, full_queue_loses_nothing)
 {
 	const size_t count = 400, len = 48 * 1024;
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	OPEN_PAIR(&a, &b);
 	for (size_t i = 0; i < count; i++) {
 		ASSERT_EQ(IPCZ_RESULT_OK,
 			  send_message(self->d, a, 5, (uint32_t)i,
@@ -446,15 +455,11 @@ TEST_F(drv, full_queue_loses_nothing)
 				  self->d->Transmit(a, NULL, 0, NULL, 0, 0,
 						    NULL));
 	}
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, count, WAIT_MS));
-	EXPECT_TRUE(messages_in_order(&log, 5, count));
-	EXPECT_EQ(0, log.errors);
-	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
-	self->d->Close(a, 0, NULL);
-	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, count, WAIT_MS));
+	EXPECT_TRUE(messages_in_order(log, 5, count));
+	EXPECT_EQ(0, log->errors);
+	FINISH_PAIR(a, b);
 }
 
 /* Call `index` of `log` is an empty one without flags. */
@@ -473,19 +478,17 @@ static bool is_empty_call(struct activity_log *log, size_t index)
 TEST_F(drv, empty_transmits_arrive_one_each_in_order)
 {
 	enum { ROUNDS = 40, TOTAL = ROUNDS * 3 };
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b;
 	size_t index = 0;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	OPEN_PAIR(&a, &b);
 	/* Each round: two empties, then a message (every 8th a large one). */
 	for (uint32_t r = 0; r < ROUNDS; r++) {
 		if (r == ROUNDS / 2)
 			ASSERT_EQ(IPCZ_RESULT_OK,
-				  activity_log_activate(&log, b));
+				  activity_log_activate(log, b));
 		for (int e = 0; e < 2; e++)
 			ASSERT_EQ(IPCZ_RESULT_OK,
 				  self->d->Transmit(a, NULL, 0, NULL, 0, 0,
@@ -494,25 +497,21 @@ TEST_F(drv, empty_transmits_arrive_one_each_in_order)
 			  send_message(self->d, a, 6, r,
 				       r % 8 ? 1 : 300 * 1024));
 	}
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, ROUNDS, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, ROUNDS, WAIT_MS));
 	/* Give a driver that would deliver extra empties the time to. */
 	pause_ms(50);
-	EXPECT_EQ(2 * ROUNDS, activity_log_get(&log, &log.empties));
-	ASSERT_EQ(TOTAL, activity_log_get(&log, &log.count));
+	EXPECT_EQ(2 * ROUNDS, activity_log_get(log, &log->empties));
+	ASSERT_EQ(TOTAL, activity_log_get(log, &log->count));
 	for (uint32_t r = 0; r < ROUNDS; r++) {
 		struct activity m;
 
-		EXPECT_TRUE(is_empty_call(&log, index++));
-		EXPECT_TRUE(is_empty_call(&log, index++));
-		m = activity_log_call(&log, index++);
+		EXPECT_TRUE(is_empty_call(log, index++));
+		EXPECT_TRUE(is_empty_call(log, index++));
+		m = activity_log_call(log, index++);
 		EXPECT_TRUE(is_message(&m, 6, r));
 	}
-	EXPECT_EQ(0, log.errors);
-	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
-	self->d->Close(a, 0, NULL);
-	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
+	EXPECT_EQ(0, log->errors);
+	FINISH_PAIR(a, b);
 }
 
 struct sender {
@@ -541,14 +540,12 @@ TEST_F(drv, threads_transmit_at_once)
 	struct sender senders[THREADS];
 	pthread_t threads[THREADS];
 	uint32_t next[THREADS] = { 0 };
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
+	OPEN_PAIR(&a, &b);
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
 	for (int i = 0; i < THREADS; i++) {
 		senders[i] = (struct sender){ self->d, a, 10 + i, EACH, 0 };
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, send_stream,
@@ -558,11 +555,11 @@ TEST_F(drv, threads_transmit_at_once)
 		pthread_join(threads[i], NULL);
 		EXPECT_EQ(IPCZ_RESULT_OK, senders[i].result);
 	}
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, THREADS * EACH,
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, THREADS * EACH,
 				      WAIT_MS));
 	for (size_t n = 0; n < THREADS * EACH; n++) {
 		struct activity m = activity_log_call(
-			&log, activity_log_message_index(&log, n));
+			log, activity_log_message_index(log, n));
 		struct test_message header;
 
 		memcpy(&header, m.data, sizeof(header));
@@ -571,39 +568,32 @@ TEST_F(drv, threads_transmit_at_once)
 				       next[header.stream - 10]));
 		next[header.stream - 10]++;
 	}
-	EXPECT_EQ(0, log.overlaps);
-	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
-	self->d->Close(a, 0, NULL);
-	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
+	EXPECT_EQ(0, log->overlaps);
+	FINISH_PAIR(a, b);
 }
 
 TEST_F(drv, deactivated_is_the_last_call)
 {
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
+	OPEN_PAIR(&a, &b);
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
 	ASSERT_EQ(IPCZ_RESULT_OK, send_message(self->d, a, 7, 0, 8));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, 1, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, 1, WAIT_MS));
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->deactivations, 1, WAIT_MS));
 	/* Activity after deactivation reaches nobody. */
 	for (uint32_t i = 1; i < 10; i++)
 		self->d->Transmit(a, &i, sizeof(i), NULL, 0, 0, NULL);
 	self->d->Transmit(a, NULL, 0, NULL, 0, 0, NULL);
 	self->d->Close(a, 0, NULL);
 	pause_ms(100);
-	EXPECT_EQ(1, activity_log_get(&log, &log.deactivations));
-	EXPECT_EQ(0, activity_log_get(&log, &log.after_deactivation));
+	EXPECT_EQ(1, activity_log_get(log, &log->deactivations));
+	EXPECT_EQ(0, activity_log_get(log, &log->after_deactivation));
 	/* The transport is still usable for sending until closed. */
 	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
 }
 
 static IpczResult deactivate_on_first(struct activity_log *log,
@@ -620,69 +610,62 @@ static IpczResult deactivate_on_first(struct activity_log *log,
 
 TEST_F(drv, deactivate_from_the_handler)
 {
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b, target;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	OPEN_PAIR(&a, &b);
 	target = b;
-	log.hook = deactivate_on_first;
-	log.context = &target;
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
+	log->hook = deactivate_on_first;
+	log->context = &target;
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
 	for (uint32_t i = 0; i < 50; i++)
 		self->d->Transmit(a, &i, sizeof(i), NULL, 0, 0, NULL);
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->deactivations, 1, WAIT_MS));
 	pause_ms(50);
-	EXPECT_EQ(0, activity_log_get(&log, &log.after_deactivation));
-	EXPECT_EQ(0, log.overlaps);
+	EXPECT_EQ(0, activity_log_get(log, &log->after_deactivation));
+	EXPECT_EQ(0, log->overlaps);
 	self->d->Close(a, 0, NULL);
 	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
 }
 
 TEST_F(drv, closed_peer_is_an_error_after_its_messages)
 {
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b;
 	struct activity last;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
+	OPEN_PAIR(&a, &b);
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
 	for (uint32_t i = 0; i < 3; i++)
 		ASSERT_EQ(IPCZ_RESULT_OK, send_message(self->d, a, 8, i, 64));
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->Close(a, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.errors, 1, WAIT_MS));
-	EXPECT_EQ(3, activity_log_get(&log, &log.messages));
-	EXPECT_TRUE(messages_in_order(&log, 8, 3));
-	last = activity_log_call(&log, activity_log_get(&log, &log.count) - 1);
+	ASSERT_TRUE(activity_log_wait(log, &log->errors, 1, WAIT_MS));
+	EXPECT_EQ(3, activity_log_get(log, &log->messages));
+	EXPECT_TRUE(messages_in_order(log, 8, 3));
+	last = activity_log_call(log, activity_log_get(log, &log->count) - 1);
 	EXPECT_TRUE(last.flags & IPCZ_TRANSPORT_ACTIVITY_ERROR);
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
-	EXPECT_EQ(1, activity_log_get(&log, &log.errors));
+	ASSERT_TRUE(activity_log_wait(log, &log->deactivations, 1, WAIT_MS));
+	EXPECT_EQ(1, activity_log_get(log, &log->errors));
 	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
 }
 
 /* ---- driver objects in messages ---- */
 
 TEST_F(drv, objects_travel_with_bytes)
 {
-	struct activity_log log, log_y;
+	struct activity_log *log = &self->log;
+	struct activity_log log_y;
 	IpczDriverHandle a, b, x, y, memory, mapping, memory2, mapping2, x2;
 	volatile uint8_t *p, *p2;
 	struct packed packed[2];
 	size_t index;
 
 	NEED_DRIVER();
-	activity_log_init(&log, self->d);
 	activity_log_init(&log_y, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	OPEN_PAIR(&a, &b);
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  self->d->CreateTransports(a, b, 0, NULL, &x, &y));
 	ASSERT_EQ(IPCZ_RESULT_OK,
@@ -693,12 +676,12 @@ TEST_F(drv, objects_travel_with_bytes)
 		p[i] = (uint8_t)(i * 3);
 	ASSERT_EQ(IPCZ_RESULT_OK, pack(self->d, memory, a, &packed[0]));
 	ASSERT_EQ(IPCZ_RESULT_OK, pack(self->d, x, a, &packed[1]));
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
 	ASSERT_EQ(IPCZ_RESULT_OK, transmit_packed(self->d, a, packed, 2));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, 1, WAIT_MS));
-	index = activity_log_message_index(&log, 0);
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, 1, WAIT_MS));
+	index = activity_log_message_index(log, 0);
 
-	memory2 = unpack(&log, index, 0, b);
+	memory2 = unpack(log, index, 0, b);
 	ASSERT_NE(IPCZ_INVALID_DRIVER_HANDLE, memory2);
 	EXPECT_GE(region_size(self->d, memory2), 8192);
 	p2 = map(self->d, memory2, &mapping2);
@@ -709,7 +692,7 @@ TEST_F(drv, objects_travel_with_bytes)
 	EXPECT_EQ(0xee, p[5]);
 
 	/* The transport that travelled still reaches its peer. */
-	x2 = unpack(&log, index, 1, b);
+	x2 = unpack(log, index, 1, b);
 	ASSERT_NE(IPCZ_INVALID_DRIVER_HANDLE, x2);
 	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log_y, y));
 	ASSERT_EQ(IPCZ_RESULT_OK, send_message(self->d, x2, 9, 0, 100));
@@ -718,7 +701,7 @@ TEST_F(drv, objects_travel_with_bytes)
 
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(y, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->deactivations, 1, WAIT_MS));
 	ASSERT_TRUE(activity_log_wait(&log_y, &log_y.deactivations, 1,
 				      WAIT_MS));
 	self->d->Close(mapping, 0, NULL);
@@ -728,7 +711,6 @@ TEST_F(drv, objects_travel_with_bytes)
 	self->d->Close(y, 0, NULL);
 	self->d->Close(a, 0, NULL);
 	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
 	activity_log_destroy(&log_y);
 }
 
@@ -736,16 +718,14 @@ TEST_F(drv, objects_travel_with_bytes)
 TEST_F(drv, many_objects_in_one_message)
 {
 	enum { COUNT = 100 };
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle a, b;
 	struct packed *packed = calloc(COUNT, sizeof(*packed));
 	size_t index;
 
 	NEED_DRIVER();
 	ASSERT_NE(NULL, packed);
-	activity_log_init(&log, self->d);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  self->d->CreateTransports(0, 0, 0, NULL, &a, &b));
+	OPEN_PAIR(&a, &b);
 	for (int i = 0; i < COUNT; i++) {
 		IpczDriverHandle memory, mapping;
 		volatile uint8_t *p;
@@ -760,12 +740,12 @@ TEST_F(drv, many_objects_in_one_message)
 		ASSERT_EQ(IPCZ_RESULT_OK, pack(self->d, memory, a,
 					       &packed[i]));
 	}
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, b));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, b));
 	ASSERT_EQ(IPCZ_RESULT_OK, transmit_packed(self->d, a, packed, COUNT));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, 1, WAIT_MS));
-	index = activity_log_message_index(&log, 0);
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, 1, WAIT_MS));
+	index = activity_log_message_index(log, 0);
 	for (int i = 0; i < COUNT; i++) {
-		IpczDriverHandle memory = unpack(&log, index, i, b), mapping;
+		IpczDriverHandle memory = unpack(log, index, i, b), mapping;
 		volatile uint8_t *p;
 
 		ASSERT_NE(IPCZ_INVALID_DRIVER_HANDLE, memory);
@@ -775,11 +755,7 @@ TEST_F(drv, many_objects_in_one_message)
 		self->d->Close(mapping, 0, NULL);
 		self->d->Close(memory, 0, NULL);
 	}
-	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(b, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
-	self->d->Close(a, 0, NULL);
-	self->d->Close(b, 0, NULL);
-	activity_log_destroy(&log);
+	FINISH_PAIR(a, b);
 	free(packed);
 }
 
@@ -1013,31 +989,29 @@ static int echo_child(const struct driver_under_test *dut, IpczDriverHandle t)
 TEST_F(drv, ping_pong_across_fork)
 {
 	const size_t count = 200;
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle t;
 	pid_t pid;
 
 	NEED(pair_fds);
-	activity_log_init(&log, self->d);
 	t = spawn(variant->dut, echo_child, &pid);
 	ASSERT_NE(IPCZ_INVALID_DRIVER_HANDLE, t);
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, t));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, t));
 	for (size_t i = 0; i < count; i++) {
 		ASSERT_EQ(IPCZ_RESULT_OK,
 			  send_message(self->d, t, 20, (uint32_t)i,
 				       (i * 101) % 3000));
 		/* Every tenth one is a full round trip. */
 		if (i % 10 == 9)
-			ASSERT_TRUE(activity_log_wait(&log, &log.messages,
+			ASSERT_TRUE(activity_log_wait(log, &log->messages,
 						      i + 1, WAIT_MS));
 	}
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, count, WAIT_MS));
-	EXPECT_TRUE(messages_in_order(&log, 20, count));
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, count, WAIT_MS));
+	EXPECT_TRUE(messages_in_order(log, 20, count));
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(t, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->deactivations, 1, WAIT_MS));
 	self->d->Close(t, 0, NULL);
 	EXPECT_EQ(0, child_status(pid));
-	activity_log_destroy(&log);
 }
 
 /* Says hello, then dies without closing anything. */
@@ -1053,25 +1027,23 @@ static int dying_child(const struct driver_under_test *dut, IpczDriverHandle t)
 
 TEST_F(drv, killed_peer_is_an_error)
 {
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	IpczDriverHandle t;
 	pid_t pid;
 
 	NEED(pair_fds);
-	activity_log_init(&log, self->d);
 	t = spawn(variant->dut, dying_child, &pid);
 	ASSERT_NE(IPCZ_INVALID_DRIVER_HANDLE, t);
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, t));
-	ASSERT_TRUE(activity_log_wait(&log, &log.errors, 1, WAIT_MS));
-	EXPECT_EQ(1, activity_log_get(&log, &log.messages));
-	EXPECT_TRUE(messages_in_order(&log, 21, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, t));
+	ASSERT_TRUE(activity_log_wait(log, &log->errors, 1, WAIT_MS));
+	EXPECT_EQ(1, activity_log_get(log, &log->messages));
+	EXPECT_TRUE(messages_in_order(log, 21, 1));
 	EXPECT_EQ(1000 + SIGKILL, child_status(pid));
 	/* Sending to the dead peer fails or is dropped; never a crash. */
 	send_message(self->d, t, 21, 1, 10);
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(t, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->deactivations, 1, WAIT_MS));
 	self->d->Close(t, 0, NULL);
-	activity_log_destroy(&log);
 }
 
 /* Streams messages until it is killed. */
@@ -1090,27 +1062,25 @@ static int streaming_child(const struct driver_under_test *dut,
 
 TEST_F(drv, peer_killed_mid_stream_is_an_error)
 {
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	size_t received;
 	IpczDriverHandle t;
 	pid_t pid;
 
 	NEED(pair_fds);
-	activity_log_init(&log, self->d);
 	t = spawn(variant->dut, streaming_child, &pid);
 	ASSERT_NE(IPCZ_INVALID_DRIVER_HANDLE, t);
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, t));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, 50, WAIT_MS));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, t));
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, 50, WAIT_MS));
 	kill(pid, SIGKILL);
 	EXPECT_EQ(1000 + SIGKILL, child_status(pid));
-	ASSERT_TRUE(activity_log_wait(&log, &log.errors, 1, WAIT_MS));
-	received = activity_log_get(&log, &log.messages);
+	ASSERT_TRUE(activity_log_wait(log, &log->errors, 1, WAIT_MS));
+	received = activity_log_get(log, &log->messages);
 	/* Whatever arrived, arrived whole and in order. */
-	EXPECT_TRUE(messages_in_order(&log, 22, received));
+	EXPECT_TRUE(messages_in_order(log, 22, received));
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(t, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->deactivations, 1, WAIT_MS));
 	self->d->Close(t, 0, NULL);
-	activity_log_destroy(&log);
 }
 
 /*
@@ -1190,14 +1160,13 @@ static int readonly_child(const struct driver_under_test *dut,
 TEST_F(drv, readonly_region_crosses_processes)
 {
 	IpczDriverHandle t, memory, mapping, ro;
-	struct activity_log log;
+	struct activity_log *log = &self->log;
 	volatile uint8_t *p;
 	struct packed packed;
 	pid_t pid;
 
 	NEED(pair_fds);
 	NEED(readonly);
-	activity_log_init(&log, self->d);
 	t = spawn(variant->dut, readonly_child, &pid);
 	ASSERT_NE(IPCZ_INVALID_DRIVER_HANDLE, t);
 	ASSERT_EQ(IPCZ_RESULT_OK,
@@ -1209,31 +1178,30 @@ TEST_F(drv, readonly_region_crosses_processes)
 		  self->d->DuplicateSharedMemory(memory, DUPLICATE_READ_ONLY,
 						 NULL, &ro));
 	ASSERT_EQ(IPCZ_RESULT_OK, pack(self->d, ro, t, &packed));
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, t));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, t));
 	ASSERT_EQ(IPCZ_RESULT_OK, transmit_packed(self->d, t, &packed, 1));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, 1, WAIT_MS));
-	EXPECT_TRUE(messages_in_order(&log, 25, 1));
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, 1, WAIT_MS));
+	EXPECT_TRUE(messages_in_order(log, 25, 1));
 	/* Nothing the child tried reached the region. */
 	EXPECT_EQ(0, p[0]);
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(t, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->deactivations, 1, WAIT_MS));
 	self->d->Close(t, 0, NULL);
 	EXPECT_EQ(0, child_status(pid));
 	self->d->Close(mapping, 0, NULL);
 	self->d->Close(memory, 0, NULL);
-	activity_log_destroy(&log);
 }
 
 TEST_F(drv, objects_cross_processes)
 {
 	IpczDriverHandle t, memory, mapping, x, y;
-	struct activity_log log, log_y;
+	struct activity_log *log = &self->log;
+	struct activity_log log_y;
 	volatile uint8_t *p;
 	struct packed packed[2];
 	pid_t pid;
 
 	NEED(pair_fds);
-	activity_log_init(&log, self->d);
 	activity_log_init(&log_y, self->d);
 	t = spawn(variant->dut, object_child, &pid);
 	ASSERT_NE(IPCZ_INVALID_DRIVER_HANDLE, t);
@@ -1248,27 +1216,26 @@ TEST_F(drv, objects_cross_processes)
 	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log_y, y));
 	ASSERT_EQ(IPCZ_RESULT_OK, pack(self->d, memory, t, &packed[0]));
 	ASSERT_EQ(IPCZ_RESULT_OK, pack(self->d, x, t, &packed[1]));
-	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(&log, t));
+	ASSERT_EQ(IPCZ_RESULT_OK, activity_log_activate(log, t));
 	ASSERT_EQ(IPCZ_RESULT_OK, transmit_packed(self->d, t, packed, 2));
 
 	/* The child's hello over the transport it received. */
 	ASSERT_TRUE(activity_log_wait(&log_y, &log_y.messages, 1, WAIT_MS));
 	EXPECT_TRUE(messages_in_order(&log_y, 23, 1));
-	ASSERT_TRUE(activity_log_wait(&log, &log.messages, 1, WAIT_MS));
-	EXPECT_TRUE(messages_in_order(&log, 24, 1));
+	ASSERT_TRUE(activity_log_wait(log, &log->messages, 1, WAIT_MS));
+	EXPECT_TRUE(messages_in_order(log, 24, 1));
 	/* Its write into the region it received. */
 	EXPECT_EQ(0xc0, p[0]);
 
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(t, 0, NULL));
 	ASSERT_EQ(IPCZ_RESULT_OK, self->d->DeactivateTransport(y, 0, NULL));
-	ASSERT_TRUE(activity_log_wait(&log, &log.deactivations, 1, WAIT_MS));
+	ASSERT_TRUE(activity_log_wait(log, &log->deactivations, 1, WAIT_MS));
 	ASSERT_TRUE(activity_log_wait(&log_y, &log_y.deactivations, 1,
 				      WAIT_MS));
 	self->d->Close(t, 0, NULL);
 	EXPECT_EQ(0, child_status(pid));
 	self->d->Close(y, 0, NULL);
 	self->d->Close(mapping, 0, NULL);
-	activity_log_destroy(&log);
 	activity_log_destroy(&log_y);
 }
 
