@@ -21,11 +21,19 @@
 #define ABI_ASSERT(cond) _Static_assert(cond, #cond)
 #define ABI_ALIGNOF(t) _Alignof(t)
 #else
-/* C99: a negative array size stops the build. */
+/*
+ * C99: a negative array size stops the build. The typedef needs a name of
+ * its own even when a list below puts several assertions on one line.
+ */
 #define ABI_CONCAT2(a, b) a##b
 #define ABI_CONCAT(a, b) ABI_CONCAT2(a, b)
+#if defined(__COUNTER__)
+#define ABI_UNIQUE __COUNTER__
+#else
+#define ABI_UNIQUE __LINE__
+#endif
 #define ABI_ASSERT(cond) \
-	typedef char ABI_CONCAT(abi_assert_line_, __LINE__)[(cond) ? 1 : -1]
+	typedef char ABI_CONCAT(abi_assert_, ABI_UNIQUE)[(cond) ? 1 : -1]
 #define ABI_ALIGNOF(t) offsetof(struct { char c; t m; }, m)
 #endif
 
@@ -39,22 +47,20 @@ ABI_ASSERT(IPCZ_NO_FLAGS == 0);
 ABI_ASSERT(IPCZ_INVALID_HANDLE == 0);
 ABI_ASSERT(IPCZ_INVALID_DRIVER_HANDLE == 0);
 
-ABI_ASSERT(IPCZ_RESULT_OK == 0);
-ABI_ASSERT(IPCZ_RESULT_CANCELLED == 1);
-ABI_ASSERT(IPCZ_RESULT_UNKNOWN == 2);
-ABI_ASSERT(IPCZ_RESULT_INVALID_ARGUMENT == 3);
-ABI_ASSERT(IPCZ_RESULT_DEADLINE_EXCEEDED == 4);
-ABI_ASSERT(IPCZ_RESULT_NOT_FOUND == 5);
-ABI_ASSERT(IPCZ_RESULT_ALREADY_EXISTS == 6);
-ABI_ASSERT(IPCZ_RESULT_PERMISSION_DENIED == 7);
-ABI_ASSERT(IPCZ_RESULT_RESOURCE_EXHAUSTED == 8);
-ABI_ASSERT(IPCZ_RESULT_FAILED_PRECONDITION == 9);
-ABI_ASSERT(IPCZ_RESULT_ABORTED == 10);
-ABI_ASSERT(IPCZ_RESULT_OUT_OF_RANGE == 11);
-ABI_ASSERT(IPCZ_RESULT_UNIMPLEMENTED == 12);
-ABI_ASSERT(IPCZ_RESULT_INTERNAL == 13);
-ABI_ASSERT(IPCZ_RESULT_UNAVAILABLE == 14);
-ABI_ASSERT(IPCZ_RESULT_DATA_LOSS == 15);
+/* The result codes, numbered from 0 in this order. */
+#define ABI_RESULTS(X) \
+	X(OK) X(CANCELLED) X(UNKNOWN) X(INVALID_ARGUMENT) \
+	X(DEADLINE_EXCEEDED) X(NOT_FOUND) X(ALREADY_EXISTS) \
+	X(PERMISSION_DENIED) X(RESOURCE_EXHAUSTED) X(FAILED_PRECONDITION) \
+	X(ABORTED) X(OUT_OF_RANGE) X(UNIMPLEMENTED) X(INTERNAL) \
+	X(UNAVAILABLE) X(DATA_LOSS)
+
+#define ABI_RESULT_NUMBER(name) abi_result_##name,
+enum abi_result_number { ABI_RESULTS(ABI_RESULT_NUMBER) ABI_NUM_RESULTS };
+#define ABI_RESULT_VALUE(name) \
+	ABI_ASSERT(IPCZ_RESULT_##name == abi_result_##name);
+ABI_RESULTS(ABI_RESULT_VALUE)
+ABI_ASSERT(ABI_NUM_RESULTS == 16);
 
 ABI_ASSERT(IPCZ_FLAG_BIT(0) == 1u);
 ABI_ASSERT(IPCZ_FLAG_BIT(31) == 0x80000000u);
@@ -97,30 +103,49 @@ ABI_ASSERT(sizeof(IpczHandle) == sizeof(uintptr_t));
 ABI_ASSERT(sizeof(IpczDriverHandle) == sizeof(uintptr_t));
 ABI_ASSERT(sizeof(IpczTransaction) == sizeof(uintptr_t));
 ABI_ASSERT(sizeof(IpczResult) == sizeof(int));
-ABI_ASSERT(sizeof(IpczTransportActivityFlags) == 4);
-ABI_ASSERT(sizeof(IpczMemoryFlags) == 4);
-ABI_ASSERT(sizeof(IpczFeature) == 4);
-ABI_ASSERT(sizeof(IpczCreateNodeFlags) == 4);
-ABI_ASSERT(sizeof(IpczConnectNodeFlags) == 4);
-ABI_ASSERT(sizeof(IpczBeginPutFlags) == 4);
-ABI_ASSERT(sizeof(IpczEndPutFlags) == 4);
-ABI_ASSERT(sizeof(IpczGetFlags) == 4);
-ABI_ASSERT(sizeof(IpczBeginGetFlags) == 4);
-ABI_ASSERT(sizeof(IpczEndGetFlags) == 4);
-ABI_ASSERT(sizeof(IpczBoxType) == 4);
-ABI_ASSERT(sizeof(IpczUnboxFlags) == 4);
-ABI_ASSERT(sizeof(IpczPortalStatusFlags) == 4);
-ABI_ASSERT(sizeof(IpczTrapConditionFlags) == 4);
+
+/* The flag and enumeration types: 32 bits each. */
+#define ABI_32_BIT_TYPES(X) \
+	X(IpczTransportActivityFlags) X(IpczMemoryFlags) X(IpczFeature) \
+	X(IpczCreateNodeFlags) X(IpczConnectNodeFlags) X(IpczBeginPutFlags) \
+	X(IpczEndPutFlags) X(IpczGetFlags) X(IpczBeginGetFlags) \
+	X(IpczEndGetFlags) X(IpczBoxType) X(IpczUnboxFlags) \
+	X(IpczPortalStatusFlags) X(IpczTrapConditionFlags)
+
+#define ABI_32_BITS(type) ABI_ASSERT(sizeof(type) == 4);
+ABI_32_BIT_TYPES(ABI_32_BITS)
 
 /* Every struct is 8-byte aligned, on every target. */
-ABI_ASSERT(ABI_ALIGNOF(struct IpczSharedMemoryInfo) == 8);
-ABI_ASSERT(ABI_ALIGNOF(struct IpczDriver) == 8);
-ABI_ASSERT(ABI_ALIGNOF(struct IpczCreateNodeOptions) == 8);
-ABI_ASSERT(ABI_ALIGNOF(struct IpczBoxContents) == 8);
-ABI_ASSERT(ABI_ALIGNOF(struct IpczPortalStatus) == 8);
-ABI_ASSERT(ABI_ALIGNOF(struct IpczTrapConditions) == 8);
-ABI_ASSERT(ABI_ALIGNOF(struct IpczTrapEvent) == 8);
-ABI_ASSERT(ABI_ALIGNOF(struct IpczAPI) == 8);
+#define ABI_STRUCTS(X) \
+	X(IpczSharedMemoryInfo) X(IpczDriver) X(IpczCreateNodeOptions) \
+	X(IpczBoxContents) X(IpczPortalStatus) X(IpczTrapConditions) \
+	X(IpczTrapEvent) X(IpczAPI)
+
+#define ABI_ALIGNED_8(s) ABI_ASSERT(ABI_ALIGNOF(struct s) == 8);
+ABI_STRUCTS(ABI_ALIGNED_8)
+
+/*
+ * The function tables: `size`, then one pointer per function, in this
+ * order (only ever appended to).
+ */
+#define ABI_DRIVER_FUNCTIONS(X) \
+	X(Close) X(Serialize) X(Deserialize) X(CreateTransports) \
+	X(ActivateTransport) X(DeactivateTransport) X(Transmit) \
+	X(ReportBadTransportActivity) X(AllocateSharedMemory) \
+	X(GetSharedMemoryInfo) X(DuplicateSharedMemory) X(MapSharedMemory) \
+	X(GenerateRandomBytes)
+
+#define ABI_API_FUNCTIONS(X) \
+	X(Close) X(CreateNode) X(ConnectNode) X(OpenPortals) \
+	X(MergePortals) X(QueryPortalStatus) X(Put) X(BeginPut) X(EndPut) \
+	X(Get) X(BeginGet) X(EndGet) X(Trap) X(Reject) X(Box) X(Unbox)
+
+#define ABI_DRIVER_SLOT(f) abi_driver_slot_##f,
+#define ABI_API_SLOT(f) abi_api_slot_##f,
+enum abi_driver_slot {
+	ABI_DRIVER_FUNCTIONS(ABI_DRIVER_SLOT) ABI_DRIVER_NUM_FUNCTIONS
+};
+enum abi_api_slot { ABI_API_FUNCTIONS(ABI_API_SLOT) ABI_API_NUM_FUNCTIONS };
 
 #if UINTPTR_MAX == 0xffffffffffffffffu && SIZE_MAX == 0xffffffffffffffffu
 /* Layouts on 64-bit targets (x86_64, aarch64, ...). */
@@ -129,20 +154,11 @@ ABI_FIELD(IpczSharedMemoryInfo, size, 0, 8);
 ABI_FIELD(IpczSharedMemoryInfo, region_num_bytes, 8, 8);
 
 ABI_ASSERT(sizeof(struct IpczDriver) == 112);
+ABI_ASSERT(sizeof(struct IpczDriver) == 8 + 8 * ABI_DRIVER_NUM_FUNCTIONS);
 ABI_FIELD(IpczDriver, size, 0, 8);
-ABI_FIELD(IpczDriver, Close, 8, 8);
-ABI_FIELD(IpczDriver, Serialize, 16, 8);
-ABI_FIELD(IpczDriver, Deserialize, 24, 8);
-ABI_FIELD(IpczDriver, CreateTransports, 32, 8);
-ABI_FIELD(IpczDriver, ActivateTransport, 40, 8);
-ABI_FIELD(IpczDriver, DeactivateTransport, 48, 8);
-ABI_FIELD(IpczDriver, Transmit, 56, 8);
-ABI_FIELD(IpczDriver, ReportBadTransportActivity, 64, 8);
-ABI_FIELD(IpczDriver, AllocateSharedMemory, 72, 8);
-ABI_FIELD(IpczDriver, GetSharedMemoryInfo, 80, 8);
-ABI_FIELD(IpczDriver, DuplicateSharedMemory, 88, 8);
-ABI_FIELD(IpczDriver, MapSharedMemory, 96, 8);
-ABI_FIELD(IpczDriver, GenerateRandomBytes, 104, 8);
+#define ABI_DRIVER_FIELD(f) \
+	ABI_FIELD(IpczDriver, f, 8 + 8 * abi_driver_slot_##f, 8);
+ABI_DRIVER_FUNCTIONS(ABI_DRIVER_FIELD)
 
 ABI_ASSERT(sizeof(struct IpczCreateNodeOptions) == 48);
 ABI_FIELD(IpczCreateNodeOptions, size, 0, 8);
@@ -181,23 +197,10 @@ ABI_FIELD(IpczTrapEvent, condition_flags, 16, 4);
 ABI_FIELD(IpczTrapEvent, status, 24, 8);
 
 ABI_ASSERT(sizeof(struct IpczAPI) == 136);
+ABI_ASSERT(sizeof(struct IpczAPI) == 8 + 8 * ABI_API_NUM_FUNCTIONS);
 ABI_FIELD(IpczAPI, size, 0, 8);
-ABI_FIELD(IpczAPI, Close, 8, 8);
-ABI_FIELD(IpczAPI, CreateNode, 16, 8);
-ABI_FIELD(IpczAPI, ConnectNode, 24, 8);
-ABI_FIELD(IpczAPI, OpenPortals, 32, 8);
-ABI_FIELD(IpczAPI, MergePortals, 40, 8);
-ABI_FIELD(IpczAPI, QueryPortalStatus, 48, 8);
-ABI_FIELD(IpczAPI, Put, 56, 8);
-ABI_FIELD(IpczAPI, BeginPut, 64, 8);
-ABI_FIELD(IpczAPI, EndPut, 72, 8);
-ABI_FIELD(IpczAPI, Get, 80, 8);
-ABI_FIELD(IpczAPI, BeginGet, 88, 8);
-ABI_FIELD(IpczAPI, EndGet, 96, 8);
-ABI_FIELD(IpczAPI, Trap, 104, 8);
-ABI_FIELD(IpczAPI, Reject, 112, 8);
-ABI_FIELD(IpczAPI, Box, 120, 8);
-ABI_FIELD(IpczAPI, Unbox, 128, 8);
+#define ABI_API_FIELD(f) ABI_FIELD(IpczAPI, f, 8 + 8 * abi_api_slot_##f, 8);
+ABI_API_FUNCTIONS(ABI_API_FIELD)
 #endif
 
 #endif /* IPCZ_TESTS_ABI_LAYOUT_H */
