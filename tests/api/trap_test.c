@@ -35,16 +35,47 @@ FIXTURE_TEARDOWN(trap)
 	EXPECT_TRUE(no_leaks());
 }
 
-/* Installs a trap recording into `record`; returns Trap()'s result. */
-static IpczResult watch(IpczHandle portal, IpczTrapConditionFlags flags,
-			size_t min_parcels, size_t min_bytes,
-			struct recorded_event *record)
+/*
+ * Installs a trap recording into `record`; returns Trap()'s result. Where
+ * a condition already holds, the conditions that do and the portal's
+ * status go to `*satisfied` and `*status` (either may be null).
+ */
+static IpczResult watch_or_report(IpczHandle portal,
+				  IpczTrapConditionFlags flags,
+				  size_t min_parcels, size_t min_bytes,
+				  struct recorded_event *record,
+				  IpczTrapConditionFlags *satisfied,
+				  struct IpczPortalStatus *status)
 {
 	const struct IpczTrapConditions conditions =
 		trap_conditions(flags, min_parcels, min_bytes);
 
+	if (satisfied)
+		*satisfied = 0;
+	if (status) {
+		memset(status, 0, sizeof(*status));
+		status->size = sizeof(*status);
+	}
 	return ipcz.Trap(portal, &conditions, record_trap_event,
-			 (uintptr_t)record, IPCZ_NO_FLAGS, NULL, NULL, NULL);
+			 (uintptr_t)record, IPCZ_NO_FLAGS, NULL, satisfied,
+			 status);
+}
+
+static IpczResult watch(IpczHandle portal, IpczTrapConditionFlags flags,
+			size_t min_parcels, size_t min_bytes,
+			struct recorded_event *record)
+{
+	return watch_or_report(portal, flags, min_parcels, min_bytes, record,
+			       NULL, NULL);
+}
+
+/* Closes `*portal` and forgets it, so that teardown leaves it alone. */
+static IpczResult close_portal(IpczHandle *portal)
+{
+	IpczResult result = ipcz.Close(*portal, IPCZ_NO_FLAGS, NULL);
+
+	*portal = IPCZ_INVALID_HANDLE;
+	return result;
 }
 
 TEST_F(trap, invalid_arguments)
@@ -81,8 +112,7 @@ TEST_F(trap, invalid_arguments)
 
 	/* None of those installed anything. */
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "x"));
-	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
-	self->b = IPCZ_INVALID_HANDLE;
+	close_portal(&self->b);
 	EXPECT_EQ(0, record.count);
 }
 
@@ -142,7 +172,6 @@ TEST_F(trap, above_min_local_parcels)
 	struct recorded_event record = { 0 };
 	IpczTrapConditionFlags satisfied = 0;
 	struct IpczPortalStatus status;
-	struct IpczTrapConditions conditions;
 	char text[8];
 
 	ASSERT_EQ(IPCZ_RESULT_OK, watch(self->b,
@@ -154,13 +183,9 @@ TEST_F(trap, above_min_local_parcels)
 		  record.flags);
 
 	/* Level-triggered: it already holds, so no new trap. */
-	conditions = trap_conditions(IPCZ_TRAP_ABOVE_MIN_LOCAL_PARCELS, 0, 0);
-	memset(&status, 0, sizeof(status));
-	status.size = sizeof(status);
 	EXPECT_EQ(IPCZ_RESULT_FAILED_PRECONDITION,
-		  ipcz.Trap(self->b, &conditions, record_trap_event,
-			    (uintptr_t)&record, IPCZ_NO_FLAGS, NULL,
-			    &satisfied, &status));
+		  watch_or_report(self->b, IPCZ_TRAP_ABOVE_MIN_LOCAL_PARCELS,
+				  0, 0, &record, &satisfied, &status));
 	EXPECT_EQ(IPCZ_TRAP_ABOVE_MIN_LOCAL_PARCELS, satisfied);
 	EXPECT_EQ(sizeof(status), status.size);
 	EXPECT_EQ(1, status.num_local_parcels);
@@ -184,8 +209,7 @@ TEST_F(trap, above_min_local_parcels)
 					IPCZ_TRAP_ABOVE_MIN_LOCAL_PARCELS, 0,
 					0, &record));
 	/* That trap is armed: closing b fires it, while `record` lives. */
-	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
-	self->b = IPCZ_INVALID_HANDLE;
+	close_portal(&self->b);
 	EXPECT_EQ(3, record.count);
 	EXPECT_TRUE(record.flags & IPCZ_TRAP_REMOVED);
 }
@@ -195,7 +219,6 @@ TEST_F(trap, above_min_local_bytes)
 	struct recorded_event record = { 0 };
 	IpczTrapConditionFlags satisfied = 0;
 	struct IpczPortalStatus status;
-	struct IpczTrapConditions conditions;
 
 	ASSERT_EQ(IPCZ_RESULT_OK, watch(self->b,
 					IPCZ_TRAP_ABOVE_MIN_LOCAL_BYTES, 0, 3,
@@ -210,13 +233,9 @@ TEST_F(trap, above_min_local_bytes)
 		  record.flags);
 	EXPECT_EQ(4, record.status.num_local_bytes);
 
-	conditions = trap_conditions(IPCZ_TRAP_ABOVE_MIN_LOCAL_BYTES, 0, 3);
-	memset(&status, 0, sizeof(status));
-	status.size = sizeof(status);
 	EXPECT_EQ(IPCZ_RESULT_FAILED_PRECONDITION,
-		  ipcz.Trap(self->b, &conditions, record_trap_event,
-			    (uintptr_t)&record, IPCZ_NO_FLAGS, NULL,
-			    &satisfied, &status));
+		  watch_or_report(self->b, IPCZ_TRAP_ABOVE_MIN_LOCAL_BYTES, 0,
+				  3, &record, &satisfied, &status));
 	EXPECT_EQ(IPCZ_TRAP_ABOVE_MIN_LOCAL_BYTES, satisfied);
 	EXPECT_EQ(4, status.num_local_bytes);
 }
@@ -226,13 +245,11 @@ TEST_F(trap, peer_closed)
 	struct recorded_event record = { 0 };
 	IpczTrapConditionFlags satisfied = 0;
 	struct IpczPortalStatus status;
-	struct IpczTrapConditions conditions;
 
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "pending"));
 	ASSERT_EQ(IPCZ_RESULT_OK, watch(self->b, IPCZ_TRAP_PEER_CLOSED, 0, 0,
 					&record));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL));
-	self->a = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_RESULT_OK, close_portal(&self->a));
 	ASSERT_EQ(1, record.count);
 	EXPECT_EQ(IPCZ_TRAP_PEER_CLOSED | IPCZ_TRAP_WITHIN_API_CALL,
 		  record.flags);
@@ -241,14 +258,10 @@ TEST_F(trap, peer_closed)
 	EXPECT_EQ(1, record.status.num_local_parcels);
 
 	/* Asking for PEER_CLOSED and DEAD: only the first holds. */
-	conditions = trap_conditions(IPCZ_TRAP_PEER_CLOSED | IPCZ_TRAP_DEAD,
-				     0, 0);
-	memset(&status, 0, sizeof(status));
-	status.size = sizeof(status);
 	EXPECT_EQ(IPCZ_RESULT_FAILED_PRECONDITION,
-		  ipcz.Trap(self->b, &conditions, record_trap_event,
-			    (uintptr_t)&record, IPCZ_NO_FLAGS, NULL,
-			    &satisfied, &status));
+		  watch_or_report(self->b,
+				  IPCZ_TRAP_PEER_CLOSED | IPCZ_TRAP_DEAD, 0, 0,
+				  &record, &satisfied, &status));
 	EXPECT_EQ(IPCZ_TRAP_PEER_CLOSED, satisfied);
 	EXPECT_TRUE(status.flags & IPCZ_PORTAL_STATUS_PEER_CLOSED);
 	EXPECT_FALSE(status.flags & IPCZ_PORTAL_STATUS_DEAD);
@@ -259,14 +272,12 @@ TEST_F(trap, dead_needs_closure_and_drain)
 	struct recorded_event record = { 0 };
 	IpczTrapConditionFlags satisfied = 0;
 	struct IpczPortalStatus status;
-	struct IpczTrapConditions conditions;
 	char text[16];
 
 	ASSERT_EQ(IPCZ_RESULT_OK, watch(self->b, IPCZ_TRAP_DEAD, 0, 0,
 					&record));
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "goodbye"));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL));
-	self->a = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_RESULT_OK, close_portal(&self->a));
 	EXPECT_EQ(0, record.count);
 	ASSERT_EQ(IPCZ_RESULT_OK, get_str(self->b, text, sizeof(text)));
 	ASSERT_EQ(1, record.count);
@@ -274,17 +285,26 @@ TEST_F(trap, dead_needs_closure_and_drain)
 	EXPECT_TRUE(record.status.flags & IPCZ_PORTAL_STATUS_DEAD);
 	EXPECT_EQ(0, record.status.num_local_parcels);
 
-	conditions = trap_conditions(IPCZ_TRAP_DEAD |
-				     IPCZ_TRAP_NEW_LOCAL_PARCEL, 0, 0);
-	memset(&status, 0, sizeof(status));
-	status.size = sizeof(status);
 	EXPECT_EQ(IPCZ_RESULT_FAILED_PRECONDITION,
-		  ipcz.Trap(self->b, &conditions, record_trap_event,
-			    (uintptr_t)&record, IPCZ_NO_FLAGS, NULL,
-			    &satisfied, &status));
+		  watch_or_report(self->b,
+				  IPCZ_TRAP_DEAD | IPCZ_TRAP_NEW_LOCAL_PARCEL,
+				  0, 0, &record, &satisfied, &status));
 	EXPECT_EQ(IPCZ_TRAP_DEAD, satisfied);
 	EXPECT_TRUE(status.flags & IPCZ_PORTAL_STATUS_PEER_CLOSED);
 	EXPECT_TRUE(status.flags & IPCZ_PORTAL_STATUS_DEAD);
+}
+
+/* b holds a last parcel from a, which is closed; b's DEAD is watched. */
+static IpczResult last_parcel_then_watch_dead(FIXTURE_DATA(trap) *self,
+					      struct recorded_event *record)
+{
+	IpczResult result = put_str(self->a, "last");
+
+	if (result == IPCZ_RESULT_OK)
+		result = close_portal(&self->a);
+	if (result == IPCZ_RESULT_OK)
+		result = watch(self->b, IPCZ_TRAP_DEAD, 0, 0, record);
+	return result;
 }
 
 TEST_F(trap, dead_on_end_get)
@@ -292,11 +312,7 @@ TEST_F(trap, dead_on_end_get)
 	struct recorded_event record = { 0 };
 	IpczTransaction get = 0;
 
-	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "last"));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL));
-	self->a = IPCZ_INVALID_HANDLE;
-	ASSERT_EQ(IPCZ_RESULT_OK, watch(self->b, IPCZ_TRAP_DEAD, 0, 0,
-					&record));
+	ASSERT_EQ(IPCZ_RESULT_OK, last_parcel_then_watch_dead(self, &record));
 	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.BeginGet(self->b, IPCZ_NO_FLAGS, NULL,
 						NULL, NULL, NULL, NULL, &get));
 	EXPECT_EQ(0, record.count);
@@ -311,11 +327,7 @@ TEST_F(trap, dead_on_overlapped_begin_get)
 	struct recorded_event record = { 0 };
 	IpczTransaction get = 0;
 
-	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "last"));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL));
-	self->a = IPCZ_INVALID_HANDLE;
-	ASSERT_EQ(IPCZ_RESULT_OK, watch(self->b, IPCZ_TRAP_DEAD, 0, 0,
-					&record));
+	ASSERT_EQ(IPCZ_RESULT_OK, last_parcel_then_watch_dead(self, &record));
 	/* The overlapped get dequeues at once, which drains the portal. */
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  ipcz.BeginGet(self->b, IPCZ_BEGIN_GET_OVERLAPPED, NULL, NULL,
@@ -348,8 +360,7 @@ TEST_F(trap, several_traps_several_conditions)
 	ASSERT_EQ(IPCZ_RESULT_OK, watch(self->b,
 					IPCZ_TRAP_PEER_CLOSED | IPCZ_TRAP_DEAD,
 					0, 0, &both));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL));
-	self->a = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_RESULT_OK, close_portal(&self->a));
 	EXPECT_EQ(1, closure.count);
 	EXPECT_EQ(1, death.count);
 	EXPECT_EQ(IPCZ_TRAP_PEER_CLOSED | IPCZ_TRAP_WITHIN_API_CALL,
@@ -369,8 +380,7 @@ TEST_F(trap, removed_on_close)
 					0, 0, &parcel));
 	ASSERT_EQ(IPCZ_RESULT_OK, watch(self->b, IPCZ_TRAP_PEER_CLOSED, 0, 0,
 					&closure));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL));
-	self->b = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_RESULT_OK, close_portal(&self->b));
 	EXPECT_EQ(1, parcel.count);
 	EXPECT_EQ(1, closure.count);
 	EXPECT_EQ(IPCZ_TRAP_REMOVED | IPCZ_TRAP_WITHIN_API_CALL, parcel.flags);
@@ -408,48 +418,58 @@ TEST_F(trap, trap_stays_with_a_portal_moved_within_the_node)
 }
 
 /* Two nodes joined by in-process transports, one initial portal pair. */
-static void connect_two_nodes(struct __test_metadata *_metadata,
-			      IpczHandle *broker, IpczHandle *client,
-			      IpczHandle *a, IpczHandle *b)
+FIXTURE(two_nodes) {
+	IpczHandle broker;
+	IpczHandle client;
+	IpczHandle a;	/* the broker's initial portal */
+	IpczHandle b;	/* the client's */
+};
+
+FIXTURE_SETUP(two_nodes)
 {
 	IpczDriverHandle t0, t1;
 
-	*broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
-	*client = new_node(IPCZ_NO_FLAGS);
-	ASSERT_NE(IPCZ_INVALID_HANDLE, *broker);
-	ASSERT_NE(IPCZ_INVALID_HANDLE, *client);
+	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
+	self->broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	self->client = new_node(IPCZ_NO_FLAGS);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, self->broker);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, self->client);
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  test_driver()->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
 						  IPCZ_INVALID_DRIVER_HANDLE,
 						  IPCZ_NO_FLAGS, NULL, &t0,
 						  &t1));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(*broker, t0, 1,
-						   IPCZ_NO_FLAGS, NULL, a));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(self->broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL,
+						   &self->a));
 	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(*client, t1, 1, IPCZ_CONNECT_NODE_TO_BROKER,
-				   NULL, b));
+		  ipcz.ConnectNode(self->client, t1, 1,
+				   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+				   &self->b));
 }
 
-TEST(removed_when_sent_to_another_node)
+FIXTURE_TEARDOWN(two_nodes)
 {
-	IpczHandle broker = 0, client = 0, a = 0, b = 0, c, d;
-	struct recorded_event record = { 0 };
+	ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL);
+	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
+	ipcz.Close(self->client, IPCZ_NO_FLAGS, NULL);
+	ipcz.Close(self->broker, IPCZ_NO_FLAGS, NULL);
+}
 
-	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
-	connect_two_nodes(_metadata, &broker, &client, &a, &b);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(broker, IPCZ_NO_FLAGS,
+TEST_F(two_nodes, removed_when_sent_to_another_node)
+{
+	struct recorded_event record = { 0 };
+	IpczHandle c, d;
+
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->broker, IPCZ_NO_FLAGS,
 						   NULL, &c, &d));
 	ASSERT_EQ(IPCZ_RESULT_OK, watch(d, IPCZ_TRAP_NEW_LOCAL_PARCEL, 0, 0,
 					&record));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(a, NULL, 0, &d, 1, IPCZ_NO_FLAGS,
-					   NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, &d, 1,
+					   IPCZ_NO_FLAGS, NULL));
 	ASSERT_EQ(1, record.count);
 	EXPECT_TRUE(record.flags & IPCZ_TRAP_REMOVED);
 	ipcz.Close(c, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(a, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(b, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(client, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(broker, IPCZ_NO_FLAGS, NULL);
 }
 
 TEST_F(trap, traps_across_a_merge)
@@ -471,8 +491,7 @@ TEST_F(trap, traps_across_a_merge)
 	EXPECT_EQ(1, parcel.count);
 	EXPECT_TRUE(parcel.flags & IPCZ_TRAP_NEW_LOCAL_PARCEL);
 	EXPECT_EQ(0, closure.count);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL));
-	self->a = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_RESULT_OK, close_portal(&self->a));
 	EXPECT_EQ(1, closure.count);
 	EXPECT_TRUE(closure.flags & IPCZ_TRAP_PEER_CLOSED);
 	ipcz.Close(d, IPCZ_NO_FLAGS, NULL);
@@ -507,8 +526,7 @@ TEST_F(trap, failed_precondition_installs_nothing)
 			    (uintptr_t)&record, IPCZ_NO_FLAGS, NULL, NULL,
 			    NULL));
 	/* Had a trap been installed, Close() would fire it. */
-	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
-	self->b = IPCZ_INVALID_HANDLE;
+	close_portal(&self->b);
 	EXPECT_EQ(0, record.count);
 }
 
@@ -575,33 +593,24 @@ TEST_F(trap, handler_may_close_its_portal)
 		  ipcz.Trap(self->b, &conditions, close_when_dead,
 			    (uintptr_t)&self->b, IPCZ_NO_FLAGS, NULL, NULL,
 			    NULL));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL));
-	self->a = IPCZ_INVALID_HANDLE;
+	ASSERT_EQ(IPCZ_RESULT_OK, close_portal(&self->a));
 	EXPECT_EQ(IPCZ_INVALID_HANDLE, self->b);
 }
 
-TEST(events_from_another_node_are_not_within_api_call)
+TEST_F(two_nodes, events_from_another_node_are_not_within_api_call)
 {
-	IpczHandle broker = 0, client = 0, a = 0, b = 0;
 	struct recorded_event record = { 0 };
 
-	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
-	connect_two_nodes(_metadata, &broker, &client, &a, &b);
-	ASSERT_EQ(IPCZ_RESULT_OK, watch(b, IPCZ_TRAP_NEW_LOCAL_PARCEL, 0, 0,
-					&record));
+	ASSERT_EQ(IPCZ_RESULT_OK, watch(self->b, IPCZ_TRAP_NEW_LOCAL_PARCEL,
+					0, 0, &record));
 	/*
 	 * The in-process driver delivers on this very thread, yet the event
 	 * comes from a transport notification, not from an API call on b's
 	 * node.
 	 */
-	ASSERT_EQ(IPCZ_RESULT_OK, put_str(a, "remote"));
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "remote"));
 	ASSERT_EQ(1, record.count);
 	EXPECT_EQ(IPCZ_TRAP_NEW_LOCAL_PARCEL, record.flags);
-
-	ipcz.Close(a, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(b, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(client, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(broker, IPCZ_NO_FLAGS, NULL);
 }
 
 TEST_HARNESS_MAIN
