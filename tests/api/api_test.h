@@ -57,6 +57,42 @@ struct bad_activity_report bad_activity_reports(void);
  */
 bool no_leaks(void);
 
+/*
+ * A new node (no flags) and one pair of its portals: IPCZ_RESULT_OK, or
+ * the first failure, with nothing left open.
+ */
+IpczResult open_node_and_pair(IpczHandle *node, IpczHandle *a,
+			      IpczHandle *b);
+
+/*
+ * Closes `a`, `b` and `node` (a test that closed one itself sets it to
+ * IPCZ_INVALID_HANDLE) and returns no_leaks().
+ */
+bool close_node_and_pair(IpczHandle node, IpczHandle a, IpczHandle b);
+
+/*
+ * Defines the kselftest fixture `name` most API tests use: `self->node`
+ * and a pair of its portals, `self->a` and `self->b`, closed at teardown,
+ * which then checks that nothing leaked. Use after kselftest_harness.h.
+ */
+#define API_PAIR_FIXTURE(name)						\
+	FIXTURE(name) {							\
+		IpczHandle node;					\
+		IpczHandle a;						\
+		IpczHandle b;						\
+	};								\
+	FIXTURE_SETUP(name)						\
+	{								\
+		ASSERT_EQ(IPCZ_RESULT_OK,				\
+			  open_node_and_pair(&self->node, &self->a,	\
+					     &self->b));		\
+	}								\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+		EXPECT_TRUE(close_node_and_pair(self->node, self->a,	\
+						self->b));		\
+	}
+
 /* Boxes a test object; IPCZ_INVALID_HANDLE on failure. */
 IpczHandle box_test_object(IpczHandle node, IpczDriverHandle object);
 

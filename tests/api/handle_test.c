@@ -30,11 +30,8 @@ FIXTURE(handles) {
 
 FIXTURE_SETUP(handles)
 {
-	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
-	self->node = new_node(IPCZ_NO_FLAGS);
-	ASSERT_NE(IPCZ_INVALID_HANDLE, self->node);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS,
-						   NULL, &self->a, &self->b));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  open_node_and_pair(&self->node, &self->a, &self->b));
 	self->box = box_test_object(self->node, test_object_new(1, true));
 	ASSERT_NE(IPCZ_INVALID_HANDLE, self->box);
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(self->a, "parcel"));
@@ -48,10 +45,7 @@ FIXTURE_TEARDOWN(handles)
 {
 	ipcz.Close(self->parcel, IPCZ_NO_FLAGS, NULL);
 	ipcz.Close(self->box, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
-	EXPECT_TRUE(no_leaks());
+	EXPECT_TRUE(close_node_and_pair(self->node, self->a, self->b));
 }
 
 static void IPCZ_API ignore_event(const struct IpczTrapEvent *event)

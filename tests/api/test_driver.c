@@ -91,6 +91,32 @@ IpczHandle new_node(IpczCreateNodeFlags flags)
 	return node;
 }
 
+IpczResult open_node_and_pair(IpczHandle *node, IpczHandle *a,
+			      IpczHandle *b)
+{
+	IpczResult result = api_test_init();
+
+	if (result != IPCZ_RESULT_OK)
+		return result;
+	*node = new_node(IPCZ_NO_FLAGS);
+	if (*node == IPCZ_INVALID_HANDLE)
+		return IPCZ_RESULT_UNKNOWN;
+	result = ipcz.OpenPortals(*node, IPCZ_NO_FLAGS, NULL, a, b);
+	if (result != IPCZ_RESULT_OK) {
+		ipcz.Close(*node, IPCZ_NO_FLAGS, NULL);
+		*node = IPCZ_INVALID_HANDLE;
+	}
+	return result;
+}
+
+bool close_node_and_pair(IpczHandle node, IpczHandle a, IpczHandle b)
+{
+	ipcz.Close(a, IPCZ_NO_FLAGS, NULL);
+	ipcz.Close(b, IPCZ_NO_FLAGS, NULL);
+	ipcz.Close(node, IPCZ_NO_FLAGS, NULL);
+	return no_leaks();
+}
+
 IpczHandle box_test_object(IpczHandle node, IpczDriverHandle object)
 {
 	struct IpczBoxContents contents;

@@ -10,28 +10,7 @@
 #include "kselftest_harness.h"
 #include "tests/api/api_test.h"
 
-FIXTURE(txn) {
-	IpczHandle node;
-	IpczHandle a;
-	IpczHandle b;
-};
-
-FIXTURE_SETUP(txn)
-{
-	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
-	self->node = new_node(IPCZ_NO_FLAGS);
-	ASSERT_NE(IPCZ_INVALID_HANDLE, self->node);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS,
-						   NULL, &self->a, &self->b));
-}
-
-FIXTURE_TEARDOWN(txn)
-{
-	ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
-	EXPECT_TRUE(no_leaks());
-}
+API_PAIR_FIXTURE(txn)
 
 /* Copies `n` bytes of volatile parcel memory into `out` (NUL-terminated). */
 static void copy_out(char *out, const volatile void *data, size_t n)

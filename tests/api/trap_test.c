@@ -12,28 +12,7 @@
 #include "kselftest_harness.h"
 #include "tests/api/api_test.h"
 
-FIXTURE(trap) {
-	IpczHandle node;
-	IpczHandle a;
-	IpczHandle b;
-};
-
-FIXTURE_SETUP(trap)
-{
-	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
-	self->node = new_node(IPCZ_NO_FLAGS);
-	ASSERT_NE(IPCZ_INVALID_HANDLE, self->node);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS,
-						   NULL, &self->a, &self->b));
-}
-
-FIXTURE_TEARDOWN(trap)
-{
-	ipcz.Close(self->a, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(self->b, IPCZ_NO_FLAGS, NULL);
-	ipcz.Close(self->node, IPCZ_NO_FLAGS, NULL);
-	EXPECT_TRUE(no_leaks());
-}
+API_PAIR_FIXTURE(trap)
 
 /*
  * Installs a trap recording into `record`; returns Trap()'s result. Where
