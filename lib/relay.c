@@ -32,6 +32,17 @@ struct relay_pending {
 	uint32_t count;
 };
 
+/* The link's transport, read under its lock (deactivation clears it). */
+static IpczDriverHandle transport_of(struct node_link *link)
+{
+	IpczDriverHandle transport;
+
+	ipcz_lock(&link->lock);
+	transport = link->transport;
+	ipcz_unlock(&link->lock);
+	return transport;
+}
+
 void relay_batch_init(struct relay_batch *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -81,13 +92,16 @@ bool relay_batch_add(struct relay_batch *r, struct node_link *link,
 		     IpczDriverHandle object)
 {
 	struct wire_relayed_object entry = { 0 };
+	IpczDriverHandle transport;
 
 	if (!r->broker)
 		r->broker = node_link_broker_of(link->node);
 	if (!r->broker || r->broker == link || r->count >= RELAY_MAX_OBJECTS)
 		return false;
-	if (relay_serialize_object(node_link_driver(link), object,
-				   r->broker->transport, &r->bytes,
+	transport = transport_of(r->broker);
+	if (transport == IPCZ_INVALID_DRIVER_HANDLE ||
+	    relay_serialize_object(node_link_driver(link), object,
+				   transport, &r->bytes,
 				   &r->entries, &entry.num_bytes,
 				   &entry.num_handles) != IPCZ_RESULT_OK)
 		return false;
@@ -251,6 +265,7 @@ static void forward(struct node_link *target, const uint8_t source[16],
 		    IpczDriverHandle *objects)
 {
 	const struct IpczDriver *driver = node_link_driver(target);
+	IpczDriverHandle transport = transport_of(target);
 	struct msg_relay message = *request;
 	struct message_builder entries, data, b;
 	uint32_t i;
@@ -264,8 +279,9 @@ static void forward(struct node_link *target, const uint8_t source[16],
 		struct wire_relayed_object e = { 0 };
 
 		if (objects[i] == IPCZ_INVALID_DRIVER_HANDLE ||
+		    transport == IPCZ_INVALID_DRIVER_HANDLE ||
 		    relay_serialize_object(driver, objects[i],
-					   target->transport, &data, &entries,
+					   transport, &data, &entries,
 					   &e.num_bytes, &e.num_handles) !=
 			    IPCZ_RESULT_OK) {
 			driver_close_object(driver, objects[i]);

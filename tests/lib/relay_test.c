@@ -616,4 +616,172 @@ TEST(malformed_relay_messages_drop_the_link)
 	ASSERT_EQ(0, leaks_found());
 }
 
+/* ---- joining, seen from a client whose broker is the test ---- */
+
+struct wire_link {
+	IpczDriverHandle t;	/* the test's end */
+	uint64_t seq;		/* the next message number it sends */
+};
+
+static void send_on(struct wire_link *w, void *message, size_t size,
+		    const IpczDriverHandle *handles, size_t num_handles)
+{
+	struct msg_header header;
+
+	memcpy(&header, message, sizeof(header));
+	header.size = (uint32_t)size;
+	header.seq = w->seq++;
+	memcpy(message, &header, sizeof(header));
+	ipcz_inprocess_driver()->Transmit(w->t, message, size, handles,
+					  num_handles, 0, NULL);
+}
+
+static uint32_t node_links(IpczHandle node)
+{
+	struct ipcz_node_info info = { .size = sizeof(info) };
+
+	ipcz_introspect_node(node, &info);
+	return info.node_links;
+}
+
+/*
+ * A client linked to a fake broker (named 9) and, through an introduction
+ * that broker made, to a fake peer (named 5): the test speaks for both.
+ */
+struct joined {
+	IpczHandle client, portal;
+	struct wire_link broker, peer;
+};
+
+static void join_setup(struct joined *j)
+{
+	struct msg_connect connect = {
+		.header = { .type = MSG_CONNECT },
+		.is_broker = 1,
+		.num_initial_portals = 1,
+	};
+	struct msg_accept_introduction intro = {
+		.header = { .type = MSG_ACCEPT_INTRODUCTION },
+		.side = 1,
+	};
+	IpczDriverHandle t0, mine;
+
+	memset(j, 0, sizeof(*j));
+	j->client = new_node(IPCZ_NO_FLAGS);
+	transports(&t0, &j->broker.t);
+	ipcz.ConnectNode(j->client, t0, 1, IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+			 &j->portal);
+	connect.name[0] = 9;
+	send_on(&j->broker, &connect, sizeof(connect), NULL, 0);
+	/* The client is side B of the introduced link; we are node 5. */
+	transports(&mine, &j->peer.t);
+	intro.name[0] = 5;
+	send_on(&j->broker, &intro, sizeof(intro), &mine, 1);
+	memset(&connect, 0, sizeof(connect));
+	connect.header.type = MSG_CONNECT;
+	connect.introduced = 1;
+	connect.name[0] = 5;
+	send_on(&j->peer, &connect, sizeof(connect), NULL, 0);
+}
+
+static void join_teardown(struct joined *j)
+{
+	ipcz_inprocess_driver()->Close(j->broker.t, 0, NULL);
+	ipcz_inprocess_driver()->Close(j->peer.t, 0, NULL);
+	close_handle(j->portal);
+	close_handle(j->client);
+}
+
+/* A parcel on `sublink` numbered `seq` with `count` relayed objects. */
+static void send_relayed_parcel(struct wire_link *w, uint64_t sublink,
+				uint64_t seq, uint32_t count)
+{
+	struct {
+		struct msg_parcel m;
+		struct wire_object o[2];
+	} p = { .m = { .header = { .type = MSG_PARCEL }, .sublink = sublink,
+		       .seq = seq, .num_objects = count,
+		       .num_records = count } };
+	uint32_t i;
+
+	for (i = 0; i < count; i++)
+		p.o[i].kind = WIRE_RELAYED;
+	send_on(w, &p, sizeof(p.m) + count * sizeof(p.o[0]), NULL, 0);
+}
+
+/* The broker's half: `count` objects (fresh test objects) from node 5. */
+static void send_relayed_objects(struct wire_link *w, uint64_t sublink,
+				 uint64_t seq, uint32_t count)
+{
+	struct relay_wire r = {
+		.m = { .header = { .type = MSG_ACCEPT_RELAYED_MESSAGE },
+		       .sublink = sublink, .seq = seq, .num_objects = count },
+	};
+	IpczDriverHandle handles[2];
+	uint32_t i;
+
+	r.m.node[0] = 5;
+	for (i = 0; i < count; i++) {
+		r.e[i].num_handles = 1;
+		handles[i] = ipcz_inprocess_test_object_create(i, 1);
+	}
+	send_on(w, &r, sizeof(r.m) + count * sizeof(r.e[0]), handles, count);
+}
+
+/*
+ * The two halves join in either order (for a route gone here, so the
+ * joined parcel is dropped and its object closed); a half waits, holding
+ * its object, until the other comes. A replayed half, or halves that
+ * disagree on the count, drop the parcel's link, not the broker's.
+ */
+TEST(halves_join_in_either_order)
+{
+	struct joined j;
+	size_t live;
+
+	join_setup(&j);
+	ASSERT_EQ(2, node_links(j.client));
+	live = ipcz_inprocess_live_objects();
+
+	/* Parcel first: it waits; the objects complete it. */
+	send_relayed_parcel(&j.peer, 200, 0, 1);
+	EXPECT_EQ(live, ipcz_inprocess_live_objects());
+	send_relayed_objects(&j.broker, 200, 0, 1);
+	EXPECT_EQ(live, ipcz_inprocess_live_objects());
+	EXPECT_EQ(2, node_links(j.client));
+
+	/* Objects first: they wait (alive); the parcel completes them. */
+	send_relayed_objects(&j.broker, 200, 1, 2);
+	EXPECT_EQ(live + 2, ipcz_inprocess_live_objects());
+	send_relayed_parcel(&j.peer, 200, 1, 2);
+	EXPECT_EQ(live, ipcz_inprocess_live_objects());
+	EXPECT_EQ(2, node_links(j.client));
+
+	/* The same objects twice: the broker link goes. */
+	send_relayed_objects(&j.broker, 200, 2, 1);
+	send_relayed_objects(&j.broker, 200, 2, 1);
+	EXPECT_TRUE(link_dropped(j.portal));
+	join_teardown(&j);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+
+	/* Counts that differ: the peer's link goes, the broker's stays. */
+	join_setup(&j);
+	send_relayed_objects(&j.broker, 200, 0, 1);
+	send_relayed_parcel(&j.peer, 200, 0, 2);
+	EXPECT_EQ(1, node_links(j.client));
+	EXPECT_FALSE(link_dropped(j.portal));
+	join_teardown(&j);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+
+	/* The same parcel again (a new message): the peer's link goes. */
+	join_setup(&j);
+	send_relayed_parcel(&j.peer, 200, 0, 1);
+	send_relayed_parcel(&j.peer, 200, 0, 1);
+	EXPECT_EQ(1, node_links(j.client));
+	EXPECT_FALSE(link_dropped(j.portal));
+	join_teardown(&j);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
+}
+
 TEST_HARNESS_MAIN
