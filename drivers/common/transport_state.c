@@ -217,7 +217,7 @@ bool drv_transport_deliver(struct drv_handle_table *table,
 			   size_t num_bytes, int *fds, size_t num_fds,
 			   drv_wrap_fd_fn wrap, const void *context)
 {
-	IpczDriverHandle stack_handles[STACK_FDS];
+	IpczDriverHandle stack_handles[STACK_FDS] = { 0 };
 	IpczDriverHandle *handles = stack_handles;
 	IpczResult result = IPCZ_RESULT_OK;
 	size_t made = 0;
