@@ -213,6 +213,14 @@ static const struct ct_known_bug ct_known_bugs[] = {
 		"closes the transport in between (Transmit on a closed "
 		"driver handle)",
 	},
+	{
+		"Serialize (transport): transport handle",
+		"lib bug: lib/node_connector.c node_link_send_connect() "
+		"reads link->transport without link->lock and serializes "
+		"the link's primary buffer for it while on_activity("
+		"DEACTIVATED) on the delivery thread closes it (a data race "
+		"and a closed driver handle passed to Serialize)",
+	},
 };
 
 /* The reason to skip for, if every violation is a known bug. */

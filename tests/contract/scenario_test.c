@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "kselftest_harness.h"
 #include "tests/contract/contract.h"
@@ -669,7 +670,7 @@ TEST(forced_brokering_relays_objects)
 		SKIP(return, "lib bug: with objects refused between "
 		     "non-brokers, an introduced link never carries a "
 		     "parcel: side A sends its primary buffer over the new "
-		     "transport itself (lib/introduction.c, "
+		     "transport itself (lib/node_link.c "
 		     "node_link_introduce() -> node_link_memory_allocate()), "
 		     "Serialize() answers PERMISSION_DENIED, and parcels "
 		     "routed over the link hang though the route reports "
@@ -768,6 +769,337 @@ TEST(transmit_races_deactivation)
 		ct_net_down(&net);
 		if (sd_stats().violations)
 			break;
+	}
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/*
+ * Ping-pong driven entirely by trap handlers on the delivery threads of
+ * two nodes: each handler reads, answers with Put() from inside the
+ * handler, and re-arms.
+ */
+struct volley {
+	IpczHandle portal;
+	int limit;
+	atomic_int seen;
+};
+
+static void IPCZ_API volley_handler(const struct IpczTrapEvent *event);
+
+static void volley_arm(struct volley *v)
+{
+	const struct IpczTrapConditions conditions = {
+		.size = sizeof(conditions),
+		.flags = IPCZ_TRAP_ABOVE_MIN_LOCAL_PARCELS,
+	};
+
+	for (;;) {
+		uint32_t value;
+		size_t num_bytes = sizeof(value);
+
+		if (ipcz.Trap(v->portal, &conditions, volley_handler,
+			      (uintptr_t)v, IPCZ_NO_FLAGS, NULL, NULL, NULL) !=
+		    IPCZ_RESULT_FAILED_PRECONDITION)
+			return;
+		while (ipcz.Get(v->portal, IPCZ_NO_FLAGS, NULL, &value,
+				&num_bytes, NULL, NULL, NULL) ==
+		       IPCZ_RESULT_OK) {
+			atomic_fetch_add(&v->seen, 1);
+			value++;
+			if ((int)value < v->limit)
+				ipcz.Put(v->portal, &value, sizeof(value),
+					 NULL, 0, IPCZ_NO_FLAGS, NULL);
+			num_bytes = sizeof(value);
+		}
+	}
+}
+
+static void IPCZ_API volley_handler(const struct IpczTrapEvent *event)
+{
+	if (!(event->condition_flags & IPCZ_TRAP_REMOVED))
+		volley_arm((struct volley *)event->context);
+}
+
+TEST(ping_pong_in_trap_handlers)
+{
+	enum { N = 1000 };
+	struct ct_net net;
+	struct volley a = { .limit = N }, b = { .limit = N };
+	uint32_t first = 0;
+
+	ASSERT_TRUE(ct_net_up(&net, 2));
+	a.portal = net.to_client[1];
+	b.portal = net.to_broker[1];
+	volley_arm(&a);
+	volley_arm(&b);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Put(a.portal, &first, sizeof(first), NULL, 0,
+			   IPCZ_NO_FLAGS, NULL));
+	EXPECT_TRUE(wait_count(&b.seen, N / 2));
+	EXPECT_TRUE(wait_count(&a.seen, N / 2 - 1));
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* Closing a whole node from a trap handler on a delivery thread. */
+static IpczHandle node_to_close;
+
+static void IPCZ_API close_node_handler(const struct IpczTrapEvent *event)
+{
+	if (event->condition_flags & IPCZ_TRAP_REMOVED)
+		return;
+	ipcz.Close(node_to_close, IPCZ_NO_FLAGS, NULL);
+	*(atomic_int *)event->context = 1;
+}
+
+TEST(close_node_from_trap_handler)
+{
+	const struct IpczTrapConditions conditions = {
+		.size = sizeof(conditions),
+		.flags = IPCZ_TRAP_NEW_LOCAL_PARCEL,
+	};
+	struct ct_net net;
+	atomic_int fired = 0;
+
+	ASSERT_TRUE(ct_net_up(&net, 3));
+	node_to_close = net.node[1];
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Trap(net.to_broker[1], &conditions, close_node_handler,
+			    (uintptr_t)&fired, IPCZ_NO_FLAGS, NULL, NULL,
+			    NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[1], "die", NULL, 0));
+	ASSERT_TRUE(wait_count(&fired, 1));
+	net.node[1] = IPCZ_INVALID_HANDLE;
+	EXPECT_TRUE(ct_wait_flags(net.to_client[1],
+				  IPCZ_PORTAL_STATUS_PEER_CLOSED));
+	/* The other client is unaffected. */
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "ok", NULL, 0));
+	EXPECT_TRUE(ct_expect(net.to_broker[2], "ok", NULL, 0));
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* Two brokers joined with TO_BROKER on both sides; a client of each. */
+TEST(two_brokers_joined)
+{
+	IpczHandle b1, b2, c1, c2, b1_c1, c1_b1, b2_c2, c2_b2, b1_b2, b2_b1;
+	IpczHandle p, q, got;
+	IpczDriverHandle t[6];
+
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.CreateNode(sd_driver(),
+		  IPCZ_CREATE_NODE_AS_BROKER, NULL, &b1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.CreateNode(sd_driver(),
+		  IPCZ_CREATE_NODE_AS_BROKER, NULL, &b2));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.CreateNode(sd_driver(), IPCZ_NO_FLAGS, NULL, &c1));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.CreateNode(sd_driver(), IPCZ_NO_FLAGS, NULL, &c2));
+	ASSERT_EQ(IPCZ_RESULT_OK, sd_transport_pair(true, true, &t[0], &t[1]));
+	ASSERT_EQ(IPCZ_RESULT_OK, sd_transport_pair(true, false, &t[2], &t[3]));
+	ASSERT_EQ(IPCZ_RESULT_OK, sd_transport_pair(true, false, &t[4], &t[5]));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(b1, t[0], 1,
+		  IPCZ_CONNECT_NODE_TO_BROKER, NULL, &b1_b2));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(b2, t[1], 1,
+		  IPCZ_CONNECT_NODE_TO_BROKER, NULL, &b2_b1));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(b1, t[2], 1, IPCZ_NO_FLAGS, NULL, &b1_c1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(c1, t[3], 1,
+		  IPCZ_CONNECT_NODE_TO_BROKER, NULL, &c1_b1));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(b2, t[4], 1, IPCZ_NO_FLAGS, NULL, &b2_c2));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(c2, t[5], 1,
+		  IPCZ_CONNECT_NODE_TO_BROKER, NULL, &c2_b2));
+	/* c1 -> b1 -> b2 -> c2. */
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.OpenPortals(c1, IPCZ_NO_FLAGS, NULL, &p, &q));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(c1_b1, "q", &q, 1));
+	ASSERT_TRUE(ct_expect(b1_c1, "q", &got, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(b1_b2, "q", &got, 1));
+	ASSERT_TRUE(ct_expect(b2_b1, "q", &got, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(b2_c2, "q", &got, 1));
+	ASSERT_TRUE(ct_expect(c2_b2, "q", &q, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "across", NULL, 0));
+	EXPECT_TRUE(ct_expect(q, "across", NULL, 0));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(q, "back", NULL, 0));
+	EXPECT_TRUE(ct_expect(p, "back", NULL, 0));
+	ct_close(&p);
+	ct_close(&q);
+	ct_close(&b1_b2);
+	ct_close(&b2_b1);
+	ct_close(&b1_c1);
+	ct_close(&c1_b1);
+	ct_close(&b2_c2);
+	ct_close(&c2_b2);
+	ct_close(&c1);
+	ct_close(&c2);
+	ct_close(&b1);
+	ct_close(&b2);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/*
+ * A node with a broker lends it (SHARE_BROKER) to a new node that
+ * inherits it (INHERIT_BROKER); the new node then reaches the broker's
+ * other client through a forwarded portal.
+ */
+TEST(inherit_and_share_broker)
+{
+	struct ct_net net;
+	IpczHandle d, d_c, c_d, p, q, got;
+	IpczDriverHandle a, b;
+
+	ASSERT_TRUE(ct_net_up(&net, 3));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.CreateNode(sd_driver(), IPCZ_NO_FLAGS, NULL, &d));
+	ASSERT_EQ(IPCZ_RESULT_OK, sd_transport_pair(false, false, &a, &b));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(net.node[1], a, 1,
+		  IPCZ_CONNECT_NODE_SHARE_BROKER, NULL, &c_d));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(d, b, 1,
+		  IPCZ_CONNECT_NODE_INHERIT_BROKER, NULL, &d_c));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(d_c, "hi", NULL, 0));
+	EXPECT_TRUE(ct_expect(c_d, "hi", NULL, 0));
+	/* d's portal q travels d -> node1 -> broker -> node2. */
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.OpenPortals(d, IPCZ_NO_FLAGS, NULL, &p, &q));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(d_c, "q", &q, 1));
+	ASSERT_TRUE(ct_expect(c_d, "q", &got, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "q", &got, 1));
+	ASSERT_TRUE(ct_expect(net.to_client[1], "q", &got, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "q", &got, 1));
+	ASSERT_TRUE(ct_expect(net.to_broker[2], "q", &q, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "d to 2", NULL, 0));
+	EXPECT_TRUE(ct_expect(q, "d to 2", NULL, 0));
+	ct_close(&p);
+	ct_close(&q);
+	ct_close(&d_c);
+	ct_close(&c_d);
+	ct_close(&d);
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* Large parcels (beyond any small-message path) both ways. */
+TEST(large_parcels_across_nodes)
+{
+	enum { SIZE = 3 << 20 };
+	struct ct_net net;
+	char *out = malloc(SIZE), *in = malloc(SIZE);
+	size_t num_bytes = SIZE;
+	size_t i;
+
+	ASSERT_NE(NULL, out);
+	ASSERT_NE(NULL, in);
+	for (i = 0; i < SIZE; i++)
+		out[i] = (char)(i * 7 + (i >> 12));
+	ASSERT_TRUE(ct_net_up(&net, 2));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Put(net.to_broker[1], out, SIZE, NULL, 0,
+			   IPCZ_NO_FLAGS, NULL));
+	ASSERT_TRUE(ct_wait_parcels(net.to_client[1], 1));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(net.to_client[1], IPCZ_NO_FLAGS, NULL, in,
+			   &num_bytes, NULL, NULL, NULL));
+	EXPECT_EQ(SIZE, num_bytes);
+	EXPECT_EQ(0, memcmp(in, out, SIZE));
+	free(out);
+	free(in);
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/*
+ * Many portals in one parcel, one of them carrying another portal in a
+ * parcel of its own (nested transfer), across nodes.
+ */
+TEST(many_and_nested_portals)
+{
+	enum { N = 20 };
+	struct ct_net net;
+	IpczHandle mine[N], theirs[N], got[N], inner_p, inner_q, x;
+	int i;
+
+	ASSERT_TRUE(ct_net_up(&net, 2));
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.OpenPortals(net.node[1], IPCZ_NO_FLAGS, NULL,
+					   &mine[i], &theirs[i]));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.OpenPortals(net.node[1], IPCZ_NO_FLAGS, NULL, &inner_p,
+				   &inner_q));
+	/* inner_q waits inside theirs[0]'s queue when theirs[0] moves. */
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(mine[0], "nested", &inner_q, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "many", theirs, N));
+	ASSERT_TRUE(ct_expect(net.to_client[1], "many", got, N));
+	ASSERT_TRUE(ct_expect(got[0], "nested", &x, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(inner_p, "deep", NULL, 0));
+	EXPECT_TRUE(ct_expect(x, "deep", NULL, 0));
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(got[i], "r", NULL, 0));
+		EXPECT_TRUE(ct_expect(mine[i], "r", NULL, 0));
+		ct_close(&got[i]);
+		ct_close(&mine[i]);
+	}
+	ct_close(&x);
+	ct_close(&inner_p);
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* Parcels put before the peer node even called ConnectNode(). */
+TEST(parcels_before_peer_connects)
+{
+	IpczHandle broker, node, bp, np;
+	IpczDriverHandle a, b;
+	int i;
+
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.CreateNode(sd_driver(),
+		  IPCZ_CREATE_NODE_AS_BROKER, NULL, &broker));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.CreateNode(sd_driver(), IPCZ_NO_FLAGS, NULL, &node));
+	ASSERT_EQ(IPCZ_RESULT_OK, sd_transport_pair(true, false, &a, &b));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(broker, a, 1, IPCZ_NO_FLAGS, NULL, &bp));
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(bp, "early", NULL, 0));
+	usleep(20 * 1000);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(node, b, 1,
+		  IPCZ_CONNECT_NODE_TO_BROKER, NULL, &np));
+	for (i = 0; i < 10; i++)
+		EXPECT_TRUE(ct_expect(np, "early", NULL, 0));
+	ct_close(&bp);
+	ct_close(&np);
+	ct_close(&broker);
+	ct_close(&node);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* The forwarding scenario again with the driver's workers yielding at
+ * random points, many times. */
+TEST(forwarding_with_jitter)
+{
+	struct sd_options o = { .jitter = true };
+	int round;
+
+	sd_set_options(&o);
+	for (round = 0; round < 10; round++) {
+		struct ct_net net;
+		IpczHandle p, q, got;
+
+		ASSERT_TRUE(ct_net_up(&net, 3));
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(net.node[1],
+			  IPCZ_NO_FLAGS, NULL, &p, &q));
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "queued", NULL, 0));
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "q", &q, 1));
+		ASSERT_TRUE(ct_expect(net.to_client[1], "q", &got, 1));
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "q", &got, 1));
+		ASSERT_TRUE(ct_expect(net.to_broker[2], "q", &q, 1));
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "later", NULL, 0));
+		EXPECT_TRUE(ct_expect(q, "queued", NULL, 0));
+		EXPECT_TRUE(ct_expect(q, "later", NULL, 0));
+		ct_close(&p);
+		EXPECT_TRUE(ct_wait_flags(q, IPCZ_PORTAL_STATUS_DEAD));
+		ct_close(&q);
+		ct_net_down(&net);
 	}
 	CT_EXPECT_CONTRACT_KEPT();
 }
