@@ -53,7 +53,8 @@ static void IPCZ_API note_thread(const struct IpczTrapEvent *event)
 	sem_post(&fired->done);
 }
 
-struct putter {
+/* Another thread's part: it acts on `portal` and says who it was. */
+struct actor {
 	IpczHandle portal;
 	pthread_t thread;
 	IpczResult result;
@@ -61,35 +62,58 @@ struct putter {
 
 static void *put_from_thread(void *arg)
 {
-	struct putter *putter = arg;
+	struct actor *actor = arg;
 
-	putter->thread = pthread_self();
-	putter->result = put_str(putter->portal, "from afar");
+	actor->thread = pthread_self();
+	actor->result = put_str(actor->portal, "from afar");
 	return NULL;
+}
+
+static void *close_from_thread(void *arg)
+{
+	struct actor *actor = arg;
+
+	actor->thread = pthread_self();
+	actor->result = ipcz.Close(actor->portal, IPCZ_NO_FLAGS, NULL);
+	return NULL;
+}
+
+/*
+ * Opens a pair a-b and traps `flags` on b into `fired`, then runs `act` on
+ * a new thread with a as `actor->portal`; returns once the trap fired and
+ * the thread ended. This thread sleeps until the other one wakes it.
+ */
+static void trap_then_act(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(threads) *self,
+			  IpczTrapConditionFlags flags, struct fired *fired,
+			  void *(*act)(void *), struct actor *actor,
+			  IpczHandle *a, IpczHandle *b)
+{
+	const struct IpczTrapConditions conditions =
+		trap_conditions(flags, 0, 0);
+	pthread_t thread;
+
+	ASSERT_EQ(0, sem_init(&fired->done, 0, 0));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS,
+						   NULL, a, b));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Trap(*b, &conditions, note_thread, (uintptr_t)fired,
+			    IPCZ_NO_FLAGS, NULL, NULL, NULL));
+	actor->portal = *a;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, act, actor));
+	ASSERT_EQ(0, sem_wait(&fired->done));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
 }
 
 TEST_F(threads, trap_fires_on_the_putting_thread)
 {
 	struct fired fired = { 0 };
-	struct putter putter = { 0 };
-	const struct IpczTrapConditions conditions =
-		trap_conditions(IPCZ_TRAP_NEW_LOCAL_PARCEL, 0, 0);
-	pthread_t thread;
+	struct actor putter = { 0 };
 	IpczHandle a, b;
 	char text[16];
 
-	ASSERT_EQ(0, sem_init(&fired.done, 0, 0));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS,
-						   NULL, &a, &b));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.Trap(b, &conditions, note_thread, (uintptr_t)&fired,
-			    IPCZ_NO_FLAGS, NULL, NULL, NULL));
-	putter.portal = a;
-	ASSERT_EQ(0, pthread_create(&thread, NULL, put_from_thread, &putter));
-	/* This thread sleeps until the other thread's Put() wakes it. */
-	ASSERT_EQ(0, sem_wait(&fired.done));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-
+	trap_then_act(_metadata, self, IPCZ_TRAP_NEW_LOCAL_PARCEL, &fired,
+		      put_from_thread, &putter, &a, &b);
 	EXPECT_EQ(IPCZ_RESULT_OK, putter.result);
 	EXPECT_TRUE(pthread_equal(fired.thread, putter.thread));
 	EXPECT_FALSE(pthread_equal(fired.thread, pthread_self()));
@@ -103,40 +127,14 @@ TEST_F(threads, trap_fires_on_the_putting_thread)
 	sem_destroy(&fired.done);
 }
 
-struct closer {
-	IpczHandle portal;
-	pthread_t thread;
-};
-
-static void *close_from_thread(void *arg)
-{
-	struct closer *closer = arg;
-
-	closer->thread = pthread_self();
-	ipcz.Close(closer->portal, IPCZ_NO_FLAGS, NULL);
-	return NULL;
-}
-
 TEST_F(threads, peer_closure_from_another_thread)
 {
 	struct fired fired = { 0 };
-	struct closer closer = { 0 };
-	const struct IpczTrapConditions conditions =
-		trap_conditions(IPCZ_TRAP_DEAD, 0, 0);
-	pthread_t thread;
+	struct actor closer = { 0 };
 	IpczHandle a, b;
 
-	ASSERT_EQ(0, sem_init(&fired.done, 0, 0));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(self->node, IPCZ_NO_FLAGS,
-						   NULL, &a, &b));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.Trap(b, &conditions, note_thread, (uintptr_t)&fired,
-			    IPCZ_NO_FLAGS, NULL, NULL, NULL));
-	closer.portal = a;
-	ASSERT_EQ(0, pthread_create(&thread, NULL, close_from_thread,
-				    &closer));
-	ASSERT_EQ(0, sem_wait(&fired.done));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
+	trap_then_act(_metadata, self, IPCZ_TRAP_DEAD, &fired,
+		      close_from_thread, &closer, &a, &b);
 	EXPECT_TRUE(pthread_equal(fired.thread, closer.thread));
 	EXPECT_TRUE(fired.flags & IPCZ_TRAP_DEAD);
 	ipcz.Close(b, IPCZ_NO_FLAGS, NULL);
