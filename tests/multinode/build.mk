@@ -13,6 +13,7 @@
 #   $(BUILD)/multinode/asan/<prog>-async       strict asynchronous driver of
 #                                              tests/contract, a thread per
 #                                              role (ASan+UBSan)
+#   $(BUILD)/multinode/tsan/<prog>-async-threaded  the same (TSan)
 #   $(BUILD)/vm-tests/multinode-<prog>-kernel  kernel driver, a process per
 #                                              role, run in the test VM
 #
@@ -32,7 +33,8 @@ MN_CFLAGS   = -std=gnu11 -D_GNU_SOURCE \
 
 MN_NATIVE_BINS := $(foreach p,$(MN_PROGS),$(MN_OUT)/asan/$(p)-inprocess \
 		    $(MN_OUT)/tsan/$(p)-threaded $(MN_OUT)/asan/$(p)-socket \
-		    $(MN_OUT)/asan/$(p)-async)
+		    $(MN_OUT)/asan/$(p)-async \
+		    $(MN_OUT)/tsan/$(p)-async-threaded)
 MN_VM_BINS     := $(foreach p,$(MN_PROGS),$(BUILD)/vm-tests/multinode-$(p)-kernel)
 
 ALL_TARGETS  += $(MN_NATIVE_BINS) $(MN_VM_BINS)
@@ -80,6 +82,11 @@ $(MN_OUT)/asan/%-async: $(MN_OUT)/obj/asan/%_test.o \
 		$(BUILD)/contract/obj/asan/strict_driver.o \
 		$(call mn_link_deps,asan,async)
 	$(call mn_link,asan)
+
+$(MN_OUT)/tsan/%-async-threaded: $(MN_OUT)/obj/tsan/%_test.o \
+		$(BUILD)/contract/obj/tsan/strict_driver.o \
+		$(call mn_link_deps,tsan,async)
+	$(call mn_link,tsan)
 
 $(MN_OUT)/tsan/%-threaded: $(MN_OUT)/obj/tsan/%_test.o \
 		$(call mn_link_deps,tsan,threaded)
