@@ -42,9 +42,15 @@ void node_link_build_connect(struct node_link *link, IpczDriverHandle shared,
 	struct msg_connect message = connect_message(link);
 
 	message_builder_append(b, &message, sizeof(message));
-	if (shared != IPCZ_INVALID_DRIVER_HANDLE)
-		node_link_memory_serialize(node_link_driver(link), shared,
-					   link->transport, b);
+	/*
+	 * A buffer the transport will not carry (the driver refuses memory
+	 * between these two nodes) would leave the peer without the pool
+	 * this side writes to: the link goes without one.
+	 */
+	if (shared != IPCZ_INVALID_DRIVER_HANDLE &&
+	    !node_link_memory_serialize(node_link_driver(link), shared,
+					link->transport, b))
+		node_link_memory_discard_primary(&link->memory);
 	node_link_set_header(b, MSG_CONNECT);
 }
 

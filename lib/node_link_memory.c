@@ -175,6 +175,11 @@ void node_link_memory_adopt_primary(struct node_link_memory *m,
 	}
 }
 
+void node_link_memory_discard_primary(struct node_link_memory *m)
+{
+	unmap(m);
+}
+
 IpczResult node_link_memory_open(struct node_link_memory *m, bool side_a,
 				 IpczDriverHandle peer_memory,
 				 IpczMemoryFlags memory_flags)

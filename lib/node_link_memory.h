@@ -158,6 +158,13 @@ void node_link_memory_adopt_primary(struct node_link_memory *m,
 				    IpczDriverHandle memory,
 				    IpczDriverHandle *shared);
 
+/*
+ * Side A could not send its primary buffer (the driver will not serialize
+ * memory over this transport): it is dropped, and the link has no pool.
+ * Before the handshake only.
+ */
+void node_link_memory_discard_primary(struct node_link_memory *m);
+
 /* The largest allocation a link may need (a delegate's upper bound). */
 size_t node_link_memory_max_request(void);
 

@@ -28,7 +28,7 @@ struct object {
 static _Atomic size_t live_objects;
 static _Atomic ipcz_inprocess_bad_activity_hook bad_activity_hook;
 /* Test modes (see inprocess_driver.h). */
-static _Atomic bool forced_brokering;
+static _Atomic int forced_brokering;
 static _Atomic size_t sandboxed_allocations;
 
 static void object_init(struct object *object, enum object_type type)
@@ -458,7 +458,9 @@ driver_serialize(IpczDriverHandle handle, IpczDriverHandle transport,
 	    (object->type == OBJECT_TEST &&
 	     !((struct test_object *)object)->serializable))
 		return IPCZ_RESULT_FAILED_PRECONDITION;
-	if (object->type == OBJECT_TEST && !brokered_transport(transport))
+	if ((object->type == OBJECT_TEST ||
+	     atomic_load(&forced_brokering) == 2) &&
+	    !brokered_transport(transport))
 		return IPCZ_RESULT_PERMISSION_DENIED;
 	/* Within one process an object travels as itself. */
 	if (num_bytes)
@@ -740,7 +742,7 @@ size_t ipcz_inprocess_sandboxed_allocations(void)
 
 void ipcz_inprocess_set_forced_brokering(int enabled)
 {
-	atomic_store(&forced_brokering, enabled != 0);
+	atomic_store(&forced_brokering, enabled == 2 ? 2 : enabled != 0);
 }
 
 IpczResult ipcz_inprocess_transport_set_broker(IpczDriverHandle handle)

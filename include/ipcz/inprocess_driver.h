@@ -72,8 +72,9 @@ ipcz_inprocess_set_bad_activity_hook(ipcz_inprocess_bad_activity_hook hook);
  * object over a transport neither of whose ends was marked as a broker's
  * with IPCZ_RESULT_PERMISSION_DENIED, so ipcz must relay it through a
  * broker. Serialize() without a transport still accepts it (the object can
- * be sent). Transports and memory objects are never refused. Process-wide;
- * off by default.
+ * be sent). With `enabled` 1 transports and memory objects are never
+ * refused; with 2 every object is, as upstream's driver does (introduced
+ * links then get no shared pool). Process-wide; off (0) by default.
  */
 IPCZ_INPROCESS_EXPORT void ipcz_inprocess_set_forced_brokering(int enabled);
 

@@ -271,6 +271,45 @@ TEST_F(network, relayed_objects_arrive_in_order)
 	close_handle(end[1]);
 }
 
+/*
+ * Upstream's stricter mode: memory is refused between non-brokers too, so
+ * the introduced link cannot share a pool. It goes without one (all
+ * messages through the driver) rather than hang, and objects are still
+ * relayed.
+ */
+TEST_F(network, memory_refused_too_the_link_goes_without_a_pool)
+{
+	static char big[70000], in[70000];
+	IpczHandle x, y, box, got;
+	char buf[16];
+	size_t n, h;
+	int i;
+
+	ipcz_inprocess_set_forced_brokering(2);
+	ASSERT_TRUE(direct_route(self, &x, &y));
+	memset(big, 'm', sizeof(big));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(x, "plain"));
+		box = boxed_object(self->client[0], 5 + i);
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Put(x, big, sizeof(big), &box, 1, 0, NULL));
+	}
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(IPCZ_RESULT_OK, get_str(y, buf, sizeof(buf)));
+		ASSERT_STREQ("plain", buf);
+		n = sizeof(in);
+		h = 1;
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Get(y, 0, NULL, in, &n, &got, &h, NULL));
+		ASSERT_EQ(sizeof(big), n);
+		ASSERT_EQ(0, memcmp(in, big, sizeof(big)));
+		EXPECT_EQ(5 + i, unboxed_value(got));
+		close_handle(got);
+	}
+	close_handle(x);
+	close_handle(y);
+}
+
 /* An application object whose serializer hands over one boxed object. */
 static IpczResult serialize_holder(uintptr_t object, uint32_t flags,
 				   const void *options, volatile void *data,
