@@ -312,6 +312,29 @@ static int memory_child(IpczDriverHandle carrier, struct recorder *r)
 	return 0;
 }
 
+/* A new region of REGION_SIZE bytes, mapped; NULL if that failed. */
+static volatile uint8_t *new_mapped_region(IpczDriverHandle *memory,
+					   IpczDriverHandle *mapping)
+{
+	volatile void *address = NULL;
+
+	if (driver()->AllocateSharedMemory(REGION_SIZE, 0, NULL, memory) !=
+	    IPCZ_RESULT_OK)
+		return NULL;
+	if (driver()->MapSharedMemory(*memory, 0, NULL, &address, mapping) !=
+	    IPCZ_RESULT_OK) {
+		driver()->Close(*memory, 0, NULL);
+		return NULL;
+	}
+	return address;
+}
+
+static void close_region(IpczDriverHandle memory, IpczDriverHandle mapping)
+{
+	driver()->Close(mapping, 0, NULL);
+	driver()->Close(memory, 0, NULL);
+}
+
 TEST(memory_is_shared_with_another_process)
 {
 	IpczDriverHandle carrier, memory, copy, mapping;
@@ -321,12 +344,8 @@ TEST(memory_is_shared_with_another_process)
 	pid_t pid = start_child(memory_child, &fd);
 
 	parent_end(fd, &carrier, &r);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  driver()->AllocateSharedMemory(REGION_SIZE, 0, NULL,
-						 &memory));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  driver()->MapSharedMemory(memory, 0, NULL,
-					    (volatile void **)&p, &mapping));
+	p = new_mapped_region(&memory, &mapping);
+	ASSERT_NE(NULL, p);
 	for (size_t i = 0; i < REGION_SIZE; i++)
 		p[i] = pattern_at(i);
 	ASSERT_EQ(IPCZ_RESULT_OK,
@@ -336,8 +355,7 @@ TEST(memory_is_shared_with_another_process)
 	ASSERT_EQ(0xee, p[REGION_SIZE - 1]);
 	finish(carrier, &r);
 	ASSERT_EQ(0, wait_child(pid));
-	driver()->Close(mapping, 0, NULL);
-	driver()->Close(memory, 0, NULL);
+	close_region(memory, mapping);
 }
 
 /*
@@ -396,12 +414,8 @@ TEST(read_only_memory_stays_read_only_in_another_process)
 	pid_t pid = start_child(read_only_child, &fd);
 
 	parent_end(fd, &carrier, &r);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  driver()->AllocateSharedMemory(REGION_SIZE, 0, NULL,
-						 &memory));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  driver()->MapSharedMemory(memory, 0, NULL,
-					    (volatile void **)&p, &mapping));
+	p = new_mapped_region(&memory, &mapping);
+	ASSERT_NE(NULL, p);
 	p[100] = pattern_at(100);
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  driver()->DuplicateSharedMemory(
@@ -413,8 +427,7 @@ TEST(read_only_memory_stays_read_only_in_another_process)
 	p[101] = 1;
 	finish(carrier, &r);
 	ASSERT_EQ(0, wait_child(pid));
-	driver()->Close(mapping, 0, NULL);
-	driver()->Close(memory, 0, NULL);
+	close_region(memory, mapping);
 }
 
 /* Receives a boxed descriptor (a pipe's write end) and writes to it. */
