@@ -404,6 +404,17 @@ bool message_ring_spin(struct message_ring *ring, struct spin_policy *policy,
 	*spun_ns = 0;
 	if (!budget)
 		return false;
+	/*
+	 * A wait usually follows a delivery that woke an application thread
+	 * (its trap handler ran here). When that thread shares our CPU (a
+	 * process confined to one CPU, or a wake-up placed beside its
+	 * waker), spinning first would hold it off until our budget or our
+	 * time slice ran out, while the next message cannot come before it
+	 * has run and answered: let it run first. This costs one system call
+	 * per wait, about 0.2 us here, and took the 99th percentile of the
+	 * 2-CPU round trip from around 100 us to around 10-40 us.
+	 */
+	sched_yield();
 	start = now_ns();
 	while (elapsed < budget) {
 		/* Check often, read the clock rarely. */

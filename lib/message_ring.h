@@ -201,7 +201,8 @@ void spin_policy_update(struct spin_policy *policy, bool won, uint64_t spun_ns,
 			uint64_t waited_ns);
 
 /*
- * Consumer: spins on an empty ring according to @policy. Returns true as
+ * Consumer: spins on an empty ring according to @policy, after yielding
+ * the CPU once (see message_ring.c). Returns true as
  * soon as data is published (the policy is updated), false when the budget
  * ran out or is zero: then call message_ring_prepare_sleep(), sleep, and
  * report the whole wait with spin_policy_update(policy, false, ...).

@@ -5,6 +5,8 @@
  * data fragments (also with corrupted headers).
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,13 +222,19 @@ TEST_F(frag, data_fragments)
 struct late_free {
 	struct link_memory *lm;
 	struct fragment_desc desc;
+	atomic_bool started;
 };
 
+/*
+ * Frees the block right after announcing itself: the main thread is then
+ * about to wait or already waiting (or, rarely, finds the block free at
+ * once, which the test accepts too).
+ */
 static void *free_later(void *arg)
 {
 	struct late_free *l = arg;
 
-	usleep(100);
+	atomic_store(&l->started, true);
 	fragment_free(l->lm, &l->desc);
 	return NULL;
 }
@@ -268,7 +276,10 @@ TEST(data_fragment_waits_for_a_freed_block)
 	/* A block freed by another thread during the wait is taken. */
 	late.lm = lm;
 	late.desc = held[0].desc;
+	atomic_init(&late.started, false);
 	ASSERT_EQ(0, pthread_create(&thread, NULL, free_later, &late));
+	while (!atomic_load(&late.started))
+		sched_yield();
 	EXPECT_EQ(0, data_fragment_alloc(lm, 2000, &f));
 	pthread_join(thread, NULL);
 	EXPECT_EQ(held[0].desc.offset, f.desc.offset);
