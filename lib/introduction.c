@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/allocation_delegate.h"
 #include "lib/box.h"
 #include "lib/driver.h"
 #include "lib/handle_table.h"
@@ -201,11 +202,15 @@ static bool serialize_transport(struct node_link *link,
 	return false;
 }
 
-/* Sends `fixed` (a message struct) followed by the serialized transport. */
+/*
+ * Sends `fixed` (a message struct) followed by the serialized transport
+ * and, if given, a serialized memory object (its handles taken).
+ */
 static void send_with_transport(struct node_link *link, enum op_context ctx,
 				enum node_message_type type,
 				const void *fixed, size_t fixed_size,
-				struct serialized_transport *t)
+				struct serialized_transport *t,
+				struct message_builder *memory)
 {
 	struct message_builder b;
 
@@ -213,6 +218,13 @@ static void send_with_transport(struct node_link *link, enum op_context ctx,
 	message_builder_append(&b, fixed, fixed_size);
 	message_builder_append(&b, t->bytes, t->num_bytes);
 	message_builder_add_handles(&b, t->handles, t->num_handles);
+	if (memory) {
+		message_builder_append(&b, memory->bytes, memory->size);
+		message_builder_add_handles(&b, memory->handles,
+					    memory->num_handles);
+		b.failed |= memory->failed;
+		memory->num_handles = 0;
+	}
 	node_link_set_header(&b, type);
 	node_link_transmit(link, &b, ctx);
 	message_builder_free(&b);
@@ -224,10 +236,26 @@ static void send_with_transport(struct node_link *link, enum op_context ctx,
  * Hands one end of a new transport to `link`'s node. If the driver cannot
  * serialize it, the node is told the introduction is refused.
  */
+static void close_memory_handles(struct node_link *link,
+				 struct message_builder *memory)
+{
+	size_t i;
+
+	for (i = 0; memory && i < memory->num_handles; i++)
+		driver_close_object(node_link_driver(link), memory->handles[i]);
+	if (memory)
+		memory->num_handles = 0;
+}
+
+/*
+ * `memory` (or NULL): the new link's primary buffer, already serialized
+ * for `link`; its handles are taken in any case.
+ */
 static void send_accept_introduction(struct node_link *link,
 				     enum op_context ctx,
 				     const uint8_t name[16], uint8_t side,
-				     IpczDriverHandle transport)
+				     IpczDriverHandle transport,
+				     struct message_builder *memory)
 {
 	struct msg_accept_introduction message = {
 		.header = { .type = MSG_ACCEPT_INTRODUCTION },
@@ -236,14 +264,61 @@ static void send_accept_introduction(struct node_link *link,
 	struct serialized_transport t;
 
 	if (!serialize_transport(link, transport, &t)) {
+		close_memory_handles(link, memory);
 		send_introduction_name(link, ctx, MSG_REJECT_INTRODUCTION,
 				       name);
 		return;
 	}
 	memcpy(message.name, name, sizeof(message.name));
 	message.transport_bytes = (uint32_t)t.num_bytes;
+	if (memory) {
+		message.memory_bytes = (uint32_t)memory->size;
+		message.memory_handles = (uint32_t)memory->num_handles;
+	}
 	send_with_transport(link, ctx, MSG_ACCEPT_INTRODUCTION, &message,
-			    sizeof(message), &t);
+			    sizeof(message), &t, memory);
+}
+
+/*
+ * As upstream's broker does, the introducer allocates the new link's
+ * primary buffer and gives it to both sides over links that can carry it
+ * (the new transport may not: two sandboxed nodes), serialized into
+ * `out[0]` for the requester and `out[1]` for the target. False if it
+ * cannot (a broker delegating its own allocations, a driver that cannot
+ * allocate or serialize): side A then offers one itself.
+ */
+static bool introduction_memory(struct node_link *requester,
+				struct node_link *target,
+				struct message_builder out[2])
+{
+	const struct IpczDriver *driver = node_link_driver(requester);
+	IpczDriverHandle memory = IPCZ_INVALID_DRIVER_HANDLE;
+	IpczDriverHandle copy = IPCZ_INVALID_DRIVER_HANDLE;
+
+	if (allocation_delegate_in_use(requester->node) ||
+	    driver->AllocateSharedMemory(node_link_memory_primary_allocation(),
+					 IPCZ_NO_FLAGS, NULL, &memory) !=
+		    IPCZ_RESULT_OK)
+		return false;
+	if (driver->DuplicateSharedMemory(memory, IPCZ_NO_FLAGS, NULL,
+					  &copy) != IPCZ_RESULT_OK) {
+		driver_close_object(driver, memory);
+		return false;
+	}
+	/* Each serialization takes its copy, whether it succeeds or not. */
+	if (!node_link_memory_serialize(driver, memory, requester->transport,
+					&out[0]))
+		driver_close_object(driver, copy);
+	else if (node_link_memory_serialize(driver, copy, target->transport,
+					    &out[1]) &&
+		 !out[0].failed && !out[1].failed)
+		return true;
+	/* Either failed: neither side gets it (the other copy is closed). */
+	close_memory_handles(requester, &out[0]);
+	close_memory_handles(target, &out[1]);
+	message_builder_free(&out[0]);
+	message_builder_free(&out[1]);
+	return false;
 }
 
 /*
@@ -257,6 +332,8 @@ static void introduce(struct node_link *requester, struct node_link *target,
 	const struct IpczDriver *driver = node_link_driver(requester);
 	IpczDriverHandle ends[2] = { IPCZ_INVALID_DRIVER_HANDLE,
 				     IPCZ_INVALID_DRIVER_HANDLE };
+	struct message_builder memory[2];
+	bool shared;
 
 	if (driver->CreateTransports(requester->transport, target->transport,
 				     IPCZ_NO_FLAGS, NULL, &ends[0],
@@ -265,10 +342,17 @@ static void introduce(struct node_link *requester, struct node_link *target,
 				       MSG_REJECT_INTRODUCTION, target_name);
 		return;
 	}
+	message_builder_init(&memory[0]);
+	message_builder_init(&memory[1]);
+	shared = introduction_memory(requester, target, memory);
 	send_accept_introduction(requester, OP_TRANSPORT, target_name,
-				 LINK_SIDE_A, ends[0]);
+				 LINK_SIDE_A, ends[0],
+				 shared ? &memory[0] : NULL);
 	send_accept_introduction(target, OP_TRANSPORT, requester_name,
-				 LINK_SIDE_B, ends[1]);
+				 LINK_SIDE_B, ends[1],
+				 shared ? &memory[1] : NULL);
+	message_builder_free(&memory[0]);
+	message_builder_free(&memory[1]);
 }
 
 /* Two distinct names, neither ours nor the sending broker's. */
@@ -417,13 +501,14 @@ IpczResult node_link_accept_request_indirect(struct node_link *link,
 					      NULL, &ends[0],
 					      &ends[1]) == IPCZ_RESULT_OK) {
 		send_accept_introduction(target, OP_TRANSPORT, message.source,
-					 LINK_SIDE_B, ends[1]);
+					 LINK_SIDE_B, ends[1], NULL);
 		if (serialize_transport(link, ends[0], &t)) {
 			message.header.type = MSG_ACCEPT_INDIRECT_INTRODUCTION;
 			message.transport_bytes = (uint32_t)t.num_bytes;
 			send_with_transport(link, OP_TRANSPORT,
 					    MSG_ACCEPT_INDIRECT_INTRODUCTION,
-					    &message, sizeof(message), &t);
+					    &message, sizeof(message), &t,
+					    NULL);
 		}
 	}
 	node_link_unref(target);
@@ -467,7 +552,7 @@ IpczResult node_link_accept_accept_indirect(struct node_link *link,
 	if (requester && introduces_peer(requester))
 		send_accept_introduction(requester, OP_TRANSPORT,
 					 message.target, LINK_SIDE_A,
-					 transport);
+					 transport, NULL);
 	else
 		driver_close_object(driver, transport);
 	if (requester)
@@ -505,35 +590,57 @@ IpczResult node_link_accept_accept_introduction(struct node_link *link,
 {
 	const struct IpczDriver *driver = node_link_driver(link);
 	IpczDriverHandle transport = IPCZ_INVALID_DRIVER_HANDLE;
+	IpczDriverHandle memory;
 	struct msg_accept_introduction message;
-	size_t i;
+	size_t transport_handles, i;
 
 	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
-	    !from_own_broker(link) || num_handles > INTRODUCTION_MAX_HANDLES)
+	    !from_own_broker(link) ||
+	    num_handles > INTRODUCTION_MAX_HANDLES +
+				  NODE_LINK_MEMORY_MAX_HANDLES)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	memcpy(&message, bytes, sizeof(message));
 	if (message.side > LINK_SIDE_B ||
-	    message.transport_bytes != num_bytes - sizeof(message) ||
 	    message.transport_bytes > INTRODUCTION_MAX_BYTES ||
+	    message.memory_bytes > NODE_LINK_MEMORY_MAX_SERIALIZED ||
+	    message.memory_handles > NODE_LINK_MEMORY_MAX_HANDLES ||
+	    message.memory_handles > num_handles ||
+	    num_handles - message.memory_handles > INTRODUCTION_MAX_HANDLES ||
+	    (size_t)message.transport_bytes + message.memory_bytes !=
+		    num_bytes - sizeof(message) ||
 	    !node_link_valid_peer_name(link->node, message.name) ||
 	    memcmp(message.name, link->remote_name, 16) == 0)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	*claimed = num_handles;
+	transport_handles = num_handles - message.memory_handles;
 	if (driver->Deserialize(bytes + sizeof(message),
-				message.transport_bytes, handles, num_handles,
-				link->transport, IPCZ_NO_FLAGS, NULL,
+				message.transport_bytes, handles,
+				transport_handles, link->transport,
+				IPCZ_NO_FLAGS, NULL,
 				&transport) != IPCZ_RESULT_OK) {
 		for (i = 0; i < num_handles; i++)
 			driver_close_object(driver, handles[i]);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
+	memory = node_link_memory_deserialize(
+		driver, bytes + sizeof(message) + message.transport_bytes,
+		message.memory_bytes, handles + transport_handles,
+		message.memory_handles, link->transport);
+	if (memory == IPCZ_INVALID_DRIVER_HANDLE &&
+	    (message.memory_bytes || message.memory_handles)) {
+		for (i = transport_handles; i < num_handles; i++)
+			driver_close_object(driver, handles[i]);
+		driver_close_object(driver, transport);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
 	if (node_link_exists(link->node, message.name)) {
 		/* A duplicate: the link we have serves. */
 		driver_close_object(driver, transport);
+		driver_close_object(driver, memory);
 		return IPCZ_RESULT_OK;
 	}
 	if (!node_link_introduce(link->node, transport, message.side,
-				 message.name))
+				 message.name, memory))
 		forget_waiters(link->node, message.name);
 	return IPCZ_RESULT_OK;
 }

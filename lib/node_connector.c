@@ -29,6 +29,7 @@ static struct msg_connect connect_message(struct node_link *link)
 		.flags = link->flags,
 		.is_broker = link->node->is_broker,
 		.introduced = link->introduced,
+		.introducer_pool = link->pool_from_introducer,
 		.num_initial_portals = link->num_portals,
 	};
 
@@ -88,7 +89,8 @@ static bool roles_match(struct node_link *link,
 				      IPCZ_CONNECT_NODE_TO_BROKER;
 	int order;
 
-	if (remote->is_broker > 1 || remote->introduced > 1)
+	if (remote->is_broker > 1 || remote->introduced > 1 ||
+	    remote->introducer_pool > 1 || remote->reserved)
 		return false;
 	/* An introduced link joins the two nodes the broker named. */
 	if (link->introduced) {
@@ -123,6 +125,14 @@ static bool roles_match(struct node_link *link,
 	return local_to_broker && remote->is_broker && !remote_to_broker;
 }
 
+static IpczResult accept_introducer_pool(struct node_link *link,
+					 const struct msg_connect *message,
+					 size_t num_bytes, size_t num_handles,
+					 uint8_t side, IpczDriverHandle memory);
+static IpczResult join_portals(struct node_link *link, struct router **initial,
+			       uint32_t count, uint32_t remote_count,
+			       uint8_t side);
+
 /*
  * The handshake may carry one driver object: the primary buffer of the
  * link's pool, from a node that may be side A (see node_link_connect()).
@@ -134,9 +144,9 @@ IpczResult node_link_accept_connect(struct node_link *link, const uint8_t *bytes
 {
 	struct msg_connect message;
 	struct router **initial;
-	uint32_t count, linked, i;
+	uint32_t count;
 	uint8_t side = LINK_SIDE_A;
-	IpczDriverHandle memory;
+	IpczDriverHandle memory, introducer_memory;
 	IpczResult result;
 
 	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
@@ -169,6 +179,26 @@ IpczResult node_link_accept_connect(struct node_link *link, const uint8_t *bytes
 	ipcz_unlock(&link->lock);
 
 	/* The pool is ready before any route can send through it. */
+	ipcz_lock(&link->lock);
+	introducer_memory = link->introducer_memory;
+	link->introducer_memory = IPCZ_INVALID_DRIVER_HANDLE;
+	ipcz_unlock(&link->lock);
+	if (message.introducer_pool && link->introduced && !count) {
+		free(initial);
+		return accept_introducer_pool(link, &message, num_bytes,
+					      num_handles, side,
+					      introducer_memory);
+	}
+	if (message.introducer_pool) {
+		/* Only side A of an introduced link may say that. */
+		driver_close_object(node_link_driver(link), introducer_memory);
+		ipcz_lock(&link->lock);
+		link->initial = initial;
+		link->num_initial = count;
+		ipcz_unlock(&link->lock);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	driver_close_object(node_link_driver(link), introducer_memory);
 	memory = node_link_memory_deserialize(
 		node_link_driver(link), bytes + sizeof(message),
 		num_bytes - sizeof(message), handles, num_handles,
@@ -189,10 +219,42 @@ IpczResult node_link_accept_connect(struct node_link *link, const uint8_t *bytes
 		ipcz_unlock(&link->lock);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
+	return join_portals(link, initial, count, message.num_initial_portals,
+			    side);
+}
 
-	/* Portals both sides asked for are joined; the rest see closure. */
-	linked = count < message.num_initial_portals ?
-			 count : message.num_initial_portals;
+/*
+ * Side A of an introduced link uses the buffer the broker gave both
+ * sides: side B (this side) opens its copy; side A sends no buffer. A
+ * side A claiming that, or a side B that got no copy, is refused. Only
+ * introduced links, which have no initial portals, get here.
+ */
+static IpczResult accept_introducer_pool(struct node_link *link,
+					 const struct msg_connect *message,
+					 size_t num_bytes, size_t num_handles,
+					 uint8_t side, IpczDriverHandle memory)
+{
+	if (!link->introduced || side != LINK_SIDE_B ||
+	    num_bytes != sizeof(*message) || num_handles ||
+	    memory == IPCZ_INVALID_DRIVER_HANDLE) {
+		driver_close_object(node_link_driver(link), memory);
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	}
+	if (node_link_memory_open(&link->memory, false, memory,
+				  link->node->memory_flags) != IPCZ_RESULT_OK)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	node_link_introduction_complete(link);
+	return IPCZ_RESULT_OK;
+}
+
+/* Portals both sides asked for are joined; the rest see closure. */
+static IpczResult join_portals(struct node_link *link, struct router **initial,
+			       uint32_t count, uint32_t remote_count,
+			       uint8_t side)
+{
+	uint32_t linked = count < remote_count ? count : remote_count;
+	uint32_t i;
+
 	for (i = 0; i < count; i++) {
 		struct router_link *router_link = NULL;
 

@@ -40,6 +40,7 @@ void node_link_destroy(struct node_link *link)
 		router_unref(link->initial[i]);
 	free(link->initial);
 	node_link_memory_release(&link->memory);
+	driver_close_object(node_link_driver(link), link->introducer_memory);
 	driver_close_object(node_link_driver(link), link->transport);
 	node_unref(link->node);
 	free(link);
@@ -613,6 +614,7 @@ static struct node_link *link_alloc(struct node *node,
 	link->node = node;
 	link->flags = flags;
 	link->next_sublink = FIRST_TRANSFER_SUBLINK;
+	link->introducer_memory = IPCZ_INVALID_DRIVER_HANDLE;
 	node_link_memory_init(&link->memory, &node->driver);
 	return link;
 }
@@ -788,13 +790,16 @@ fail:
 }
 
 /*
- * A link from an introduction, owning `transport` from here: side A
- * offers the pool's primary buffer in its handshake, as a broker does
- * (asking its delegate for it first, if it has one); side B waits for it
+ * A link from an introduction, owning `transport` and `memory` from here.
+ * The pool's primary buffer is the one the broker gave both sides, if it
+ * did: side A formats it, side B keeps it until side A's CONNECT. Else
+ * side A offers one in its handshake, as a broker does (asking its
+ * delegate for it first, if it has one). Side B answers once connected
  * (see node_link_introduction_complete()). No initial portals.
  */
 bool node_link_introduce(struct node *node, IpczDriverHandle transport,
-				uint8_t side, const uint8_t name[16])
+			 uint8_t side, const uint8_t name[16],
+			 IpczDriverHandle memory)
 {
 	struct node_link *link = link_alloc(node, IPCZ_NO_FLAGS);
 	IpczDriverHandle shared = IPCZ_INVALID_DRIVER_HANDLE;
@@ -802,7 +807,17 @@ bool node_link_introduce(struct node *node, IpczDriverHandle transport,
 
 	if (!link) {
 		driver_close_object(&node->driver, transport);
+		driver_close_object(&node->driver, memory);
 		return false;
+	}
+	if (side == LINK_SIDE_A && memory != IPCZ_INVALID_DRIVER_HANDLE) {
+		/* The peer has the buffer already: nothing to send. */
+		node_link_memory_adopt_primary(&link->memory, memory, &shared);
+		driver_close_object(&node->driver, shared);
+		shared = IPCZ_INVALID_DRIVER_HANDLE;
+		link->pool_from_introducer = link->memory.base != NULL;
+	} else {
+		link->introducer_memory = memory;
 	}
 	link->introduced = true;
 	link->side = side;
@@ -816,7 +831,7 @@ bool node_link_introduce(struct node *node, IpczDriverHandle transport,
 	}
 	if (!node_add_link(node, link))
 		goto fail_listener;
-	if (side == LINK_SIDE_A) {
+	if (side == LINK_SIDE_A && !link->pool_from_introducer) {
 		if (ask_for_primary(link, OP_TRANSPORT)) {
 			node_link_unref(link);
 			return true;

@@ -46,6 +46,13 @@ struct node_link {
 	 * allocations may wait for its primary buffer before activation.
 	 */
 	bool activated;
+	/*
+	 * Introduced links: side A uses the primary buffer the broker gave
+	 * (and says so in CONNECT); side B keeps its copy of it until side
+	 * A's CONNECT tells whether it is used.
+	 */
+	bool pool_from_introducer;
+	IpczDriverHandle introducer_memory;
 	struct router **initial;	/* references, until the handshake */
 	uint32_t num_initial;
 	uint32_t num_portals;		/* initial portals asked for */
@@ -88,9 +95,13 @@ void node_link_grow_pool(struct node_link *link, enum op_context ctx);
 /* The router bound to `sublink` (a reference) and its link type. */
 struct router *node_link_route_of(struct node_link *link, uint64_t sublink,
 				  uint8_t *type);
-/* A link made by an introduction; owns `transport` from the call on. */
+/*
+ * A link made by an introduction; owns `transport` and `memory` (the
+ * primary buffer from the broker, or invalid) from the call on.
+ */
 bool node_link_introduce(struct node *node, IpczDriverHandle transport,
-			 uint8_t side, const uint8_t name[16]);
+			 uint8_t side, const uint8_t name[16],
+			 IpczDriverHandle memory);
 
 /*
  * Links by role: this non-broker's link to its broker (a new reference,

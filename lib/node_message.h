@@ -83,7 +83,12 @@ struct msg_connect {
 	uint32_t flags;		/* the sender's IpczConnectNodeFlags */
 	uint8_t is_broker;
 	uint8_t introduced;	/* over a transport from an introduction */
-	uint8_t reserved[2];
+	/*
+	 * Side A of an introduced link uses the primary buffer the broker
+	 * gave both sides (see msg_accept_introduction); none follows.
+	 */
+	uint8_t introducer_pool;
+	uint8_t reserved;
 	uint32_t num_initial_portals;
 	uint32_t reserved2;
 };
@@ -97,8 +102,11 @@ struct msg_introduction_name {
 /*
  * ACCEPT_INTRODUCTION: the other node's name, this node's side of the new
  * link (enum link_side), then the `transport_bytes` bytes of the new
- * transport as the driver serialized it for the carrying link; the
- * message's driver handles are all the transport's.
+ * transport as the driver serialized it for the carrying link, then the
+ * `memory_bytes` bytes of the new link's primary buffer (as upstream's
+ * broker does, it allocates one and gives it to both sides; absent when
+ * it cannot). The message's last `memory_handles` driver handles are the
+ * buffer's, the others the transport's.
  */
 struct msg_accept_introduction {
 	struct msg_header header;
@@ -106,6 +114,8 @@ struct msg_accept_introduction {
 	uint8_t side;
 	uint8_t reserved[3];
 	uint32_t transport_bytes;
+	uint32_t memory_bytes;
+	uint32_t memory_handles;
 };
 
 /*

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "kselftest_harness.h"
+#include "ipcz/introspect.h"
 #include "lib/handle_table.h"
 #include "lib/node_message.h"
 #include "lib_test.h"
@@ -1009,6 +1010,99 @@ TEST(refused_introductions_keep_the_link)
  * second introduction to the same node is ignored and its transport
  * closed.
  */
+/*
+ * The broker's buffer for an introduced link: counts or sizes that do not
+ * add up drop the link; a side A claiming the broker's buffer where there
+ * is none, or a peer that was not introduced claiming it, too.
+ */
+TEST(bad_introduction_memory_drops_the_link)
+{
+	const struct IpczDriver *driver = ipcz_inprocess_driver();
+	static const struct {
+		uint32_t memory_bytes, memory_handles;
+		size_t handles;
+	} cases[] = {
+		{ 0, 2, 1 },	/* more memory handles than handles */
+		{ 4, 0, 1 },	/* memory bytes that are not there */
+		{ 0, 5, 6 },	/* too many memory handles */
+	};
+	struct msg_connect connect = {
+		.header = { .type = MSG_CONNECT },
+		.flags = IPCZ_CONNECT_NODE_TO_BROKER,
+		.num_initial_portals = 1,
+		.introducer_pool = 1,
+	};
+	IpczDriverHandle t0, t1, mine[2], handles[6];
+	IpczHandle portal, client, broker, a;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct msg_accept_introduction message = {
+			.header = { .type = MSG_ACCEPT_INTRODUCTION },
+			.memory_bytes = cases[i].memory_bytes,
+			.memory_handles = cases[i].memory_handles,
+		};
+
+		client = client_of_fake_broker(&portal, &t1);
+		message.name[0] = 5;
+		for (k = 0; k < cases[i].handles; k++)
+			handles[k] = ipcz_inprocess_test_object_create(k, 1);
+		transmit_raw(t1, &message, sizeof(message), handles,
+			     cases[i].handles);
+		EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED |
+				  IPCZ_PORTAL_STATUS_DEAD,
+			  status_flags(portal))
+			TH_LOG("case %zu", i);
+		driver->Close(t1, 0, NULL);
+		close_handle(portal);
+		close_handle(client);
+	}
+
+	/* Side A of an introduction claims a buffer side B never got. */
+	client = client_of_fake_broker(&portal, &t1);
+	transports(&mine[0], &mine[1]);
+	accept_introduction(t1, 5, 1, 0, &mine[0], 1);
+	{
+		struct msg_connect intro = {
+			.header = { .type = MSG_CONNECT, .seq = 0 },
+			.introduced = 1,
+			.introducer_pool = 1,
+		};
+		intro.name[0] = 5;
+		intro.header.size = sizeof(intro);
+		driver->Transmit(mine[1], &intro, sizeof(intro), NULL, 0, 0,
+				 NULL);
+	}
+	/* That link goes; the broker's stays. */
+	{
+		struct ipcz_node_info info = { .size = sizeof(info) };
+
+		ipcz_introspect_node(client, &info);
+		EXPECT_EQ(1, info.node_links);
+	}
+	EXPECT_EQ(0, status_flags(portal) & IPCZ_PORTAL_STATUS_DEAD);
+	driver->Close(mine[1], 0, NULL);
+	driver->Close(t1, 0, NULL);
+	close_handle(portal);
+	close_handle(client);
+
+	/* A client that was not introduced claims it. */
+	broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL, &a));
+	connect.name[0] = 1;
+	wire_seq = 0;
+	transmit_raw(t1, &connect, sizeof(connect), NULL, 0);
+	EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
+		  status_flags(a));
+	driver->Close(t1, 0, NULL);
+	close_handle(a);
+	close_handle(broker);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
+}
+
 TEST(introduction_starts_a_link)
 {
 	const struct IpczDriver *driver = ipcz_inprocess_driver();

@@ -271,22 +271,35 @@ TEST_F(network, relayed_objects_arrive_in_order)
 	close_handle(end[1]);
 }
 
+static uint64_t pool_bytes(IpczHandle node)
+{
+	struct ipcz_node_info info = { .size = sizeof(info) };
+
+	ipcz_introspect_node(node, &info);
+	return info.pool_bytes;
+}
+
 /*
- * Upstream's stricter mode: memory is refused between non-brokers too, so
- * the introduced link cannot share a pool. It goes without one (all
- * messages through the driver) rather than hang, and objects are still
+ * Upstream's stricter mode: memory is refused between non-brokers too.
+ * The introduced link still gets a pool, the buffer the broker gave both
+ * clients over their own links; large parcels use it and objects are
  * relayed.
  */
-TEST_F(network, memory_refused_too_the_link_goes_without_a_pool)
+TEST_F(network, memory_refused_too_the_broker_gives_the_pool)
 {
 	static char big[70000], in[70000];
 	IpczHandle x, y, box, got;
+	uint64_t before[2];
 	char buf[16];
 	size_t n, h;
 	int i;
 
 	ipcz_inprocess_set_forced_brokering(2);
+	before[0] = pool_bytes(self->client[0]);
+	before[1] = pool_bytes(self->client[1]);
 	ASSERT_TRUE(direct_route(self, &x, &y));
+	EXPECT_EQ(2 * before[0], pool_bytes(self->client[0]));
+	EXPECT_EQ(2 * before[1], pool_bytes(self->client[1]));
 	memset(big, 'm', sizeof(big));
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(IPCZ_RESULT_OK, put_str(x, "plain"));
