@@ -214,24 +214,25 @@ void ipcz_gc_exit(void)
 	cancel_work_sync(&ipcz_gc_work);
 }
 
-u64 ipcz_gc_runs(void)
+/* One of the collector's statistics, read under its lock. */
+static u64 ipcz_gc_read(const u64 *counter)
 {
-	u64 runs;
+	u64 value;
 
 	spin_lock(&ipcz_gc_lock);
-	runs = ipcz_gc_run_count;
+	value = *counter;
 	spin_unlock(&ipcz_gc_lock);
-	return runs;
+	return value;
+}
+
+u64 ipcz_gc_runs(void)
+{
+	return ipcz_gc_read(&ipcz_gc_run_count);
 }
 
 u64 ipcz_gc_collected(void)
 {
-	u64 collected;
-
-	spin_lock(&ipcz_gc_lock);
-	collected = ipcz_gc_collected_count;
-	spin_unlock(&ipcz_gc_lock);
-	return collected;
+	return ipcz_gc_read(&ipcz_gc_collected_count);
 }
 
 unsigned long ipcz_gc_total_inflight(void)

@@ -98,24 +98,40 @@ int ipcz_node_set_limits(struct ipcz_node *node,
 	return 0;
 }
 
-int ipcz_node_charge_transport(struct ipcz_node *node)
+/*
+ * Counts one more object in *count, one of the node's counters, unless
+ * that would pass *max, its limit; both are read under the node's lock.
+ */
+static int ipcz_node_charge_one(struct ipcz_node *node, u32 *count,
+				const u32 *max)
 {
 	int err = -ENOSPC;
 
 	spin_lock(&node->lock);
-	if (node->transports < node->limits.max_transports) {
-		node->transports++;
+	if (*count < *max) {
+		(*count)++;
 		err = 0;
 	}
 	spin_unlock(&node->lock);
 	return err;
 }
 
-void ipcz_node_uncharge_transport(struct ipcz_node *node)
+static void ipcz_node_uncharge_one(struct ipcz_node *node, u32 *count)
 {
 	spin_lock(&node->lock);
-	node->transports--;
+	(*count)--;
 	spin_unlock(&node->lock);
+}
+
+int ipcz_node_charge_transport(struct ipcz_node *node)
+{
+	return ipcz_node_charge_one(node, &node->transports,
+				    &node->limits.max_transports);
+}
+
+void ipcz_node_uncharge_transport(struct ipcz_node *node)
+{
+	ipcz_node_uncharge_one(node, &node->transports);
 }
 
 int ipcz_node_charge_region(struct ipcz_node *node, u64 size)
@@ -144,22 +160,13 @@ void ipcz_node_uncharge_region(struct ipcz_node *node, u64 size)
 
 int ipcz_node_charge_listener(struct ipcz_node *node)
 {
-	int err = -ENOSPC;
-
-	spin_lock(&node->lock);
-	if (node->listeners < node->limits.max_listeners) {
-		node->listeners++;
-		err = 0;
-	}
-	spin_unlock(&node->lock);
-	return err;
+	return ipcz_node_charge_one(node, &node->listeners,
+				    &node->limits.max_listeners);
 }
 
 void ipcz_node_uncharge_listener(struct ipcz_node *node)
 {
-	spin_lock(&node->lock);
-	node->listeners--;
-	spin_unlock(&node->lock);
+	ipcz_node_uncharge_one(node, &node->listeners);
 }
 
 static int ipcz_node_open(struct inode *inode, struct file *file)
