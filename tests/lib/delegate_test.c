@@ -186,12 +186,11 @@ static int direct(IpczHandle portal)
 }
 
 /*
- * Two sandboxed clients introduced to each other: the side offering the
- * new link's primary buffer asks its delegate for it and activates the
- * link when it comes; the route ends up direct, with a pool, and big
- * parcels cross it.
+ * Two sandboxed clients introduced to each other: the new link gets its
+ * primary buffer from the broker (neither client allocates); the route
+ * ends up direct, with a pool, and big parcels cross it.
  */
-TEST_F(sandbox, introduced_link_gets_its_pool_from_the_delegate)
+TEST_F(sandbox, introduced_link_gets_a_pool_without_allocating)
 {
 	IpczHandle p, q, x, y;
 	uint64_t before[2];
