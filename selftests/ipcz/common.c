@@ -82,6 +82,15 @@ static int decode_status(int status)
 	return -1;
 }
 
+pid_t fork_child(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
 int wait_child(pid_t pid)
 {
 	int status;

@@ -40,6 +40,12 @@ int ipcz_open_node(void);
 /* True when /dev/ipcz is absent (module not loaded): tests skip. */
 bool ipcz_missing(void);
 
+/*
+ * Forks a child that runs @fn(@arg) and exits with what it returns; the
+ * parent gets the child's pid, or -1 if fork() failed.
+ */
+pid_t fork_child(int (*fn)(void *arg), void *arg);
+
 /* Waits for @pid; returns its exit status, 128 + signal, or -1. */
 int wait_child(pid_t pid);
 

@@ -43,47 +43,52 @@ static int recv_fd(int t)
 	ASSERT_EQ(self->live_before, \
 		  ipcz_wait_live_objects(self->live_before, IPCZ_SETTLE_MS))
 
+/* Closes everything and expects the module back where it started. */
+#define CLOSE_ALL_AND_SETTLE() \
+	do { \
+		close_all_fds(); \
+		ASSERT_SETTLED(); \
+	} while (0)
+
+/*
+ * Makes a pair t and sends its own ends over it, each send {over, end}
+ * naming two ends of t by index; then closes everything. The ends wait
+ * only in each other's queues, so all of it must be freed.
+ */
+static void send_pair_over_itself(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(ipcz) *self,
+				  const int (*sends)[2], size_t count)
+{
+	int t[2];
+
+	PAIR(t);
+	for (size_t i = 0; i < count; i++)
+		ASSERT_EQ(0, send_fd(t[sends[i][0]], t[sends[i][1]]));
+	CLOSE_ALL_AND_SETTLE();
+}
+
+/* Sent over its peer, t[0] lands in its own queue. */
 TEST_F(ipcz, end_in_its_own_queue)
 {
-	int t[2];
+	static const int sends[][2] = { { 1, 0 } };
 
-	/* Sent over its peer, t[0] lands in its own queue. */
-	PAIR(t);
-	ASSERT_EQ(0, send_fd(t[1], t[0]));
-	close(t[0]);
-	close(t[1]);
-	close(self->node);
-	ASSERT_SETTLED();
+	send_pair_over_itself(_metadata, self, sends, ARRAY_SIZE(sends));
 }
 
+/* Each end waits in the other's queue. */
 TEST_F(ipcz, both_ends_over_themselves)
 {
-	int t[2];
+	static const int sends[][2] = { { 0, 0 }, { 1, 1 } };
 
-	/* Each end waits in the other's queue. */
-	PAIR(t);
-	ASSERT_EQ(0, send_fd(t[0], t[0]));
-	ASSERT_EQ(0, send_fd(t[1], t[1]));
-	close(t[0]);
-	close(t[1]);
-	close(self->node);
-	ASSERT_SETTLED();
+	send_pair_over_itself(_metadata, self, sends, ARRAY_SIZE(sends));
 }
 
+/* Each end in its own queue, twice over. */
 TEST_F(ipcz, both_ends_over_their_peers)
 {
-	int t[2];
+	static const int sends[][2] = { { 0, 1 }, { 1, 0 }, { 0, 1 }, { 1, 0 } };
 
-	PAIR(t);
-	ASSERT_EQ(0, send_fd(t[0], t[1]));
-	ASSERT_EQ(0, send_fd(t[1], t[0]));
-	/* Several copies of each, for good measure. */
-	ASSERT_EQ(0, send_fd(t[0], t[1]));
-	ASSERT_EQ(0, send_fd(t[1], t[0]));
-	close(t[1]);
-	close(t[0]);
-	close(self->node);
-	ASSERT_SETTLED();
+	send_pair_over_itself(_metadata, self, sends, ARRAY_SIZE(sends));
 }
 
 TEST_F(ipcz, two_pairs_cross)
@@ -104,10 +109,7 @@ TEST_F(ipcz, two_pairs_cross)
 	 */
 	EXPECT_NE(0, poll_events(a[0], POLLHUP, IPCZ_SETTLE_MS) & POLLHUP);
 	EXPECT_NE(0, poll_events(b[0], POLLHUP, IPCZ_SETTLE_MS) & POLLHUP);
-	close(a[0]);
-	close(b[0]);
-	close(self->node);
-	ASSERT_SETTLED();
+	CLOSE_ALL_AND_SETTLE();
 }
 
 TEST_F(ipcz, ring_of_transports)
@@ -120,12 +122,7 @@ TEST_F(ipcz, ring_of_transports)
 	/* p[i][1]'s queue holds p[i + 1][1], and the last holds the first. */
 	for (i = 0; i < N; i++)
 		ASSERT_EQ(0, send_fd(p[i][0], p[(i + 1) % N][1]));
-	for (i = 0; i < N; i++) {
-		close(p[i][0]);
-		close(p[i][1]);
-	}
-	close(self->node);
-	ASSERT_SETTLED();
+	CLOSE_ALL_AND_SETTLE();
 }
 
 TEST_F(ipcz, cycle_carrying_other_descriptors)
@@ -150,8 +147,7 @@ TEST_F(ipcz, cycle_carrying_other_descriptors)
 	ASSERT_NE(0, poll_events(pipefd[0], POLLIN, IPCZ_SETTLE_MS) &
 		  (POLLIN | POLLHUP));
 	EXPECT_EQ(0, read(pipefd[0], &c, 1));
-	close(self->node);
-	ASSERT_SETTLED();
+	CLOSE_ALL_AND_SETTLE();
 }
 
 TEST_F(ipcz, unreachable_end_is_collected)
@@ -230,14 +226,7 @@ TEST_F(ipcz, cycle_inside_cycle)
 	ASSERT_EQ(0, send_fd(c[1], a[0]));
 	ASSERT_EQ(0, send_fd(c[0], a[1]));
 	ASSERT_EQ(0, send_fd(c[0], b[1]));
-	close(a[0]);
-	close(a[1]);
-	close(b[0]);
-	close(b[1]);
-	close(c[0]);
-	close(c[1]);
-	close(self->node);
-	ASSERT_SETTLED();
+	CLOSE_ALL_AND_SETTLE();
 }
 
 TEST_F(ipcz, many_cycles)
@@ -251,8 +240,43 @@ TEST_F(ipcz, many_cycles)
 		close(t[0]);
 		close(t[1]);
 	}
-	close(self->node);
-	ASSERT_SETTLED();
+	CLOSE_ALL_AND_SETTLE();
+}
+
+/* What a child of the tests below works with. */
+struct child_ends {
+	int node;	/* the test's node */
+	int t[2];	/* a pair: the child uses t[1] */
+};
+
+/*
+ * A child's part: builds cycles and queues descriptors to the parent on
+ * t[1], rings the parent's doorbell, then waits to be killed.
+ */
+static int queue_cycles_then_wait(void *arg)
+{
+	struct child_ends *c = arg;
+	int t[2], pipefd[2];
+	uint64_t len = 8192;
+	int region;
+
+	for (int i = 0; i < 20; i++) {
+		if (dev_pair(c->node, t))
+			return 1;
+		send_fd(t[0], t[0]);
+		send_fd(t[1], t[1]);
+		/* The parent gets one end; the other stays here. */
+		send_fd(c->t[1], t[0]);
+	}
+	region = dev_region_create(c->node, &len);
+	if (region < 0 || pipe2(pipefd, 0))
+		return 2;
+	send_fd(c->t[1], region);
+	send_fd(c->t[1], pipefd[1]);
+	send_fd(c->t[1], c->t[1]);
+	dev_ring(c->t[1]);
+	for (;;)
+		pause();
 }
 
 /*
@@ -261,47 +285,36 @@ TEST_F(ipcz, many_cycles)
  */
 TEST_F(ipcz, killed_with_descriptors_in_flight)
 {
-	int to_child[2], status, i;
+	struct child_ends c = { .node = self->node };
+	int status, i;
 	pid_t pid;
 
-	PAIR(to_child);
-	pid = fork();
+	PAIR(c.t);
+	pid = fork_child(queue_cycles_then_wait, &c);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		int t[2], pipefd[2];
-		uint64_t len = 8192;
-		int region;
-
-		for (i = 0; i < 20; i++) {
-			if (dev_pair(self->node, t))
-				_exit(1);
-			send_fd(t[0], t[0]);
-			send_fd(t[1], t[1]);
-			/* The parent gets one end; the other stays here. */
-			send_fd(to_child[1], t[0]);
-		}
-		region = dev_region_create(self->node, &len);
-		if (region < 0 || pipe2(pipefd, 0))
-			_exit(2);
-		send_fd(to_child[1], region);
-		send_fd(to_child[1], pipefd[1]);
-		send_fd(to_child[1], to_child[1]);
-		/* Told the parent it is ready, then waits to be killed. */
-		dev_ring(to_child[1]);
-		for (;;)
-			pause();
-	}
-	close(to_child[1]);
-	ASSERT_NE(0, poll_events(to_child[0], POLLPRI, 20000) & POLLPRI);
+	close(c.t[1]);
+	ASSERT_NE(0, poll_events(c.t[0], POLLPRI, 20000) & POLLPRI);
 	kill(pid, SIGKILL);
 	status = wait_child(pid);
 	EXPECT_EQ(128 + SIGKILL, status);
 	/* Receive a few of the child's descriptors, leave the rest queued. */
 	for (i = 0; i < 5; i++)
-		ASSERT_LE(0, recv_fd(to_child[0]));
-	close(to_child[0]);
+		ASSERT_LE(0, recv_fd(c.t[0]));
+	close(c.t[0]);
 	close_all_fds();
 	ASSERT_SETTLED();
+}
+
+/* A child's part: receives (and so installs) descriptors until killed. */
+static int receive_until_killed(void *arg)
+{
+	int *t = arg;
+
+	for (;;) {
+		poll_events(t[1], POLLIN, 1000);
+		if (recv_fd(t[1]) == -EPIPE)
+			return 0;
+	}
 }
 
 TEST_F(ipcz, killed_while_receiving)
@@ -310,19 +323,8 @@ TEST_F(ipcz, killed_while_receiving)
 	pid_t pid;
 
 	PAIR(t);
-	pid = fork();
+	pid = fork_child(receive_until_killed, t);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		/* Keeps receiving (and so installing) descriptors until killed. */
-		for (;;) {
-			int fd;
-
-			poll_events(t[1], POLLIN, 1000);
-			fd = recv_fd(t[1]);
-			if (fd == -EPIPE)
-				_exit(0);
-		}
-	}
 	close(t[1]);
 	for (i = 0; i < 200; i++) {
 		int p[2];
@@ -338,9 +340,7 @@ TEST_F(ipcz, killed_while_receiving)
 	}
 	status = wait_child(pid);
 	EXPECT_EQ(128 + SIGKILL, status);
-	close(t[0]);
-	close(self->node);
-	ASSERT_SETTLED();
+	CLOSE_ALL_AND_SETTLE();
 }
 
 TEST_HARNESS_MAIN

@@ -539,27 +539,30 @@ TEST_F(ipcz, poll_readiness)
 	EXPECT_EQ(POLLOUT, poll_events(t[1], POLLIN | POLLOUT, 0));
 }
 
+/* A child's part: waits in poll() on t[1], then answers. */
+static int answer_after_poll(void *arg)
+{
+	int *t = arg;
+
+	alarm(20);
+	if (!(poll_events(t[1], POLLIN, 10000) & POLLIN))
+		return 1;
+	if (dev_recv_any(t[1]) != 3)
+		return 2;
+	return dev_send_str(t[1], "ack") ? 3 : 0;
+}
+
 TEST_F(ipcz, poll_wakes_sleeper)
 {
-	int t[2], status;
+	int t[2];
 	pid_t pid;
 
 	PAIR(t);
-	pid = fork();
+	pid = fork_child(answer_after_poll, t);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		/* Waits in poll(), then answers. */
-		alarm(20);
-		if (!(poll_events(t[1], POLLIN, 10000) & POLLIN))
-			_exit(1);
-		if (dev_recv_any(t[1]) != 3)
-			_exit(2);
-		_exit(dev_send_str(t[1], "ack") ? 3 : 0);
-	}
 	sleep_ms(100);
 	ASSERT_EQ(0, dev_send_str(t[0], "hey"));
-	status = wait_child_timeout(pid, 15000);
-	EXPECT_EQ(0, status);
+	EXPECT_EQ(0, wait_child_timeout(pid, 15000));
 	EXPECT_EQ(3, dev_recv_any(t[0]));
 }
 
@@ -613,28 +616,31 @@ TEST_F(ipcz, doorbell_coalesces)
 	EXPECT_EQ(0, rings);
 }
 
+/* A child's part: sleeps until t[1]'s doorbell rings, rings back. */
+static int ring_back(void *arg)
+{
+	uint64_t rings = 0;
+	int *t = arg;
+
+	alarm(20);
+	if (!(poll_events(t[1], POLLPRI, 10000) & POLLPRI))
+		return 1;
+	if (dev_take_doorbell(t[1], &rings) || rings == 0)
+		return 2;
+	return dev_ring(t[1]) ? 3 : 0;
+}
+
 TEST_F(ipcz, doorbell_wakes_sleeper)
 {
-	int t[2], status;
+	int t[2];
 	pid_t pid;
 
 	PAIR(t);
-	pid = fork();
+	pid = fork_child(ring_back, t);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		uint64_t rings = 0;
-
-		alarm(20);
-		if (!(poll_events(t[1], POLLPRI, 10000) & POLLPRI))
-			_exit(1);
-		if (dev_take_doorbell(t[1], &rings) || rings == 0)
-			_exit(2);
-		_exit(dev_ring(t[1]) ? 3 : 0);
-	}
 	sleep_ms(100);
 	ASSERT_EQ(0, dev_ring(t[0]));
-	status = wait_child_timeout(pid, 15000);
-	EXPECT_EQ(0, status);
+	EXPECT_EQ(0, wait_child_timeout(pid, 15000));
 	EXPECT_NE(0, poll_events(t[0], POLLPRI, 1000) & POLLPRI);
 }
 
@@ -691,23 +697,46 @@ TEST_F(ipcz, peer_cred_same_process)
 	EXPECT_EQ(-EINVAL, ioctl_err(t[0], IPCZ_IOC_PEER_CRED, &cred));
 }
 
-TEST_F(ipcz, peer_cred_is_the_creator)
+/* A child's part: an inherited end still names the pair's creator. */
+static int peer_is_parent(void *arg)
 {
 	struct ipcz_peer_cred cred;
-	int t[2], status;
+	int *t = arg;
+
+	if (dev_peer_cred(t[1], &cred))
+		return 1;
+	return cred.pid == getppid() ? 0 : 2;
+}
+
+TEST_F(ipcz, peer_cred_is_the_creator)
+{
+	int t[2];
 	pid_t pid;
 
 	PAIR(t);
-	pid = fork();
+	pid = fork_child(peer_is_parent, t);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		/* A received end still names the process that made the pair. */
-		if (dev_peer_cred(t[1], &cred))
-			_exit(1);
-		_exit(cred.pid == getppid() ? 0 : 2);
+	EXPECT_EQ(0, wait_child(pid));
+}
+
+/* A child's part: echoes ten messages back on t[1]. */
+static int echo_ten(void *arg)
+{
+	char buf[64];
+	int *t = arg;
+
+	alarm(20);
+	close(t[0]);
+	for (int i = 0; i < 10; i++) {
+		int n;
+
+		if (!(poll_events(t[1], POLLIN, 10000) & POLLIN))
+			return 1;
+		n = dev_recv_bytes(t[1], buf, sizeof(buf));
+		if (n < 0 || dev_send(t[1], buf, (size_t)n, NULL, 0))
+			return 2;
 	}
-	status = wait_child(pid);
-	EXPECT_EQ(0, status);
+	return 0;
 }
 
 TEST_F(ipcz, across_processes)
@@ -717,23 +746,8 @@ TEST_F(ipcz, across_processes)
 	pid_t pid;
 
 	PAIR(t);
-	pid = fork();
+	pid = fork_child(echo_ten, t);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		/* Echoes ten messages back. */
-		alarm(20);
-		close(t[0]);
-		for (i = 0; i < 10; i++) {
-			int n;
-
-			if (!(poll_events(t[1], POLLIN, 10000) & POLLIN))
-				_exit(1);
-			n = dev_recv_bytes(t[1], buf, sizeof(buf));
-			if (n < 0 || dev_send(t[1], buf, (size_t)n, NULL, 0))
-				_exit(2);
-		}
-		_exit(0);
-	}
 	close(t[1]);
 	for (i = 0; i < 10; i++) {
 		char want[16];
