@@ -375,6 +375,18 @@ static void jitter(void)
 		sched_yield();
 }
 
+/* SD_TRACE=1: what a handler refused (the first bytes name the message). */
+static void trace_refusal(const struct sd_message *m, IpczResult result)
+{
+	size_t i;
+
+	fprintf(stderr, "# strict driver: handler refused %zu bytes and %zu "
+		"handles (result %d):", m->num_bytes, m->num_handles, result);
+	for (i = 0; i < m->num_bytes && i < 16; i++)
+		fprintf(stderr, " %02x", m->data[i]);
+	fprintf(stderr, "\n");
+}
+
 /*
  * The worker of one activated transport: delivers its queue in order,
  * then the last (DEACTIVATED) call.
@@ -409,6 +421,8 @@ static void *worker_main(void *arg)
 		result = t->handler(t->listener, m->data, m->num_bytes,
 				    m->handles, m->num_handles, m->flags,
 				    NULL);
+		if (result != IPCZ_RESULT_OK && !m->flags && getenv("SD_TRACE"))
+			trace_refusal(m, result);
 		free(m->handles);
 		free(m->data);
 		pthread_mutex_lock(&sd_lock);
