@@ -170,10 +170,11 @@ static bool serialize_transport(struct node_link *link,
 				struct serialized_transport *out)
 {
 	const struct IpczDriver *driver = node_link_driver(link);
+	IpczDriverHandle via = node_link_transport(link);
 	IpczResult result;
 
 	memset(out, 0, sizeof(*out));
-	result = driver->Serialize(transport, link->transport, IPCZ_NO_FLAGS,
+	result = driver->Serialize(transport, via, IPCZ_NO_FLAGS,
 				   NULL, NULL, &out->num_bytes, NULL,
 				   &out->num_handles);
 	if (result == IPCZ_RESULT_RESOURCE_EXHAUSTED &&
@@ -185,7 +186,7 @@ static bool serialize_transport(struct node_link *link,
 		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
 		if (out->bytes && out->handles)
 			result = driver->Serialize(
-				transport, link->transport, IPCZ_NO_FLAGS,
+				transport, via, IPCZ_NO_FLAGS,
 				NULL, out->bytes, &out->num_bytes,
 				out->handles, &out->num_handles);
 	} else if (result == IPCZ_RESULT_OK) {
@@ -306,10 +307,12 @@ static bool introduction_memory(struct node_link *requester,
 		return false;
 	}
 	/* Each serialization takes its copy, whether it succeeds or not. */
-	if (!node_link_memory_serialize(driver, memory, requester->transport,
+	if (!node_link_memory_serialize(driver, memory,
+					node_link_transport(requester),
 					&out[0]))
 		driver_close_object(driver, copy);
-	else if (node_link_memory_serialize(driver, copy, target->transport,
+	else if (node_link_memory_serialize(driver, copy,
+					    node_link_transport(target),
 					    &out[1]) &&
 		 !out[0].failed && !out[1].failed)
 		return true;
@@ -335,7 +338,8 @@ static void introduce(struct node_link *requester, struct node_link *target,
 	struct message_builder memory[2];
 	bool shared;
 
-	if (driver->CreateTransports(requester->transport, target->transport,
+	if (driver->CreateTransports(node_link_transport(requester),
+				     node_link_transport(target),
 				     IPCZ_NO_FLAGS, NULL, &ends[0],
 				     &ends[1]) != IPCZ_RESULT_OK) {
 		send_introduction_name(requester, OP_TRANSPORT,
@@ -497,7 +501,8 @@ IpczResult node_link_accept_request_indirect(struct node_link *link,
 	if (introduces_peer(target) &&
 	    node_note_introduction(node, message.source, message.target) &&
 	    node_link_driver(link)->CreateTransports(link->transport,
-					      target->transport, IPCZ_NO_FLAGS,
+					      node_link_transport(target),
+					      IPCZ_NO_FLAGS,
 					      NULL, &ends[0],
 					      &ends[1]) == IPCZ_RESULT_OK) {
 		send_accept_introduction(target, OP_TRANSPORT, message.source,

@@ -123,6 +123,16 @@ bool node_link_transmit_numbered(struct node_link *link,
 	return false;
 }
 
+IpczDriverHandle node_link_transport(struct node_link *link)
+{
+	IpczDriverHandle transport;
+
+	ipcz_lock(&link->lock);
+	transport = link->transport;
+	ipcz_unlock(&link->lock);
+	return transport;
+}
+
 void node_link_set_header(struct message_builder *b, enum node_message_type type)
 {
 	struct msg_header header = {

@@ -75,6 +75,12 @@ static inline const struct IpczDriver *node_link_driver(struct node_link *link)
 /* node_link.c */
 
 /*
+ * The link's transport, read under its lock: deactivation clears it from
+ * the driver's thread. For links other than the one being dispatched.
+ */
+IpczDriverHandle node_link_transport(struct node_link *link);
+
+/*
  * Sends a built message (ring, doorbell or driver). False: it could not
  * go, the link is dropped and the message's driver objects are closed.
  */

@@ -32,17 +32,6 @@ struct relay_pending {
 	uint32_t count;
 };
 
-/* The link's transport, read under its lock (deactivation clears it). */
-static IpczDriverHandle transport_of(struct node_link *link)
-{
-	IpczDriverHandle transport;
-
-	ipcz_lock(&link->lock);
-	transport = link->transport;
-	ipcz_unlock(&link->lock);
-	return transport;
-}
-
 void relay_batch_init(struct relay_batch *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -98,7 +87,7 @@ bool relay_batch_add(struct relay_batch *r, struct node_link *link,
 		r->broker = node_link_broker_of(link->node);
 	if (!r->broker || r->broker == link || r->count >= RELAY_MAX_OBJECTS)
 		return false;
-	transport = transport_of(r->broker);
+	transport = node_link_transport(r->broker);
 	if (transport == IPCZ_INVALID_DRIVER_HANDLE ||
 	    relay_serialize_object(node_link_driver(link), object,
 				   transport, &r->bytes,
@@ -265,7 +254,7 @@ static void forward(struct node_link *target, const uint8_t source[16],
 		    IpczDriverHandle *objects)
 {
 	const struct IpczDriver *driver = node_link_driver(target);
-	IpczDriverHandle transport = transport_of(target);
+	IpczDriverHandle transport = node_link_transport(target);
 	struct msg_relay message = *request;
 	struct message_builder entries, data, b;
 	uint32_t i;
