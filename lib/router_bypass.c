@@ -175,11 +175,218 @@ void router_bypass_maybe_start(struct router *router, enum op_context ctx)
 }
 
 /*
- * A proxy whose outward peer X is on its own node (upstream's
- * BypassPeerWithLink): the proxy registers a new central route for X on
- * its link to Z's node and hands it to Z with X's cut k; Z answers with
- * its cut m.
+ * ---- handing X a link to Z's node: the proxy's local peer, or a bridge's
+ * ---- local peer (upstream's BypassPeerWithLink)
+ *
+ * The router on this node that stands between X (local) and Z (remote),
+ * the "owner", registers a new central route for X on its link to Z's
+ * node, starts every edge it changes decaying at X's cut k, and sends
+ * LINK_LOCAL{route, k} to Z. Z answers CUT{m} (its own cut) or REFUSED.
  */
+
+/*
+ * The edges such a change makes decay. Each carries X's parcels below k
+ * one way and Z's below m the other: a `k_out` edge sends below k (to =
+ * k, from = m), the others send below m (to = m, from = k).
+ */
+struct cut_plan {
+	struct route_edge *edges[5];
+	bool k_out[5];
+	int count;
+};
+
+static void plan_add(struct cut_plan *plan, struct route_edge *edge,
+		     bool k_out)
+{
+	plan->edges[plan->count] = edge;
+	plan->k_out[plan->count] = k_out;
+	plan->count++;
+}
+
+/* Starts every edge decaying with k's cut set; m's stays unknown. */
+static void plan_start(const struct cut_plan *plan,
+		       struct route_edge_decay **decays, uint64_t k)
+{
+	int i;
+
+	for (i = 0; i < plan->count; i++) {
+		start_decay(plan->edges[i], decays[i],
+			    plan->k_out[i] ? k : SEQ_NONE,
+			    plan->k_out[i] ? SEQ_NONE : k);
+		decays[i] = NULL;
+	}
+}
+
+static void plan_finish(const struct cut_plan *plan, uint64_t k, uint64_t m)
+{
+	int i;
+
+	for (i = 0; i < plan->count; i++)
+		route_edge_set_cuts(plan->edges[i], plan->k_out[i] ? k : m,
+				    plan->k_out[i] ? m : k);
+}
+
+/* Puts a decaying link whose cuts were never set back as primary. */
+static void undo_decay(struct route_edge *edge)
+{
+	if (!edge->primary && edge->decay)
+		route_edge_set_primary(edge, route_edge_release_decaying(edge));
+}
+
+static void plan_undo(const struct cut_plan *plan)
+{
+	int i;
+
+	for (i = 0; i < plan->count; i++)
+		undo_decay(plan->edges[i]);
+}
+
+static bool alloc_decays(struct route_edge_decay **decays, int count)
+{
+	bool ok = true;
+	int i;
+
+	for (i = 0; i < count; i++) {
+		decays[i] = route_edge_decay_alloc();
+		ok = ok && decays[i];
+	}
+	return ok;
+}
+
+static void free_decays(struct route_edge_decay **decays, int count)
+{
+	int i;
+
+	for (i = 0; i < count; i++)
+		free(decays[i]);
+}
+
+/* The router's bypass state, taking `*spare` if it had none. */
+static struct router_bypass *bypass_state_locked(struct router *router,
+						 struct router_bypass **spare)
+{
+	if (!router->bypass) {
+		router->bypass = *spare;
+		*spare = NULL;
+	}
+	return router->bypass;
+}
+
+/*
+ * A new central route for `router` on `node_link`, registered before any
+ * message names it: a new reference to its link, or NULL.
+ */
+static struct router_link *new_central_route(struct node_link *node_link,
+					     struct router *router,
+					     uint64_t *sublink)
+{
+	struct router_link *link;
+
+	*sublink = node_link_allocate_sublink(node_link);
+	link = remote_router_link_create(node_link, *sublink, LINK_CENTRAL,
+					 node_link_side(node_link));
+	if (link && !node_link_add_route(node_link, *sublink, router, link)) {
+		router_link_unref(link);
+		link = NULL;
+	}
+	return link;
+}
+
+/* What a handover needs before its routers are locked. */
+struct handover {
+	struct router *owner;		/* stays until Z answers */
+	struct router *peer;		/* X, which gets the new link */
+	struct router_link *remote;	/* the owner's link towards Z */
+	struct router_link *new_link;
+	uint64_t sublink;
+	struct route_edge_decay *decays[5];
+	struct router_bypass *spares[2];
+};
+
+/* Allocates what `count` decays need and registers X's new route. */
+static bool handover_prepare(struct handover *h, int count)
+{
+	bool ok = alloc_decays(h->decays, count);
+
+	h->spares[0] = calloc(1, sizeof(*h->spares[0]));
+	h->spares[1] = calloc(1, sizeof(*h->spares[1]));
+	if (!ok || !h->spares[0] || !h->spares[1])
+		return false;
+	h->new_link = new_central_route(remote_router_link_node_link(h->remote),
+					h->peer, &h->sublink);
+	return h->new_link != NULL;
+}
+
+/*
+ * With the routers locked and the change allowed: takes k, starts the
+ * plan's decays, makes X wait for its new link (its parcels from k on)
+ * and the owner wait for Z in `phase`.
+ */
+static uint64_t handover_begin_locked(struct handover *h,
+				      const struct cut_plan *plan,
+				      uint8_t phase)
+{
+	uint64_t k = seq_queue_length(&h->peer->outbound);
+
+	plan_start(plan, h->decays, k);
+	bypass_state_locked(h->peer, &h->spares[0])->pending = h->new_link;
+	router_link_ref(h->new_link);
+	bypass_state_locked(h->owner, &h->spares[1])->phase = phase;
+	h->owner->bypass->outward_cut = k;
+	return k;
+}
+
+/*
+ * After the routers were unlocked: sends LINK_LOCAL if the change began,
+ * else forgets X's route, and releases what the handover held.
+ */
+static void handover_end(struct handover *h, enum op_context ctx, bool begun,
+			 uint64_t k)
+{
+	if (!begun && h->new_link)
+		node_link_remove_route(remote_router_link_node_link(h->remote),
+				       h->sublink, h->new_link);
+	free_decays(h->decays, 5);
+	free(h->spares[0]);
+	free(h->spares[1]);
+	router_link_unref(h->new_link);
+	if (begun)
+		send(h->remote, ctx, BYPASS_LINK_LOCAL, NULL, h->sublink, k);
+	router_link_unref(h->remote);
+	router_unref(h->peer);
+}
+
+/*
+ * Z's answer, the routers locked and the owner still waiting for it: on
+ * CUT{m} every edge of the plan gets its cuts and X its new link; on
+ * REFUSED everything is undone (no decay had its cuts, so nothing went
+ * either way) and `*refused` gets X's prepared link to release. `from_z`
+ * is what the owner already received from Z: m cannot be below it.
+ */
+static enum bypass_result handover_answer_locked(const struct cut_plan *plan,
+						 struct router *owner,
+						 struct router *peer,
+						 const struct bypass_message *m,
+						 uint64_t from_z,
+						 struct router_link **refused)
+{
+	if (m->op == BYPASS_REFUSED) {
+		plan_undo(plan);
+		*refused = router_bypass_take_pending(peer);
+		owner->bypass->phase = PHASE_FAILED;
+		return BYPASS_OK;
+	}
+	if (m->cut > BYPASS_MAX_CUT || from_z > m->cut)
+		return BYPASS_INVALID;
+	plan_finish(plan, owner->bypass->outward_cut, m->cut);
+	route_edge_set_primary(&peer->outward,
+			       router_bypass_take_pending(peer));
+	owner->bypass->phase = PHASE_DONE;
+	return BYPASS_OK;
+}
+
+/* ---- a proxy whose outward peer X is on its own node ---- */
+
 static bool is_bypassable_with_local_peer_locked(const struct router *router)
 {
 	return router->inward && !router->bridge &&
@@ -209,80 +416,52 @@ static bool may_take_new_link_locked(struct router *router)
 	       !(router->bypass && router->bypass->pending);
 }
 
+/* X's parcels below k leave through the proxy; Z's below m come back. */
+static void plan_local(struct cut_plan *plan, struct router *proxy,
+		       struct router *peer)
+{
+	plan->count = 0;
+	plan_add(plan, &peer->outward, true);
+	plan_add(plan, &proxy->outward, false);
+	plan_add(plan, proxy->inward, true);
+}
+
+static bool may_hand_over_local_locked(struct handover *h)
+{
+	return is_bypassable_with_local_peer_locked(h->owner) &&
+	       h->owner->inward->primary == h->remote &&
+	       links_to_locked(h->owner, h->peer) &&
+	       links_to_locked(h->peer, h->owner) &&
+	       may_take_new_link_locked(h->peer) &&
+	       router_link_try_lock(h->owner->outward.primary);
+}
+
 static void start_with_local_peer(struct router *router, enum op_context ctx)
 {
-	struct route_edge_decay *decays[3] = { route_edge_decay_alloc(),
-					       route_edge_decay_alloc(),
-					       route_edge_decay_alloc() };
-	struct router_bypass *mine = calloc(1, sizeof(*mine));
-	struct router_bypass *peers = calloc(1, sizeof(*peers));
-	struct router_link *inward = NULL, *new_link = NULL;
-	struct node_link *node_link = NULL;
-	struct router *peer = NULL;
-	uint64_t sublink = 0, k = 0;
+	struct handover h = { .owner = router };
+	struct cut_plan plan;
+	uint64_t k = 0;
 	bool ok;
-	int i;
 
 	ipcz_lock(&router->lock);
 	ok = is_bypassable_with_local_peer_locked(router);
 	if (ok) {
-		peer = route_edge_local_peer(&router->outward);
-		inward = router->inward->primary;
-		router_link_ref(inward);
+		h.peer = route_edge_local_peer(&router->outward);
+		h.remote = router->inward->primary;
+		router_link_ref(h.remote);
 	}
 	ipcz_unlock(&router->lock);
-	ok = ok && peer && peer != router && decays[0] && decays[1] &&
-	     decays[2] && mine && peers;
+	ok = ok && h.peer && h.peer != router && handover_prepare(&h, 3);
 	if (ok) {
-		node_link = remote_router_link_node_link(inward);
-		sublink = node_link_allocate_sublink(node_link);
-		new_link = remote_router_link_create(node_link, sublink,
-						     LINK_CENTRAL,
-						     node_link_side(node_link));
-		ok = new_link && node_link_add_route(node_link, sublink, peer,
-						     new_link);
-	}
-	if (ok) {
-		ipcz_lock_pair(&router->lock, &peer->lock);
-		ok = is_bypassable_with_local_peer_locked(router) &&
-		     router->inward->primary == inward &&
-		     links_to_locked(router, peer) &&
-		     links_to_locked(peer, router) &&
-		     may_take_new_link_locked(peer) &&
-		     router_link_try_lock(router->outward.primary);
+		ipcz_lock_pair(&router->lock, &h.peer->lock);
+		ok = may_hand_over_local_locked(&h);
 		if (ok) {
-			/* X's parcels from k on wait for the new link. */
-			k = seq_queue_length(&peer->outbound);
-			start_decay(&peer->outward, decays[0], k, SEQ_NONE);
-			start_decay(&router->outward, decays[1], SEQ_NONE, k);
-			start_decay(router->inward, decays[2], k, SEQ_NONE);
-			decays[0] = decays[1] = decays[2] = NULL;
-			if (!peer->bypass) {
-				peer->bypass = peers;
-				peers = NULL;
-			}
-			peer->bypass->pending = new_link;
-			router_link_ref(new_link);
-			if (!router->bypass) {
-				router->bypass = mine;
-				mine = NULL;
-			}
-			router->bypass->phase = PHASE_LOCAL;
-			router->bypass->outward_cut = k;
+			plan_local(&plan, router, h.peer);
+			k = handover_begin_locked(&h, &plan, PHASE_LOCAL);
 		}
-		ipcz_unlock_pair(&router->lock, &peer->lock);
-		if (!ok)
-			node_link_remove_route(node_link, sublink, new_link);
+		ipcz_unlock_pair(&router->lock, &h.peer->lock);
 	}
-	for (i = 0; i < 3; i++)
-		free(decays[i]);
-	free(mine);
-	free(peers);
-	router_link_unref(new_link);
-	if (ok)
-		send(inward, ctx, BYPASS_LINK_LOCAL, NULL, sublink, k);
-	router_link_unref(inward);
-	router_unref(peer);
+	handover_end(&h, ctx, ok, k);
 }
 
 static bool local_phase(struct router *router)
@@ -295,23 +474,16 @@ static bool local_phase(struct router *router)
 	return local;
 }
 
-/* Puts a decaying link whose cuts were never set back as primary. */
-static void undo_decay(struct route_edge *edge)
-{
-	if (!edge->primary && edge->decay)
-		route_edge_set_primary(edge, route_edge_release_decaying(edge));
-}
-
 /* Z answered a BYPASS_LINK_LOCAL: finish it, or undo it. */
 static enum bypass_result accept_local_answer(struct router *router,
 					      struct router_link *link,
 					      enum op_context ctx,
 					      const struct bypass_message *m)
 {
-	struct router_link *pending = NULL, *old_link = NULL;
+	struct router_link *refused = NULL, *old_link = NULL;
 	struct router *peer = NULL;
-	enum bypass_result result = BYPASS_OK;
-	uint64_t k;
+	enum bypass_result result;
+	struct cut_plan plan;
 
 	ipcz_lock(&router->lock);
 	if (router->bypass && router->bypass->phase == PHASE_LOCAL &&
@@ -326,33 +498,21 @@ static enum bypass_result accept_local_answer(struct router *router,
 		return router->disconnected ? BYPASS_OK : BYPASS_INVALID;
 
 	ipcz_lock_pair(&router->lock, &peer->lock);
-	k = router->bypass->outward_cut;
 	if (router->bypass->phase != PHASE_LOCAL || !peer->bypass ||
 	    !peer->bypass->pending ||
 	    route_edge_decaying_link(&router->outward) != old_link) {
 		result = router->disconnected ? BYPASS_OK : BYPASS_INVALID;
-	} else if (m->op == BYPASS_REFUSED) {
-		undo_decay(&peer->outward);
-		undo_decay(&router->outward);
-		undo_decay(router->inward);
-		pending = peer->bypass->pending;
-		peer->bypass->pending = NULL;
-		router->bypass->phase = PHASE_FAILED;
-		router_link_unlock(router->outward.primary);
-	} else if (m->cut > BYPASS_MAX_CUT ||
-		   seq_queue_length(&router->outbound) > m->cut) {
-		result = BYPASS_INVALID;
 	} else {
-		/* Z sent below m through us; X below k. */
-		route_edge_set_cuts(&router->outward, m->cut, k);
-		route_edge_set_cuts(router->inward, k, m->cut);
-		route_edge_set_cuts(&peer->outward, k, m->cut);
-		route_edge_set_primary(&peer->outward, peer->bypass->pending);
-		peer->bypass->pending = NULL;
-		router->bypass->phase = PHASE_DONE;
+		plan_local(&plan, router, peer);
+		result = handover_answer_locked(&plan, router, peer, m,
+						seq_queue_length(
+							&router->outbound),
+						&refused);
+		if (refused)
+			router_link_unlock(router->outward.primary);
 	}
 	ipcz_unlock_pair(&router->lock, &peer->lock);
-	deactivate_and_unref(pending);
+	deactivate_and_unref(refused);
 	router_flush(peer, ctx, false);
 	router_flush(router, ctx, false);
 	router_unref(peer);
@@ -389,103 +549,79 @@ static void unlock_three(struct router *r[3])
 /*
  * With a the near bridge end's local peer, A the near end, B the far end
  * (outward to d on another node): a's parcels below k reach d through
- * A, the bridge and B; d's below m come back the same way. Cuts that
- * depend on m stay unknown until d answers.
+ * A, the bridge and B; d's below m come back the same way.
  */
+static void plan_bridge(struct cut_plan *plan, struct router *peer,
+			struct router *near, struct router *far)
+{
+	plan->count = 0;
+	plan_add(plan, &peer->outward, true);
+	plan_add(plan, &near->outward, false);
+	plan_add(plan, near->bridge, true);
+	plan_add(plan, far->bridge, false);
+	plan_add(plan, &far->outward, true);
+}
+
+/* Both outward links stay locked until d answers. */
+static bool may_hand_over_bridge_locked(struct handover *h,
+					struct router *near)
+{
+	struct router *far = h->owner;
+	bool ok;
+
+	ok = near->bridge && far->bridge &&
+	     route_edge_is_stable(near->bridge) &&
+	     route_edge_is_stable(far->bridge) &&
+	     route_edge_is_stable(&near->outward) &&
+	     route_edge_is_stable(&far->outward) &&
+	     far->outward.primary == h->remote && bypass_idle_locked(far) &&
+	     !route_ending_locked(far) && !route_ending_locked(near) &&
+	     links_to_locked(near, h->peer) &&
+	     links_to_locked(h->peer, near) &&
+	     may_take_new_link_locked(h->peer) &&
+	     router_link_try_lock(near->outward.primary);
+	if (ok && !router_link_try_lock(h->remote)) {
+		router_link_unlock(near->outward.primary);
+		ok = false;
+	}
+	return ok;
+}
+
 void router_bypass_start_bridge(struct router *near, struct router *far,
 				enum op_context ctx)
 {
-	struct route_edge_decay *decays[5];
-	struct router_bypass *mine = calloc(1, sizeof(*mine));
-	struct router_bypass *peers = calloc(1, sizeof(*peers));
-	struct router_link *remote = NULL, *new_link = NULL;
-	struct node_link *node_link;
-	struct router *peer = NULL, *all[3];
-	uint64_t sublink = 0, k = 0;
+	struct handover h = { .owner = far };
+	struct router *all[3];
+	struct cut_plan plan;
+	uint64_t k = 0;
 	bool ok;
-	int i;
 
-	for (i = 0; i < 5; i++)
-		decays[i] = route_edge_decay_alloc();
 	ipcz_lock_pair(&near->lock, &far->lock);
 	ok = near->bridge && far->bridge && bypass_idle_locked(far) &&
 	     near->outward.primary && far->outward.primary &&
 	     is_remote(far->outward.primary) &&
 	     router_link_is_central(far->outward.primary);
 	if (ok) {
-		peer = route_edge_local_peer(&near->outward);
-		remote = far->outward.primary;
-		router_link_ref(remote);
+		h.peer = route_edge_local_peer(&near->outward);
+		h.remote = far->outward.primary;
+		router_link_ref(h.remote);
 	}
 	ipcz_unlock_pair(&near->lock, &far->lock);
-	ok = ok && peer && peer != near && peer != far && mine && peers;
-	for (i = 0; ok && i < 5; i++)
-		ok = decays[i] != NULL;
+	ok = ok && h.peer && h.peer != near && h.peer != far &&
+	     handover_prepare(&h, 5);
 	if (ok) {
-		node_link = remote_router_link_node_link(remote);
-		sublink = node_link_allocate_sublink(node_link);
-		new_link = remote_router_link_create(node_link, sublink,
-						     LINK_CENTRAL,
-						     node_link_side(node_link));
-		ok = new_link && node_link_add_route(node_link, sublink, peer,
-						     new_link);
-	}
-	if (ok) {
-		all[0] = peer;
+		all[0] = h.peer;
 		all[1] = near;
 		all[2] = far;
 		lock_three(all);
-		ok = near->bridge && far->bridge &&
-		     route_edge_is_stable(near->bridge) &&
-		     route_edge_is_stable(far->bridge) &&
-		     route_edge_is_stable(&near->outward) &&
-		     route_edge_is_stable(&far->outward) &&
-		     far->outward.primary == remote &&
-		     bypass_idle_locked(far) && !route_ending_locked(far) &&
-		     !route_ending_locked(near) &&
-		     links_to_locked(near, peer) &&
-		     links_to_locked(peer, near) &&
-		     may_take_new_link_locked(peer) &&
-		     router_link_try_lock(near->outward.primary);
-		if (ok && !router_link_try_lock(remote)) {
-			router_link_unlock(near->outward.primary);
-			ok = false;
-		}
+		ok = may_hand_over_bridge_locked(&h, near);
 		if (ok) {
-			k = seq_queue_length(&peer->outbound);
-			start_decay(&peer->outward, decays[0], k, SEQ_NONE);
-			start_decay(&near->outward, decays[1], SEQ_NONE, k);
-			start_decay(near->bridge, decays[2], k, SEQ_NONE);
-			start_decay(far->bridge, decays[3], SEQ_NONE, k);
-			start_decay(&far->outward, decays[4], k, SEQ_NONE);
-			for (i = 0; i < 5; i++)
-				decays[i] = NULL;
-			if (!peer->bypass) {
-				peer->bypass = peers;
-				peers = NULL;
-			}
-			peer->bypass->pending = new_link;
-			router_link_ref(new_link);
-			if (!far->bypass) {
-				far->bypass = mine;
-				mine = NULL;
-			}
-			far->bypass->phase = PHASE_BRIDGE;
-			far->bypass->outward_cut = k;
+			plan_bridge(&plan, h.peer, near, far);
+			k = handover_begin_locked(&h, &plan, PHASE_BRIDGE);
 		}
 		unlock_three(all);
-		if (!ok)
-			node_link_remove_route(node_link, sublink, new_link);
 	}
-	for (i = 0; i < 5; i++)
-		free(decays[i]);
-	free(mine);
-	free(peers);
-	router_link_unref(new_link);
-	if (ok)
-		send(remote, ctx, BYPASS_LINK_LOCAL, NULL, sublink, k);
-	router_link_unref(remote);
-	router_unref(peer);
+	handover_end(&h, ctx, ok, k);
 }
 
 /* d answered: finish the bridge's bypass, or undo it. */
@@ -494,10 +630,10 @@ static enum bypass_result accept_bridge_answer(struct router *far,
 					       enum op_context ctx,
 					       const struct bypass_message *m)
 {
-	struct router_link *pending = NULL, *bridge, *old;
+	struct router_link *refused = NULL, *bridge, *old;
 	struct router *near = NULL, *peer = NULL, *all[3];
-	enum bypass_result result = BYPASS_OK;
-	uint64_t k;
+	enum bypass_result result;
+	struct cut_plan plan;
 
 	ipcz_lock(&far->lock);
 	if (far->bypass && far->bypass->phase == PHASE_BRIDGE &&
@@ -520,38 +656,22 @@ static enum bypass_result accept_bridge_answer(struct router *far,
 	all[1] = near;
 	all[2] = far;
 	lock_three(all);
-	k = far->bypass->outward_cut;
 	if (far->bypass->phase != PHASE_BRIDGE || !peer->bypass ||
 	    !peer->bypass->pending || !near->bridge || !far->bridge ||
 	    route_edge_decaying_link(&far->outward) != link) {
 		result = far->disconnected ? BYPASS_OK : BYPASS_INVALID;
-	} else if (m->op == BYPASS_REFUSED) {
-		undo_decay(&peer->outward);
-		undo_decay(&near->outward);
-		undo_decay(near->bridge);
-		undo_decay(far->bridge);
-		undo_decay(&far->outward);
-		pending = peer->bypass->pending;
-		peer->bypass->pending = NULL;
-		far->bypass->phase = PHASE_FAILED;
-		router_link_unlock(near->outward.primary);
-		router_link_unlock(far->outward.primary);
-	} else if (m->cut > BYPASS_MAX_CUT ||
-		   seq_queue_length(&far->inbound) > m->cut) {
-		result = BYPASS_INVALID;
 	} else {
-		/* d sent below m through far, the bridge and near. */
-		route_edge_set_cuts(&peer->outward, k, m->cut);
-		route_edge_set_cuts(&near->outward, m->cut, k);
-		route_edge_set_cuts(near->bridge, k, m->cut);
-		route_edge_set_cuts(far->bridge, m->cut, k);
-		route_edge_set_cuts(&far->outward, k, m->cut);
-		route_edge_set_primary(&peer->outward, peer->bypass->pending);
-		peer->bypass->pending = NULL;
-		far->bypass->phase = PHASE_DONE;
+		plan_bridge(&plan, peer, near, far);
+		result = handover_answer_locked(&plan, far, peer, m,
+						seq_queue_length(&far->inbound),
+						&refused);
+		if (refused) {
+			router_link_unlock(near->outward.primary);
+			router_link_unlock(far->outward.primary);
+		}
 	}
 	unlock_three(all);
-	deactivate_and_unref(pending);
+	deactivate_and_unref(refused);
 	router_flush(peer, ctx, false);
 	router_flush(near, ctx, false);
 	router_flush(far, ctx, false);
@@ -598,6 +718,34 @@ static void settle_own_request_locked(struct router *router)
 		router->bypass->phase = PHASE_NONE;
 }
 
+/*
+ * A request declined only because our own edge was changing is owed a
+ * retry, sent once the edge is stable (see router_flush()).
+ */
+static void owe_retry_if_changing_locked(struct router *router,
+					 struct router_link *link,
+					 struct router_bypass **spare)
+{
+	if (router->outward.primary == link && !route_ending_locked(router) &&
+	    !route_edge_is_stable(&router->outward))
+		bypass_state_locked(router, spare)->retry_owed = 1;
+}
+
+/* X takes the request: its parcels from the returned cut on wait. */
+static uint64_t take_request_locked(struct router *router,
+				    struct route_edge_decay *decay,
+				    struct router_bypass **spare,
+				    struct router_link *new_link)
+{
+	uint64_t cut = seq_queue_length(&router->outbound);
+
+	start_decay(&router->outward, decay, cut, SEQ_NONE);
+	bypass_state_locked(router, spare)->pending = new_link;
+	router_link_ref(new_link);
+	settle_own_request_locked(router);
+	return cut;
+}
+
 static void accept_request(struct node_link *node_link, struct router *router,
 			   struct router_link *link, enum op_context ctx,
 			   const struct bypass_message *message)
@@ -611,39 +759,17 @@ static void accept_request(struct node_link *node_link, struct router *router,
 	bool ok;
 
 	target = node_link_find_sibling(node_link, message->name);
-	ok = decay && bypass && target && target != node_link;
-	if (ok) {
-		sublink = node_link_allocate_sublink(target);
-		new_link = remote_router_link_create(target, sublink,
-						     LINK_CENTRAL,
-						     node_link_side(target));
-		ok = new_link && node_link_add_route(target, sublink, router,
-						     new_link);
-	}
+	ok = decay && bypass && target && target != node_link &&
+	     (new_link = new_central_route(target, router, &sublink));
 	if (ok) {
 		ipcz_lock(&router->lock);
 		ok = may_accept_request_locked(router, link, our_side);
-		if (!ok && router->outward.primary == link &&
-		    !route_ending_locked(router) &&
-		    !route_edge_is_stable(&router->outward)) {
-			if (!router->bypass) {
-				router->bypass = bypass;
-				bypass = NULL;
-			}
-			router->bypass->retry_owed = 1;
-		}
 		if (ok) {
-			/* Parcels from `cut` on wait for the new link. */
-			cut = seq_queue_length(&router->outbound);
-			start_decay(&router->outward, decay, cut, SEQ_NONE);
+			cut = take_request_locked(router, decay, &bypass,
+						  new_link);
 			decay = NULL;
-			if (!router->bypass) {
-				router->bypass = bypass;
-				bypass = NULL;
-			}
-			router->bypass->pending = new_link;
-			router_link_ref(new_link);
-			settle_own_request_locked(router);
+		} else {
+			owe_retry_if_changing_locked(router, link, &bypass);
 		}
 		ipcz_unlock(&router->lock);
 		if (!ok)
@@ -704,15 +830,8 @@ static void accept_request_local(struct node_link *node_link,
 		ipcz_lock_pair(&router->lock, &peer->lock);
 		ok = may_accept_request_locked(router, link, our_side) &&
 		     may_join_locked(peer, peer_link);
-		if (!ok && router->outward.primary == link &&
-		    !route_ending_locked(router) &&
-		    !route_edge_is_stable(&router->outward)) {
-			if (!router->bypass) {
-				router->bypass = bypass;
-				bypass = NULL;
-			}
-			router->bypass->retry_owed = 1;
-		}
+		if (!ok)
+			owe_retry_if_changing_locked(router, link, &bypass);
 		if (ok) {
 			n = seq_queue_length(&router->outbound);
 			m = seq_queue_length(&peer->outbound);
@@ -813,6 +932,21 @@ static void accept_retry(struct router *router, struct router_link *link,
 		router_bypass_maybe_start(router, ctx);
 }
 
+/*
+ * Whether an answer over `link` is the one our request waits for. The
+ * request went over our outward link; closure may have released that
+ * link since (the route ends), and X still answers over it.
+ */
+static bool answers_our_request_locked(const struct router *router,
+				       const struct router_link *link)
+{
+	if (!router->bypass || router->bypass->phase != PHASE_REQUESTED)
+		return false;
+	return router->outward.primary == link ||
+	       (!router->outward.primary && !router->outward.decay &&
+		route_ending_locked(router));
+}
+
 static enum bypass_result accept_answer(struct node_link *node_link,
 					struct router *router,
 					struct router_link *link,
@@ -825,8 +959,7 @@ static enum bypass_result accept_answer(struct node_link *node_link,
 	enum bypass_result result = BYPASS_OK;
 
 	ipcz_lock(&router->lock);
-	if (!router->bypass || router->bypass->phase != PHASE_REQUESTED ||
-	    router->outward.primary != link) {
+	if (!answers_our_request_locked(router, link)) {
 		/*
 		 * A decline may be stale: when two proxies on one central
 		 * link ask at once, side A's request is accepted and side
@@ -839,14 +972,14 @@ static enum bypass_result accept_answer(struct node_link *node_link,
 				 BYPASS_INVALID;
 	} else if (message->op == BYPASS_DECLINED) {
 		router->bypass->phase = PHASE_FAILED;
-	} else if (message->cut > BYPASS_MAX_CUT ||
-		   seq_queue_length(&router->inbound) > message->cut) {
-		result = BYPASS_INVALID;
 	} else if (!named || !router->inward || !router->inward->primary ||
 		   !route_edge_is_stable(router->inward) ||
 		   route_ending_locked(router)) {
 		/* The route changed meanwhile: X goes back to its link. */
 		router->bypass->phase = PHASE_FAILED;
+	} else if (message->cut > BYPASS_MAX_CUT ||
+		   seq_queue_length(&router->inbound) > message->cut) {
+		result = BYPASS_INVALID;
 	} else {
 		router->bypass->phase = PHASE_ACCEPTED;
 		router->bypass->outward_cut = message->cut;
@@ -866,6 +999,21 @@ static enum bypass_result accept_answer(struct node_link *node_link,
 }
 
 /* X joined itself and Z: X sent below n through us, Z below m. */
+/*
+ * X sent below n through the proxy, Z below m: both of its edges decay at
+ * those cuts, and it disappears once they are drained.
+ */
+static void drain_proxy_locked(struct router *router,
+			       struct route_edge_decay **out,
+			       struct route_edge_decay **in, uint64_t n,
+			       uint64_t m)
+{
+	start_decay(&router->outward, *out, m, n);
+	start_decay(router->inward, *in, n, m);
+	*out = *in = NULL;
+	router->bypass->phase = PHASE_DONE;
+}
+
 static enum bypass_result accept_joined(struct router *router,
 					struct router_link *link,
 					enum op_context ctx, uint64_t n,
@@ -887,10 +1035,7 @@ static enum bypass_result accept_joined(struct router *router,
 		   seq_queue_length(&router->outbound) > m) {
 		result = BYPASS_INVALID;
 	} else {
-		start_decay(&router->outward, out, m, n);
-		start_decay(router->inward, in, n, m);
-		out = in = NULL;
-		router->bypass->phase = PHASE_DONE;
+		drain_proxy_locked(router, &out, &in, n, m);
 		done = true;
 	}
 	ipcz_unlock(&router->lock);
@@ -925,13 +1070,8 @@ static enum bypass_result accept_inward_answer(struct router *router,
 		   seq_queue_length(&router->outbound) > m->cut) {
 		result = BYPASS_INVALID;
 	} else {
-		uint64_t n = router->bypass->outward_cut;
-
-		/* X sent below n through us, Z below m. */
-		start_decay(&router->outward, out, m->cut, n);
-		start_decay(router->inward, in, n, m->cut);
-		out = in = NULL;
-		router->bypass->phase = PHASE_DONE;
+		drain_proxy_locked(router, &out, &in,
+				   router->bypass->outward_cut, m->cut);
 		done = true;
 	}
 	ipcz_unlock(&router->lock);
