@@ -31,6 +31,17 @@ static int spawn(struct drv_io_thread *io, void *buffer)
 	return err;
 }
 
+/* Closes the epoll set and the eventfd, if they are open. */
+static void close_descriptors(struct drv_io_thread *io)
+{
+	if (io->epoll_fd >= 0)
+		close(io->epoll_fd);
+	if (io->wake_fd >= 0)
+		close(io->wake_fd);
+	io->epoll_fd = -1;
+	io->wake_fd = -1;
+}
+
 /* Creates the epoll set, the eventfd and the thread; lock held. */
 static IpczResult start_locked(struct drv_io_thread *io)
 {
@@ -47,12 +58,7 @@ static IpczResult start_locked(struct drv_io_thread *io)
 		io->started = true;
 		return IPCZ_RESULT_OK;
 	}
-	if (io->epoll_fd >= 0)
-		close(io->epoll_fd);
-	if (io->wake_fd >= 0)
-		close(io->wake_fd);
-	io->epoll_fd = -1;
-	io->wake_fd = -1;
+	close_descriptors(io);
 	free(buffer);
 	return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 }
@@ -141,12 +147,7 @@ void drv_io_unlock(struct drv_io_thread *io)
 
 void drv_io_reset_in_child(struct drv_io_thread *io)
 {
-	if (io->epoll_fd >= 0)
-		close(io->epoll_fd);
-	if (io->wake_fd >= 0)
-		close(io->wake_fd);
-	io->epoll_fd = -1;
-	io->wake_fd = -1;
+	close_descriptors(io);
 	io->started = false;
 	io->kicked_head = NULL;
 	io->kicked_tail = NULL;

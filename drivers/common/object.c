@@ -111,8 +111,26 @@ static struct drv_handle_slot *find_slot(struct drv_handle_table *table,
 	return slot;
 }
 
-struct drv_object *drv_handle_get(struct drv_handle_table *table,
-				  IpczDriverHandle handle, enum drv_type type)
+/* Retires `slot`'s handle and puts the slot on the free list; lock held. */
+static void retire_slot(struct drv_handle_table *table,
+			struct drv_handle_slot *slot)
+{
+	slot->object = NULL;
+	/* Generation 0 is never issued, so skip it on wrap. */
+	if (!++slot->generation)
+		slot->generation = 1;
+	slot->next_free = table->first_free;
+	table->first_free = (uint32_t)(slot - table->slots) + 1;
+}
+
+/*
+ * The object behind `handle` if it is of `type`: with a new reference for
+ * the caller, or, if `take`, with the table's reference, the handle being
+ * retired.
+ */
+static struct drv_object *look_up(struct drv_handle_table *table,
+				  IpczDriverHandle handle, enum drv_type type,
+				  bool take)
 {
 	struct drv_object *object = NULL;
 	struct drv_handle_slot *slot;
@@ -121,31 +139,25 @@ struct drv_object *drv_handle_get(struct drv_handle_table *table,
 	slot = find_slot(table, handle, type);
 	if (slot) {
 		object = slot->object;
-		drv_object_ref(object);
+		if (take)
+			retire_slot(table, slot);
+		else
+			drv_object_ref(object);
 	}
 	pthread_mutex_unlock(&table->lock);
 	return object;
 }
 
+struct drv_object *drv_handle_get(struct drv_handle_table *table,
+				  IpczDriverHandle handle, enum drv_type type)
+{
+	return look_up(table, handle, type, false);
+}
+
 struct drv_object *drv_handle_take(struct drv_handle_table *table,
 				   IpczDriverHandle handle, enum drv_type type)
 {
-	struct drv_object *object = NULL;
-	struct drv_handle_slot *slot;
-
-	pthread_mutex_lock(&table->lock);
-	slot = find_slot(table, handle, type);
-	if (slot) {
-		object = slot->object;
-		slot->object = NULL;
-		/* Generation 0 is never issued, so skip it on wrap. */
-		if (!++slot->generation)
-			slot->generation = 1;
-		slot->next_free = table->first_free;
-		table->first_free = (uint32_t)(slot - table->slots) + 1;
-	}
-	pthread_mutex_unlock(&table->lock);
-	return object;
+	return look_up(table, handle, type, true);
 }
 
 void drv_handles_release(struct drv_handle_table *table,
