@@ -161,6 +161,18 @@ static int data_fragment_alloc_now(struct link_memory *lm, uint32_t capacity,
 	return 0;
 }
 
+/* Between two attempts of a wait for a data block, after a yield. */
+#define FRAGMENT_DATA_SPIN_NS 10000u
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 static uint64_t monotonic_ns(void)
 {
 	struct timespec ts;
@@ -174,7 +186,8 @@ int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,
 {
 	size_t size = (size_t)capacity + FRAGMENT_HEADER_SIZE;
 	int err = data_fragment_alloc_now(lm, capacity, out);
-	uint64_t deadline;
+	uint64_t now, deadline, spin_end;
+	int i;
 
 	if (err == 0) {
 		atomic_store_explicit(&lm->data_wait_futile, false,
@@ -184,12 +197,26 @@ int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,
 	if (err != -ENOMEM || !buffer_pool_exhausted(&lm->pool, size) ||
 	    atomic_load_explicit(&lm->data_wait_futile, memory_order_relaxed))
 		return err;
-	deadline = monotonic_ns() + FRAGMENT_DATA_WAIT_NS;
+	now = monotonic_ns();
+	deadline = now + FRAGMENT_DATA_WAIT_NS;
 	do {
-		/* On a shared CPU this is what lets the peer run and free. */
+		/*
+		 * On a shared CPU the yield is what lets the peer run and
+		 * free; with the peer on another CPU it returns at once, and
+		 * a short spin then catches the free without a system call
+		 * per attempt.
+		 */
 		sched_yield();
-		err = data_fragment_alloc_now(lm, capacity, out);
-	} while (err == -ENOMEM && monotonic_ns() < deadline);
+		spin_end = monotonic_ns() + FRAGMENT_DATA_SPIN_NS;
+		do {
+			err = data_fragment_alloc_now(lm, capacity, out);
+			if (err != -ENOMEM)
+				break;
+			for (i = 0; i < 16; i++)
+				cpu_relax();
+			now = monotonic_ns();
+		} while (now < spin_end && now < deadline);
+	} while (err == -ENOMEM && now < deadline);
 	if (err == -ENOMEM)
 		atomic_store_explicit(&lm->data_wait_futile, true,
 				      memory_order_relaxed);
