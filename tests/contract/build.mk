@@ -5,7 +5,8 @@
 # contract in include/ipcz/ipcz.h, plus the documented results of every
 # API function. Each <name>_test.c is one kselftest-harness program (TAP),
 # built twice: AddressSanitizer+UBSan and ThreadSanitizer (the driver
-# delivers on its own threads). Suite `contract`: check-contract ->
+# delivers on its own threads); the ASan build runs a second time over
+# the driver's synchronous delivery (SD_SYNC=1). Suite `contract`: check-contract ->
 # $(RESULTS)/contract.result. Documentation/contract-tests.rst.
 
 CT_TESTS := $(patsubst tests/contract/%_test.c,%,$(wildcard tests/contract/*_test.c))
@@ -56,6 +57,11 @@ check-contract: $(CT_BINS)
 		v=$$(basename $$(dirname $$t)); n=$$(basename $$t); \
 		tests/contract/run-tap $$t > $$dir/$$v-$$n.tap; \
 		cat $$dir/$$v-$$n.tap; \
+	done; \
+	for t in $(filter $(CT_OUT)/asan/%,$(CT_BINS)); do \
+		n=$$(basename $$t); \
+		SD_SYNC=1 tests/contract/run-tap $$t > $$dir/sync-$$n.tap; \
+		cat $$dir/sync-$$n.tap; \
 	done; \
 	tools/check/tap-count $(RESULTS)/contract.result $$dir/*.tap; \
 	rm -rf $(CT_OUT)/tap; mv $$dir $(CT_OUT)/tap

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,9 @@ static struct IpczAPI ipcz = { .size = sizeof(ipcz) };
 /* Before the harness forks any test. */
 __attribute__((constructor)) static void ct_init(void)
 {
+	/* SD_SYNC=1: the same tests over synchronous delivery. */
+	if (getenv("SD_SYNC"))
+		sd_set_sync_delivery(true);
 	ipcz.size = sizeof(ipcz);
 	if (IpczGetAPI(&ipcz) != IPCZ_RESULT_OK) {
 		fprintf(stderr, "# IpczGetAPI failed\n");

@@ -89,6 +89,7 @@ struct sd_transport {
 	bool local_broker, remote_broker;
 	bool activated, deactivate_requested, deactivated, closed;
 	bool worker_running;
+	bool delivering;	/* synchronous delivery in progress */
 	pthread_t worker;
 	IpczHandle listener;
 	IpczTransportActivityHandler handler;
@@ -318,6 +319,8 @@ static bool accepting(const struct sd_transport *t)
 	return !t->closed && !t->deactivate_requested && !t->deactivated;
 }
 
+static void pump(struct sd_transport *t);
+
 static void enqueue(struct sd_transport *t, struct sd_message *m)
 {
 	if (!accepting(t)) {
@@ -331,6 +334,7 @@ static void enqueue(struct sd_transport *t, struct sd_message *m)
 		t->head = m;
 	t->tail = m;
 	pthread_cond_signal(&t->wake);
+	pump(t);
 }
 
 static void close_transport(struct sd_transport *t)
@@ -387,56 +391,57 @@ static void trace_refusal(const struct sd_message *m, IpczResult result)
 	fprintf(stderr, "\n");
 }
 
-/*
- * The worker of one activated transport: delivers its queue in order,
- * then the last (DEACTIVATED) call.
- */
-static void *worker_main(void *arg)
+/* sd_lock held: the next queued message of `t`, or NULL. */
+static struct sd_message *pop(struct sd_transport *t)
 {
-	struct sd_transport *t = arg;
-	IpczResult result;
-	size_t i;
+	struct sd_message *m = t->head;
 
-	pthread_mutex_lock(&sd_lock);
-	for (;;) {
-		struct sd_message *m;
-
-		while (!t->deactivate_requested && !t->head)
-			pthread_cond_wait(&t->wake, &sd_lock);
-		if (t->deactivate_requested)
-			break;
-		m = t->head;
+	if (m) {
 		t->head = m->next;
 		if (!t->head)
 			t->tail = NULL;
-		/* The receiving ipcz owns the message's objects now. */
-		for (i = 0; i < m->num_handles; i++) {
-			struct sd_entry *e = entry_of(m->handles[i]);
-
-			if (e && e->state == SD_IN_MESSAGE)
-				e->state = SD_LIVE;
-		}
-		pthread_mutex_unlock(&sd_lock);
-		jitter();
-		result = t->handler(t->listener, m->data, m->num_bytes,
-				    m->handles, m->num_handles, m->flags,
-				    NULL);
-		if (result != IPCZ_RESULT_OK && !m->flags && getenv("SD_TRACE"))
-			trace_refusal(m, result);
-		free(m->handles);
-		free(m->data);
-		pthread_mutex_lock(&sd_lock);
-		if (result != IPCZ_RESULT_OK && !m->flags) {
-			/* A refused message breaks the transport. */
-			pthread_mutex_unlock(&sd_lock);
-			t->handler(t->listener, NULL, 0, NULL, 0,
-				   IPCZ_TRANSPORT_ACTIVITY_ERROR, NULL);
-			pthread_mutex_lock(&sd_lock);
-			free(m);
-			break;
-		}
-		free(m);
 	}
+	return m;
+}
+
+/*
+ * sd_lock held (dropped around the handler): hands `m` to the handler and
+ * frees it. False if the handler refused a data message, after which it
+ * has been told ERROR.
+ */
+static bool deliver(struct sd_transport *t, struct sd_message *m)
+{
+	IpczResult result;
+	bool refused;
+	size_t i;
+
+	/* The receiving ipcz owns the message's objects now. */
+	for (i = 0; i < m->num_handles; i++) {
+		struct sd_entry *e = entry_of(m->handles[i]);
+
+		if (e && e->state == SD_IN_MESSAGE)
+			e->state = SD_LIVE;
+	}
+	pthread_mutex_unlock(&sd_lock);
+	jitter();
+	result = t->handler(t->listener, m->data, m->num_bytes, m->handles,
+			    m->num_handles, m->flags, NULL);
+	refused = result != IPCZ_RESULT_OK && !m->flags;
+	if (refused && getenv("SD_TRACE"))
+		trace_refusal(m, result);
+	free(m->handles);
+	free(m->data);
+	free(m);
+	if (refused)
+		t->handler(t->listener, NULL, 0, NULL, 0,
+			   IPCZ_TRANSPORT_ACTIVITY_ERROR, NULL);
+	pthread_mutex_lock(&sd_lock);
+	return !refused;
+}
+
+/* sd_lock held (dropped around the handler): the last handler call. */
+static void deliver_deactivated(struct sd_transport *t)
+{
 	t->deactivated = true;
 	drop_queue(t);
 	pthread_mutex_unlock(&sd_lock);
@@ -444,11 +449,65 @@ static void *worker_main(void *arg)
 	t->handler(t->listener, NULL, 0, NULL, 0,
 		   IPCZ_TRANSPORT_ACTIVITY_DEACTIVATED, NULL);
 	pthread_mutex_lock(&sd_lock);
-	t->worker_running = false;
 	stats.deactivated_delivered++;
+	pthread_cond_broadcast(&sd_changed);
+}
+
+/*
+ * The worker of one activated transport (asynchronous delivery): the
+ * queue in order, then the last (DEACTIVATED) call.
+ */
+static void *worker_main(void *arg)
+{
+	struct sd_transport *t = arg;
+
+	pthread_mutex_lock(&sd_lock);
+	for (;;) {
+		while (!t->deactivate_requested && !t->head)
+			pthread_cond_wait(&t->wake, &sd_lock);
+		if (t->deactivate_requested || !deliver(t, pop(t)))
+			break;
+	}
+	deliver_deactivated(t);
+	t->worker_running = false;
 	pthread_cond_broadcast(&sd_changed);
 	pthread_mutex_unlock(&sd_lock);
 	return NULL;
+}
+
+/*
+ * Synchronous delivery (sd_set_sync_delivery()), sd_lock held: delivers
+ * `t`'s queue on the calling thread, like upstream's synchronous driver.
+ * A call that finds a delivery to `t` in progress (re-entered from the
+ * handler, or on another thread) only leaves its message queued: the
+ * delivery in progress drains it, so calls never overlap.
+ */
+static bool sync_delivery;
+
+static void pump(struct sd_transport *t)
+{
+	struct sd_message *m;
+
+	if (!sync_delivery || t->delivering || !t->activated ||
+	    t->deactivated)
+		return;
+	t->delivering = true;
+	for (;;) {
+		if (t->deactivate_requested) {
+			deliver_deactivated(t);
+			break;
+		}
+		m = pop(t);
+		if (!m)
+			break;
+		deliver(t, m);
+	}
+	t->delivering = false;
+}
+
+void sd_set_sync_delivery(bool sync)
+{
+	sync_delivery = sync;
 }
 
 static struct sd_transport *transport_new(bool local_broker,
@@ -738,15 +797,22 @@ sd_activate_transport(IpczDriverHandle transport, IpczHandle listener,
 	t->activated = true;
 	t->listener = listener;
 	t->handler = handler;
+	stats.activations++;
+	if (sync_delivery) {
+		/* What was sent before activation arrives now. */
+		pump(t);
+		result = IPCZ_RESULT_OK;
+		goto out;
+	}
 	t->worker_running = true;
 	if (pthread_create(&t->worker, NULL, worker_main, t) != 0) {
 		t->activated = false;
 		t->worker_running = false;
+		stats.activations--;
 		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
 		goto out;
 	}
 	pthread_detach(t->worker);
-	stats.activations++;
 	result = IPCZ_RESULT_OK;
 out:
 	pthread_mutex_unlock(&sd_lock);
@@ -791,6 +857,8 @@ static IpczResult IPCZ_API sd_deactivate_transport(IpczDriverHandle transport,
 	t->deactivate_requested = true;
 	stats.deactivations_requested++;
 	pthread_cond_signal(&t->wake);
+	/* Synchronous: the last call now, or after the handler in progress. */
+	pump(t);
 	/*
 	 * Like upstream's async driver, wait for the worker unless this is
 	 * the worker (then DEACTIVATED follows the current handler call).

@@ -50,6 +50,15 @@ struct sd_options {
 };
 void sd_set_options(const struct sd_options *options);
 
+/*
+ * Synchronous delivery, like upstream's synchronous reference driver:
+ * no worker threads; Transmit() (and Close(), ActivateTransport(),
+ * DeactivateTransport()) deliver on the calling thread, re-entrantly into
+ * ipcz, unless a delivery to that transport is already in progress, which
+ * then delivers the message after the current call. Set before any node.
+ */
+void sd_set_sync_delivery(bool sync);
+
 /* Makes every violation print and abort() at once... */
 void sd_set_abort_on_violation(bool abort_now);
 
