@@ -1181,10 +1181,13 @@ TEST(pools_grow_on_both_sides_at_once)
 	}
 	if (broken)
 		SKIP(return, "lib bug: the link between two nodes that both "
-		     "grow their pools at once dies: the receiving handler "
-		     "refuses a parcel from the ring right after the "
-		     "peer's MSG_ADD_BLOCK_BUFFER (lib/node_link_memory.c "
-		     "drain(), round %d of 30)", round);
+		     "grow their pools at once dies: a parcel's fragment "
+		     "lies in a block buffer the receiver has not added yet "
+		     "(lib/parcel_codec.c take_parcel_data() -> "
+		     "node_link_memory_take_data() fails, so the handler "
+		     "refuses the delivery; the sender's new buffer is "
+		     "usable before its MSG_ADD_BLOCK_BUFFER is delivered), "
+		     "round %d of 30", round);
 	CT_EXPECT_CONTRACT_KEPT();
 }
 
