@@ -219,8 +219,9 @@ static const struct ct_known_bug ct_known_bugs[] = {
 	},
 	{
 		"Serialize (transport): transport handle",
-		"lib bug: lib/node_connector.c node_link_send_connect() "
-		"reads link->transport without link->lock and serializes "
+		"lib bug: lib/node_connector.c node_link_build_connect() "
+		"(from node_link_send_connect()) reads link->transport "
+		"without link->lock and serializes "
 		"the link's primary buffer for it while on_activity("
 		"DEACTIVATED) on the delivery thread closes it (a data race "
 		"and a closed driver handle passed to Serialize)",

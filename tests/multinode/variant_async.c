@@ -15,13 +15,14 @@
 
 /*
  * ThreadSanitizer builds: the known race of the same family
- * (node_link_send_connect() reading link->transport unlocked, see
+ * (node_link_build_connect() reading link->transport unlocked, see
  * tests/contract/tsan.supp) is reported there, not here.
  */
 const char *__tsan_default_suppressions(void);
 const char *__tsan_default_suppressions(void)
 {
-	return "race:node_link_send_connect\n";
+	return "race:node_link_send_connect\n"
+	       "race:node_link_build_connect\n";
 }
 
 __attribute__((constructor)) static void strict_everywhere(void)
