@@ -143,6 +143,36 @@ int message_ring_write(struct message_ring *ring, uint64_t seq,
 	return 0;
 }
 
+static uint64_t now_ns(void);
+static void cpu_relax(void);
+
+int message_ring_write_waiting(struct message_ring *ring, uint64_t seq,
+			       const void *payload, uint32_t len,
+			       uint64_t wait_ns)
+{
+	int r = message_ring_write(ring, seq, payload, len);
+	uint64_t now, deadline, spin_end;
+	unsigned int i;
+
+	if (r != -EAGAIN)
+		return r;
+	now = now_ns();
+	deadline = now + wait_ns;
+	do {
+		sched_yield();
+		spin_end = now_ns() + MESSAGE_RING_ROOM_SPIN_NS;
+		do {
+			r = message_ring_write(ring, seq, payload, len);
+			if (r != -EAGAIN)
+				return r;
+			for (i = 0; i < 16; i++)
+				cpu_relax();
+			now = now_ns();
+		} while (now < spin_end && now < deadline);
+	} while (now < deadline);
+	return r;
+}
+
 bool message_ring_should_signal(struct message_ring *ring)
 {
 	uint32_t state;

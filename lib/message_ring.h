@@ -117,6 +117,19 @@ int message_ring_write(struct message_ring *ring, uint64_t seq,
 		       const void *payload, uint32_t len);
 
 /*
+ * Producer: message_ring_write(), but while the ring is full, waits up to
+ * @wait_ns for the consumer to make room: it yields the CPU (on a CPU it
+ * shares with the consumer, that is what lets the consumer run), then
+ * retries while spinning for MESSAGE_RING_ROOM_SPIN_NS (with the consumer
+ * on another CPU the yield returns at once, and the spin catches the room
+ * without a system call per attempt), and repeats.
+ */
+#define MESSAGE_RING_ROOM_SPIN_NS 10000u
+int message_ring_write_waiting(struct message_ring *ring, uint64_t seq,
+			       const void *payload, uint32_t len,
+			       uint64_t wait_ns);
+
+/*
  * Producer, after one or more writes: whether the consumer may be asleep
  * and must be signalled now. Returns true at most once per sleep.
  */
