@@ -556,14 +556,8 @@ static void set_seq(void *bytes, uint64_t seq)
 static int wait_for_room(struct message_ring *ring, uint64_t seq,
 			 const void *bytes, uint32_t num_bytes)
 {
-	uint64_t deadline = now_ns() + NODE_LINK_MEMORY_FULL_WAIT_NS;
-	int r;
-
-	do {
-		sched_yield();
-		r = message_ring_write(ring, seq, bytes, num_bytes);
-	} while (r == -EAGAIN && now_ns() < deadline);
-	return r;
+	return message_ring_write_waiting(ring, seq, bytes, num_bytes,
+					  NODE_LINK_MEMORY_FULL_WAIT_NS);
 }
 
 enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
