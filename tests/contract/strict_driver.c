@@ -723,8 +723,11 @@ sd_deserialize(const volatile void *data, size_t num_bytes,
 		e = NULL;
 	}
 	if (e) {
+		/* issue() may move the entries: copy the payload first. */
+		struct sd_payload payload = e->payload;
+
 		e->state = SD_CONSUMED;
-		*handle = issue(e->payload.kind, &e->payload);
+		*handle = issue(payload.kind, &payload);
 		result = IPCZ_RESULT_OK;
 	}
 	pthread_mutex_unlock(&sd_lock);
