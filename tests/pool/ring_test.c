@@ -7,6 +7,8 @@
  * which the harness reports as a failure).
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +159,52 @@ TEST_F(ring, full_then_room_again)
 	/* The freed 48 bytes plus the 16 left over take one more record. */
 	EXPECT_EQ(0, message_ring_write(&self->prod, seq, buf, 32));
 	EXPECT_EQ(-EAGAIN, message_ring_write(&self->prod, seq + 1, buf, 0));
+}
+
+struct late_consumer {
+	struct message_ring *ring;
+	atomic_bool started;
+	int result;
+};
+
+/* Consumes one message right after announcing itself. */
+static void *consume_one(void *arg)
+{
+	struct late_consumer *c = arg;
+	struct message_ring_msg msg;
+	unsigned char buf[64];
+
+	atomic_store(&c->started, true);
+	c->result = message_ring_read(c->ring, &msg, buf, sizeof(buf));
+	return NULL;
+}
+
+TEST_F(ring, write_waiting_for_room)
+{
+	struct late_consumer c = { .ring = &self->cons };
+	unsigned char buf[64] = { 0 };
+	pthread_t thread;
+	uint64_t seq = 1, start;
+
+	while (message_ring_write(&self->prod, seq, buf, 32) == 0)
+		seq++;
+	/* Nobody consumes: the wait runs out, nothing is written. */
+	start = test_now_ns();
+	EXPECT_EQ(-EAGAIN, message_ring_write_waiting(&self->prod, seq, buf,
+						      32, 200000));
+	EXPECT_LE(200000, test_now_ns() - start);
+	/* A consumer makes room while the producer waits. */
+	atomic_init(&c.started, false);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, consume_one, &c));
+	while (!atomic_load(&c.started))
+		sched_yield();
+	EXPECT_EQ(0, message_ring_write_waiting(&self->prod, seq, buf, 32,
+						1000000000));
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, c.result);
+	/* Errors other than a full ring come back at once. */
+	EXPECT_EQ(-EINVAL, message_ring_write_waiting(&self->prod, seq, buf,
+						      32, 1000000000));
 }
 
 TEST_F(ring, wraps_in_order)
