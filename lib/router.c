@@ -13,6 +13,7 @@
 #include "lib/handle_table.h"
 #include "lib/local_router_link.h"
 #include "lib/parcel_wrapper.h"
+#include "lib/remote_router_link.h"
 #include "lib/router_bypass.h"
 #include "lib/transaction_set.h"
 
@@ -1137,8 +1138,9 @@ static void set_cuts(struct route_edge *edge, struct route_edge_decay *decay,
  * their outward links are stable: their two peers get a direct link, and
  * every old link decays at exact cuts so each parcel still arrives once,
  * in order. Within one node all four routers are local and the change is
- * made at once under their four locks. Peers on other nodes need the
- * remote bypass protocol, which arrives with the multi-node work.
+ * made at once under their four locks. Peers on other nodes go through
+ * the bypass protocol (router_bypass.c): one peer local and one remote,
+ * or both remote (on two different nodes).
  */
 static void maybe_start_bridge_bypass(struct router *router,
 				      enum op_context ctx)
@@ -1150,7 +1152,7 @@ static void maybe_start_bridge_bypass(struct router *router,
 	struct router *all[4];
 	struct route_edge_decay *decays[6] = { NULL };
 	uint64_t from_first, from_second;
-	bool done = false, one_local = false;
+	bool done = false, one_local = false, both_remote = false;
 	int i;
 
 	ipcz_lock(&router->lock);
@@ -1170,6 +1172,8 @@ static void maybe_start_bridge_bypass(struct router *router,
 		second_peer = to_second_peer->ops->get_local_peer(to_second_peer);
 		/* One peer on another node: see router_bypass.c. */
 		one_local = !first_peer != !second_peer;
+		both_remote = remote_router_link_is_remote(to_first_peer) &&
+			      remote_router_link_is_remote(to_second_peer);
 		if (first_peer && second_peer &&
 		    router_link_try_lock(to_first_peer)) {
 			if (router_link_try_lock(to_second_peer))
@@ -1198,6 +1202,8 @@ static void maybe_start_bridge_bypass(struct router *router,
 			router_bypass_start_bridge(first_peer ? first : second,
 						   first_peer ? second : first,
 						   ctx);
+		else if (both_remote)
+			router_bypass_start_remote_bridge(first, second, ctx);
 		router_unref(first_peer);
 		router_unref(second_peer);
 		router_unref(second);

@@ -26,6 +26,7 @@ enum bypass_phase {
 	PHASE_FAILED,		/* as a proxy: stays one */
 	PHASE_LOCAL,		/* as a proxy: gave local X a link to Z */
 	PHASE_BRIDGE,		/* as a bridge's far end: the same */
+	PHASE_PAIRED,		/* as a bridge end: the other end leads */
 };
 
 struct router_bypass {
@@ -680,6 +681,279 @@ static enum bypass_result accept_bridge_answer(struct router *far,
 	return result;
 }
 
+/*
+ * Whether an answer over `link` is the one our request waits for. The
+ * request went over our outward link; closure may have released that
+ * link since (the route ends), and X still answers over it.
+ */
+static bool answers_our_request_locked(const struct router *router,
+				       const struct router_link *link)
+{
+	if (!router->bypass || router->bypass->phase != PHASE_REQUESTED)
+		return false;
+	return router->outward.primary == link ||
+	       (!router->outward.primary && !router->outward.decay &&
+		route_ending_locked(router));
+}
+
+/* ---- merged portals with both peers remote ---- */
+
+/*
+ * The bridge pair stands where a proxy would: `near`'s outward peer a is
+ * X, `far`'s outward peer d is Z. near asks a (REQUEST); a answers near;
+ * near hands a's new route to d over far's link (LINK_TO); d answers far
+ * (CUT{m}); the pair then drains at the cuts: a's parcels below n cross
+ * near, the bridge and far to d, d's below m come back the same way.
+ */
+static void plan_remote_bridge(struct cut_plan *plan, struct router *near,
+			       struct router *far)
+{
+	plan->count = 0;
+	plan_add(plan, &near->outward, false);
+	plan_add(plan, near->bridge, true);
+	plan_add(plan, far->bridge, false);
+	plan_add(plan, &far->outward, true);
+}
+
+static bool is_remote_central(const struct router_link *link)
+{
+	return is_remote(link) && router_link_is_central(link);
+}
+
+/* A new reference to the router merged with `router`, or NULL. */
+static struct router *bridge_partner(struct router *router)
+{
+	struct router *partner = NULL;
+
+	ipcz_lock(&router->lock);
+	if (router->bridge)
+		partner = route_edge_local_peer(router->bridge);
+	ipcz_unlock(&router->lock);
+	return partner;
+}
+
+static bool bridged_locked(struct router *a, struct router *b)
+{
+	struct router *partner = a->bridge ? route_edge_local_peer(a->bridge) :
+					     NULL;
+
+	router_unref(partner);
+	return partner == b;
+}
+
+/* Both ends merged, stable and open, each with a remote central link. */
+static bool remote_pair_ready_locked(struct router *near, struct router *far)
+{
+	return bridged_locked(near, far) && bridged_locked(far, near) &&
+	       route_edge_is_stable(near->bridge) &&
+	       route_edge_is_stable(far->bridge) &&
+	       route_edge_is_stable(&near->outward) &&
+	       route_edge_is_stable(&far->outward) &&
+	       is_remote_central(near->outward.primary) &&
+	       is_remote_central(far->outward.primary) &&
+	       !route_ending_locked(near) && !route_ending_locked(far);
+}
+
+static void set_pair_phase_locked(struct router *near, struct router *far,
+				  uint8_t phase)
+{
+	near->bypass->phase = phase;
+	far->bypass->phase = phase == PHASE_REQUESTED ? PHASE_PAIRED : phase;
+}
+
+/* The names of a's and d's nodes, which must differ; false if unknown. */
+static bool far_node_names(struct router_link *to_x, struct router_link *to_z,
+			   uint8_t x_name[16], uint8_t z_name[16])
+{
+	return remote_router_link_peer_name(to_x, x_name) &&
+	       remote_router_link_peer_name(to_z, z_name) &&
+	       memcmp(x_name, z_name, 16) != 0;
+}
+
+void router_bypass_start_remote_bridge(struct router *near, struct router *far,
+				       enum op_context ctx)
+{
+	struct router_bypass *spares[2] = { calloc(1, sizeof(*spares[0])),
+					    calloc(1, sizeof(*spares[1])) };
+	struct router_link *to_x = NULL, *to_z = NULL;
+	uint8_t x_name[16], z_name[16];
+	bool ok;
+
+	ipcz_lock_pair(&near->lock, &far->lock);
+	ok = remote_pair_ready_locked(near, far) && bypass_idle_locked(near) &&
+	     bypass_idle_locked(far);
+	if (ok) {
+		to_x = near->outward.primary;
+		to_z = far->outward.primary;
+		router_link_ref(to_x);
+		router_link_ref(to_z);
+	}
+	ipcz_unlock_pair(&near->lock, &far->lock);
+	/*
+	 * a and d on one node would be joined there (as REQUEST_LOCAL does
+	 * for a proxy); that is not built, so such a bridge stays.
+	 */
+	ok = ok && spares[0] && spares[1] &&
+	     far_node_names(to_x, to_z, x_name, z_name);
+	if (ok) {
+		ipcz_lock_pair(&near->lock, &far->lock);
+		ok = remote_pair_ready_locked(near, far) &&
+		     bypass_idle_locked(near) && bypass_idle_locked(far) &&
+		     near->outward.primary == to_x &&
+		     far->outward.primary == to_z;
+		if (ok) {
+			bypass_state_locked(near, &spares[0]);
+			bypass_state_locked(far, &spares[1]);
+			set_pair_phase_locked(near, far, PHASE_REQUESTED);
+		}
+		ipcz_unlock_pair(&near->lock, &far->lock);
+	}
+	free(spares[0]);
+	free(spares[1]);
+	if (ok)
+		send(to_x, ctx, BYPASS_REQUEST, z_name, 0, 0);
+	router_link_unref(to_x);
+	router_link_unref(to_z);
+}
+
+/* Whether `near` and `far` still wait as `near_phase` / PHASE_PAIRED. */
+static bool pair_waits_locked(struct router *near, struct router *far,
+			      uint8_t near_phase)
+{
+	return near->bypass && far->bypass &&
+	       near->bypass->phase == near_phase &&
+	       far->bypass->phase == PHASE_PAIRED && bridged_locked(near, far);
+}
+
+/* a answered near's request. */
+static enum bypass_result accept_pair_answer(struct node_link *node_link,
+					     struct router *near,
+					     struct router *far,
+					     struct router_link *link,
+					     enum op_context ctx,
+					     const struct bypass_message *m)
+{
+	struct router_link *to_z = NULL;
+	enum bypass_result result = BYPASS_OK;
+	uint8_t name[16];
+	bool named = node_link_remote_name(node_link, name);
+
+	ipcz_lock_pair(&near->lock, &far->lock);
+	if (!pair_waits_locked(near, far, PHASE_REQUESTED) ||
+	    !answers_our_request_locked(near, link)) {
+		result = near->disconnected || m->op == BYPASS_DECLINED ?
+				 BYPASS_OK :
+				 BYPASS_INVALID;
+	} else if (m->op == BYPASS_DECLINED || !named ||
+		   !remote_pair_ready_locked(near, far)) {
+		/* Declined, or the route changed meanwhile: the pair stays. */
+		set_pair_phase_locked(near, far, PHASE_FAILED);
+	} else if (m->cut > BYPASS_MAX_CUT ||
+		   seq_queue_length(&near->inbound) > m->cut) {
+		result = BYPASS_INVALID;
+	} else {
+		near->bypass->phase = PHASE_ACCEPTED;
+		near->bypass->outward_cut = m->cut;
+		to_z = far->outward.primary;
+		router_link_ref(to_z);
+	}
+	ipcz_unlock_pair(&near->lock, &far->lock);
+	if (result == BYPASS_OK && m->op == BYPASS_ACCEPTED) {
+		if (to_z)
+			send(to_z, ctx, BYPASS_LINK_TO, name, m->new_sublink,
+			     m->cut);
+		else
+			send(link, ctx, BYPASS_CANCEL, NULL, 0, 0);
+	}
+	router_link_unref(to_z);
+	return result;
+}
+
+/* d answered far: the pair drains at the cuts, or a takes its link back. */
+static enum bypass_result accept_pair_cut(struct router *far,
+					  struct router *near,
+					  struct router_link *link,
+					  enum op_context ctx,
+					  const struct bypass_message *m)
+{
+	struct route_edge_decay *decays[4];
+	bool allocated = alloc_decays(decays, 4), done = false;
+	enum bypass_result result = BYPASS_OK;
+	struct router_link *to_x = NULL;
+	struct cut_plan plan;
+
+	ipcz_lock_pair(&near->lock, &far->lock);
+	if (!pair_waits_locked(near, far, PHASE_ACCEPTED) ||
+	    far->outward.primary != link) {
+		result = far->disconnected ? BYPASS_OK : BYPASS_INVALID;
+	} else if (m->op == BYPASS_REFUSED) {
+		set_pair_phase_locked(near, far, PHASE_FAILED);
+		to_x = near->outward.primary;
+		if (to_x)
+			router_link_ref(to_x);
+	} else if (!allocated || m->cut > BYPASS_MAX_CUT ||
+		   seq_queue_length(&far->inbound) > m->cut ||
+		   seq_queue_length(&near->outbound) > m->cut) {
+		result = BYPASS_INVALID;
+	} else {
+		plan_remote_bridge(&plan, near, far);
+		plan_start(&plan, decays, near->bypass->outward_cut);
+		plan_finish(&plan, near->bypass->outward_cut, m->cut);
+		set_pair_phase_locked(near, far, PHASE_DONE);
+		done = true;
+	}
+	ipcz_unlock_pair(&near->lock, &far->lock);
+	free_decays(decays, 4);
+	if (to_x) {
+		send(to_x, ctx, BYPASS_CANCEL, NULL, 0, 0);
+		router_link_unref(to_x);
+	}
+	if (done) {
+		router_flush(near, ctx, false);
+		router_flush(far, ctx, false);
+	}
+	return result;
+}
+
+/* d's answer to a bridge end: one local peer, or both remote. */
+static enum bypass_result accept_cut_on_central(struct router *router,
+						struct router_link *link,
+						enum op_context ctx,
+						const struct bypass_message *m)
+{
+	struct router *near = NULL;
+	enum bypass_result result;
+
+	ipcz_lock(&router->lock);
+	if (router->bypass && router->bypass->phase == PHASE_PAIRED &&
+	    router->bridge)
+		near = route_edge_local_peer(router->bridge);
+	ipcz_unlock(&router->lock);
+	if (!near)
+		return accept_bridge_answer(router, link, ctx, m);
+	result = accept_pair_cut(router, near, link, ctx, m);
+	router_unref(near);
+	return result;
+}
+
+/* A retry owed to a declined pair: both ends may ask again. */
+static void retry_pair(struct router *near, struct router *far,
+		       struct router_link *link, enum op_context ctx)
+{
+	bool retry;
+
+	ipcz_lock_pair(&near->lock, &far->lock);
+	retry = near->bypass && far->bypass &&
+		near->bypass->phase == PHASE_FAILED &&
+		far->bypass->phase == PHASE_FAILED &&
+		near->outward.primary == link;
+	if (retry)
+		set_pair_phase_locked(near, far, PHASE_NONE);
+	ipcz_unlock_pair(&near->lock, &far->lock);
+	if (retry)
+		router_bypass_start_remote_bridge(near, far, ctx);
+}
+
 /* ---- the outward peer X ---- */
 
 /*
@@ -919,8 +1193,14 @@ static enum bypass_result accept_cancel(struct router *router,
 static void accept_retry(struct router *router, struct router_link *link,
 			 enum op_context ctx)
 {
+	struct router *far = bridge_partner(router);
 	bool retry = false;
 
+	if (far) {
+		retry_pair(router, far, link, ctx);
+		router_unref(far);
+		return;
+	}
 	ipcz_lock(&router->lock);
 	if (router->bypass && router->bypass->phase == PHASE_FAILED &&
 	    router->outward.primary == link) {
@@ -932,21 +1212,6 @@ static void accept_retry(struct router *router, struct router_link *link,
 		router_bypass_maybe_start(router, ctx);
 }
 
-/*
- * Whether an answer over `link` is the one our request waits for. The
- * request went over our outward link; closure may have released that
- * link since (the route ends), and X still answers over it.
- */
-static bool answers_our_request_locked(const struct router *router,
-				       const struct router_link *link)
-{
-	if (!router->bypass || router->bypass->phase != PHASE_REQUESTED)
-		return false;
-	return router->outward.primary == link ||
-	       (!router->outward.primary && !router->outward.decay &&
-		route_ending_locked(router));
-}
-
 static enum bypass_result accept_answer(struct node_link *node_link,
 					struct router *router,
 					struct router_link *link,
@@ -954,10 +1219,17 @@ static enum bypass_result accept_answer(struct node_link *node_link,
 					const struct bypass_message *message)
 {
 	struct router_link *inward = NULL;
+	struct router *far = bridge_partner(router);
 	uint8_t name[16];
 	bool named = node_link_remote_name(node_link, name);
 	enum bypass_result result = BYPASS_OK;
 
+	if (far) {
+		result = accept_pair_answer(node_link, router, far, link, ctx,
+					    message);
+		router_unref(far);
+		return result;
+	}
 	ipcz_lock(&router->lock);
 	if (!answers_our_request_locked(router, link)) {
 		/*
@@ -1188,10 +1460,8 @@ enum bypass_result router_bypass_accept(struct node_link *node_link,
 				     message);
 	case BYPASS_LINK_TO:
 	case BYPASS_LINK_LOCAL:
-		/* From a proxy, or (LINK_LOCAL) from a bridge's far end. */
-		if (type != LINK_PERIPHERAL_OUTWARD &&
-		    !(type == LINK_CENTRAL &&
-		      message->op == BYPASS_LINK_LOCAL))
+		/* From a proxy, or from a bridge end. */
+		if (type != LINK_PERIPHERAL_OUTWARD && type != LINK_CENTRAL)
 			return BYPASS_INVALID;
 		return accept_link_to(node_link, router, link, OP_TRANSPORT,
 				      message);
@@ -1202,8 +1472,8 @@ enum bypass_result router_bypass_accept(struct node_link *node_link,
 	case BYPASS_CUT:
 	case BYPASS_REFUSED:
 		if (type == LINK_CENTRAL)
-			return accept_bridge_answer(router, link, OP_TRANSPORT,
-						    message);
+			return accept_cut_on_central(router, link,
+						     OP_TRANSPORT, message);
 		if (type != LINK_PERIPHERAL_INWARD)
 			return BYPASS_INVALID;
 		if (local_phase(router))

@@ -80,6 +80,15 @@ void router_bypass_links_changed_locked(struct router *router);
 void router_bypass_start_bridge(struct router *near, struct router *far,
 				enum op_context ctx);
 
+/*
+ * Merged portals whose outward peers are both on other nodes (two
+ * different ones): `near`'s peer gets a central link to `far`'s peer,
+ * with `near` asking as a proxy would (BYPASS_REQUEST) and `far` handing
+ * the link over (BYPASS_LINK_TO).
+ */
+void router_bypass_start_remote_bridge(struct router *near, struct router *far,
+				       enum op_context ctx);
+
 /* Releases a link prepared for a bypass that never completed. */
 struct router_link *router_bypass_take_pending(struct router *router);
 

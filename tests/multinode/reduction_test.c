@@ -392,6 +392,108 @@ MN_TEST(reduction_merge)
 }
 
 /*
+ * MergePortals() with both peers remote: the broker opens two pairs, sends
+ * one end of each to a client and, once both clients have theirs (so the
+ * ends it kept are linked to them, not local pairs any more), merges the
+ * two ends it kept. The clients stream numbered parcels at each other,
+ * half before saying they have their end and half after, so parcels wait
+ * in the kept ends, then cross the bridge in both directions while it is
+ * being bypassed. Each must read the other's numbers in order, each once;
+ * the route must end direct between the two clients, with no bridge left
+ * on the broker.
+ */
+
+enum { RM_BROKER, RM_LEFT, RM_RIGHT };
+
+#define MERGE_STREAM 300
+
+static void merge_remote_broker(struct mn_ctx *ctx)
+{
+	IpczHandle clients[2], kept[2], sent;
+	bool clean;
+	int i;
+
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 2, clients));
+	for (i = 0; i < 2; i++) {
+		ipcz.OpenPortals(ctx->node, 0, NULL, &kept[i], &sent);
+		mn_put_str(clients[i], "yours", &sent, 1);
+	}
+	for (i = 0; i < 2; i++)
+		mn_expect_str(ctx, clients[i], "got it", NULL, 0);
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.MergePortals(kept[0], kept[1], 0, NULL),
+			 "MergePortals of two remote routes");
+	for (i = 0; i < 2; i++)
+		mn_expect_str(ctx, clients[i], "check", NULL, 0);
+	clean = mn_wait_no_proxies(ctx, "broker after merging two routes");
+	for (i = 0; i < 2; i++)
+		mn_put_str(clients[i], clean ? "checked" : "bridge left",
+			   NULL, 0);
+	mn_broker_finish(ctx, clients, 2);
+}
+
+/*
+ * Sends 0..MERGE_STREAM-1 (telling the broker it has its end halfway) and
+ * reads the other end's, in order, once each.
+ */
+static bool stream_both_ways(struct mn_ctx *ctx, IpczHandle broker,
+			     IpczHandle end)
+{
+	uint32_t i, value;
+
+	for (i = 0; i < MERGE_STREAM; i++) {
+		if (i == MERGE_STREAM / 2)
+			mn_put_str(broker, "got it", NULL, 0);
+		mn_put_u32(end, i);
+		if (i % 16 == 15)
+			mn_pause(ctx);
+	}
+	for (i = 0; i < MERGE_STREAM; i++) {
+		if (!mn_get_u32(ctx, end, &value, "merged stream"))
+			return false;
+		if (value != i) {
+			MN_FAIL(ctx, "merged stream: %u where %u was due",
+				value, i);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void merge_remote_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker, end;
+
+	MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1, &broker));
+	if (mn_expect_str(ctx, broker, "yours", &end, 1)) {
+		if (stream_both_ways(ctx, broker, end) &&
+		    confirm_direct(ctx, end, true, "two merged routes")) {
+			mn_put_str(broker, "check", NULL, 0);
+			mn_expect_str(ctx, broker, "checked", NULL, 0);
+			mn_put_str(end, "checked", NULL, 0);
+			mn_expect_str(ctx, end, "checked", NULL, 0);
+		}
+		mn_close(ctx, end);
+	}
+	mn_client_finish(ctx, broker);
+}
+
+MN_TEST(reduction_merge_both_remote)
+{
+	static const struct mn_test test = {
+		.num_nodes = 3,
+		.nodes = { [RM_BROKER] = { "broker", true,
+					   merge_remote_broker },
+			   [RM_LEFT] = { "left", false, merge_remote_client },
+			   [RM_RIGHT] = { "right", false,
+					  merge_remote_client } },
+		.num_links = 2,
+		.links = { { RM_BROKER, RM_LEFT }, { RM_BROKER, RM_RIGHT } },
+	};
+	MN_RUN(test);
+}
+
+/*
  * Introductions beyond one broker's clients. Referred nodes: a client
  * refers two nodes to its broker (SHARE_BROKER / INHERIT_BROKER) and hands
  * them the two ends of a pair, which must end directly linked. Two
