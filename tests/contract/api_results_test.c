@@ -784,4 +784,104 @@ TEST(closed_node_handle)
 	CT_EXPECT_CONTRACT_KEPT();
 }
 
+/*
+ * Every function refuses a handle of the wrong kind (a node, portal,
+ * parcel or box where another is needed) and leaves it usable.
+ */
+TEST(wrong_kind_of_handle)
+{
+	IpczHandle node = new_node(false), a, b, box, parcel, out1, out2;
+	IpczDriverHandle object = sd_object_new(1, true);
+	struct IpczBoxContents contents = {
+		.size = sizeof(contents),
+		.type = IPCZ_BOX_TYPE_DRIVER_OBJECT,
+		.object.driver_object = object,
+	};
+	const struct IpczTrapConditions conditions = {
+		.size = sizeof(conditions),
+		.flags = IPCZ_TRAP_PEER_CLOSED,
+	};
+	struct IpczPortalStatus status = { .size = sizeof(status) };
+	IpczTransaction txn;
+	volatile void *wdata;
+	const volatile void *rdata;
+	char buffer[8];
+	size_t num_bytes = sizeof(buffer);
+	IpczHandle not_portal[3], not_node[3], not_parcel[3], not_box[3];
+	int i;
+
+	pair(node, &a, &b);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Box(node, &contents, IPCZ_NO_FLAGS, NULL, &box));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(a, "p", NULL, 0));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(b, IPCZ_NO_FLAGS, NULL, buffer,
+					   &num_bytes, NULL, NULL, &parcel));
+	not_portal[0] = node, not_portal[1] = parcel, not_portal[2] = box;
+	not_node[0] = a, not_node[1] = parcel, not_node[2] = box;
+	not_parcel[0] = node, not_parcel[1] = box, not_parcel[2] = a;
+	not_box[0] = node, not_box[1] = parcel, not_box[2] = a;
+	for (i = 0; i < 3; i++) {
+		IpczHandle h = not_portal[i];
+
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.Put(h, "x", 1, NULL, 0, IPCZ_NO_FLAGS, NULL));
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.BeginPut(h, IPCZ_NO_FLAGS, NULL, &wdata, NULL,
+					&txn));
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.EndPut(h, 1, 0, NULL, 0, IPCZ_NO_FLAGS, NULL));
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.QueryPortalStatus(h, IPCZ_NO_FLAGS, NULL,
+						 &status));
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.Trap(h, &conditions, count_event, 0,
+				    IPCZ_NO_FLAGS, NULL, NULL, NULL));
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.MergePortals(h, a, IPCZ_NO_FLAGS, NULL));
+		h = not_node[i];
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.OpenPortals(h, IPCZ_NO_FLAGS, NULL, &out1,
+					   &out2));
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.Box(h, &contents, IPCZ_NO_FLAGS, NULL, &out1));
+		h = not_parcel[i];
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.Reject(h, 0, IPCZ_NO_FLAGS, NULL));
+		if (h != a) {
+			num_bytes = sizeof(buffer);
+			EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+				  ipcz.Get(h, IPCZ_NO_FLAGS, NULL, buffer,
+					   &num_bytes, NULL, NULL, NULL));
+			EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+				  ipcz.BeginGet(h, IPCZ_NO_FLAGS, NULL,
+						&rdata, NULL, NULL, NULL,
+						&txn));
+			EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+				  ipcz.EndGet(h, 1, IPCZ_NO_FLAGS, NULL,
+					      NULL));
+		}
+		h = not_box[i];
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.Unbox(h, IPCZ_NO_FLAGS, NULL, &contents));
+		EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+			  ipcz.Unbox(h, IPCZ_UNBOX_PEEK, NULL, &contents));
+	}
+	/* Everything still works. */
+	num_bytes = sizeof(buffer);
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Get(parcel, IPCZ_NO_FLAGS, NULL,
+					   buffer, &num_bytes, NULL, NULL,
+					   NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Unbox(box, IPCZ_NO_FLAGS, NULL,
+					     &contents));
+	EXPECT_EQ(object, contents.object.driver_object);
+	EXPECT_EQ(IPCZ_RESULT_OK, ct_put(a, "ok", NULL, 0));
+	EXPECT_TRUE(ct_expect(b, "ok", NULL, 0));
+	sd_driver()->Close(object, IPCZ_NO_FLAGS, NULL);
+	ct_close(&parcel);
+	ct_close(&a);
+	ct_close(&b);
+	ct_close(&node);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
 TEST_HARNESS_MAIN
