@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Routes under the asynchronous driver: portals that keep moving while
+ * parcels flow, both ends of a route moving at once, a portal coming
+ * home, closure racing transfer, and nodes joining and leaving in a
+ * loop. Every test ends with the driver contract kept and nothing alive.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "kselftest_harness.h"
+#include "tests/contract/contract.h"
+
+/* Sends `portal` over `via` and takes it out at `from`. */
+static bool hop(IpczHandle via, IpczHandle from, IpczHandle *portal)
+{
+	if (ct_put(via, "hop", portal, 1) != IPCZ_RESULT_OK)
+		return false;
+	return ct_expect(from, "hop", portal, 1);
+}
+
+/* Reads `n` numbered parcels in order from `portal`. */
+static bool expect_sequence(IpczHandle portal, uint32_t first, uint32_t n)
+{
+	uint32_t i, value;
+
+	for (i = 0; i < n; i++) {
+		size_t num_bytes = sizeof(value);
+
+		if (!ct_wait_parcels(portal, 1) ||
+		    ipcz.Get(portal, IPCZ_NO_FLAGS, NULL, &value, &num_bytes,
+			     NULL, NULL, NULL) != IPCZ_RESULT_OK ||
+		    value != first + i) {
+			fprintf(stderr, "# parcel %u of the sequence: wrong or "
+				"missing\n", first + i);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void put_sequence(IpczHandle portal, uint32_t first, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = first; i < first + n; i++)
+		ipcz.Put(portal, &i, sizeof(i), NULL, 0, IPCZ_NO_FLAGS, NULL);
+}
+
+/*
+ * q travels B -> A -> C -> A -> D while p keeps sending: every parcel
+ * arrives, in order, and the route ends direct.
+ */
+TEST(portal_keeps_moving_while_parcels_flow)
+{
+	struct ct_net net;
+	IpczHandle p, q;
+
+	ASSERT_TRUE(ct_net_up(&net, 4));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.OpenPortals(net.node[1], IPCZ_NO_FLAGS, NULL, &p, &q));
+	put_sequence(p, 0, 50);
+	ASSERT_TRUE(hop(net.to_broker[1], net.to_client[1], &q));
+	put_sequence(p, 50, 50);
+	ASSERT_TRUE(hop(net.to_client[2], net.to_broker[2], &q));
+	put_sequence(p, 100, 50);
+	ASSERT_TRUE(hop(net.to_broker[2], net.to_client[2], &q));
+	put_sequence(p, 150, 50);
+	ASSERT_TRUE(hop(net.to_client[3], net.to_broker[3], &q));
+	put_sequence(p, 200, 50);
+	EXPECT_TRUE(expect_sequence(q, 0, 250));
+	EXPECT_TRUE(ct_wait_direct(p));
+	EXPECT_TRUE(ct_wait_direct(q));
+	ct_close(&q);
+	EXPECT_TRUE(ct_wait_flags(p, IPCZ_PORTAL_STATUS_DEAD));
+	ct_close(&p);
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* Both ends of a route move at once, in opposite directions. */
+TEST(both_ends_move_at_once)
+{
+	struct ct_net net;
+	IpczHandle p, q, got_p, got_q;
+
+	ASSERT_TRUE(ct_net_up(&net, 3));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.OpenPortals(net.node[0], IPCZ_NO_FLAGS, NULL, &p, &q));
+	put_sequence(p, 0, 20);
+	put_sequence(q, 1000, 20);
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[1], "p", &p, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "q", &q, 1));
+	ASSERT_TRUE(ct_expect(net.to_broker[1], "p", &got_p, 1));
+	ASSERT_TRUE(ct_expect(net.to_broker[2], "q", &got_q, 1));
+	put_sequence(got_p, 20, 20);
+	put_sequence(got_q, 1020, 20);
+	EXPECT_TRUE(expect_sequence(got_q, 0, 40));
+	EXPECT_TRUE(expect_sequence(got_p, 1000, 40));
+	EXPECT_TRUE(ct_wait_direct(got_p));
+	ct_close(&got_p);
+	EXPECT_TRUE(ct_wait_flags(got_q, IPCZ_PORTAL_STATUS_DEAD));
+	ct_close(&got_q);
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* q leaves B for C and comes back to B, next to its peer. */
+TEST(portal_comes_home)
+{
+	struct ct_net net;
+	IpczHandle p, q;
+	struct ipcz_portal_route_info info;
+
+	ASSERT_TRUE(ct_net_up(&net, 3));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.OpenPortals(net.node[1], IPCZ_NO_FLAGS, NULL, &p, &q));
+	put_sequence(p, 0, 10);
+	ASSERT_TRUE(hop(net.to_broker[1], net.to_client[1], &q));
+	ASSERT_TRUE(hop(net.to_client[2], net.to_broker[2], &q));
+	put_sequence(p, 10, 10);
+	ASSERT_TRUE(hop(net.to_broker[2], net.to_client[2], &q));
+	ASSERT_TRUE(hop(net.to_client[1], net.to_broker[1], &q));
+	put_sequence(p, 20, 10);
+	EXPECT_TRUE(expect_sequence(q, 0, 30));
+	put_sequence(q, 500, 5);
+	EXPECT_TRUE(expect_sequence(p, 500, 5));
+	/* Home again: the route should end local, with no proxy. */
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	{
+		long long end = ct_now_ms() + CT_WAIT_MS;
+
+		do {
+			ipcz_introspect_portal(p, &info);
+			if ((info.flags & IPCZ_ROUTE_PEER_LOCAL) &&
+			    !info.known_proxies)
+				break;
+			usleep(1000);
+		} while (ct_now_ms() < end);
+	}
+	EXPECT_TRUE(info.flags & IPCZ_ROUTE_PEER_LOCAL);
+	EXPECT_EQ(0, info.known_proxies);
+	ct_close(&p);
+	ct_close(&q);
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* A portal's peer closes while the portal is in flight to another node. */
+TEST(closure_races_transfer)
+{
+	int round;
+
+	for (round = 0; round < 10; round++) {
+		struct ct_net net;
+		IpczHandle p, q;
+
+		ASSERT_TRUE(ct_net_up(&net, 3));
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(net.node[1],
+			  IPCZ_NO_FLAGS, NULL, &p, &q));
+		put_sequence(p, 0, 5);
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "q", &q, 1));
+		ct_close(&p);
+		ASSERT_TRUE(ct_expect(net.to_client[1], "q", &q, 1));
+		ASSERT_TRUE(hop(net.to_client[2], net.to_broker[2], &q));
+		EXPECT_TRUE(expect_sequence(q, 0, 5));
+		EXPECT_TRUE(ct_wait_flags(q, IPCZ_PORTAL_STATUS_DEAD));
+		ct_close(&q);
+		ct_net_down(&net);
+	}
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* Clients join, talk and leave, again and again, on one broker. */
+TEST(connect_churn)
+{
+	IpczHandle broker;
+	int round;
+
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.CreateNode(sd_driver(),
+		  IPCZ_CREATE_NODE_AS_BROKER, NULL, &broker));
+	for (round = 0; round < 20; round++) {
+		IpczHandle client, bp, cp;
+		IpczDriverHandle a, b;
+
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.CreateNode(sd_driver(), IPCZ_NO_FLAGS, NULL,
+					  &client));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  sd_transport_pair(true, false, &a, &b));
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, a, 1,
+			  IPCZ_NO_FLAGS, NULL, &bp));
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(client, b, 1,
+			  IPCZ_CONNECT_NODE_TO_BROKER, NULL, &cp));
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(cp, "hi", NULL, 0));
+		ASSERT_TRUE(ct_expect(bp, "hi", NULL, 0));
+		/* Half the time the client dies with its portal open. */
+		if (round & 1)
+			ct_close(&cp);
+		ct_close(&client);
+		EXPECT_TRUE(ct_wait_flags(bp, IPCZ_PORTAL_STATUS_PEER_CLOSED));
+		ct_close(&bp);
+		ct_close(&cp);
+	}
+	ct_close(&broker);
+	CT_EXPECT_CONTRACT_KEPT();
+	EXPECT_EQ(40, sd_stats().activations);
+}
+
+TEST_HARNESS_MAIN
