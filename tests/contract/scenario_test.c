@@ -666,7 +666,7 @@ TEST(forced_brokering_relays_objects)
 	ct_close(&p);
 	ct_close(&q);
 	ct_net_down(&net);
-	if (!plain)
+	if (!plain && _metadata->passed)
 		SKIP(return, "lib bug: with objects refused between "
 		     "non-brokers, an introduced link never carries a "
 		     "parcel: side A sends its primary buffer over the new "
@@ -676,7 +676,7 @@ TEST(forced_brokering_relays_objects)
 		     "routed over the link hang though the route reports "
 		     "direct (upstream's broker allocates it and sends it "
 		     "to both sides)");
-	if (!arrived)
+	if (!arrived && _metadata->passed)
 		SKIP(return, "lib bug: lib/parcel_codec.c "
 		     "encode_driver_object() drops (closes) a driver object "
 		     "that Serialize() refuses with PERMISSION_DENIED "
@@ -1179,7 +1179,7 @@ TEST(pools_grow_on_both_sides_at_once)
 		broken = a.broken || b.broken;
 		ct_net_down(&net);
 	}
-	if (broken)
+	if (broken && _metadata->passed)
 		SKIP(return, "lib bug: the link between two nodes that both "
 		     "grow their pools at once dies: a parcel's fragment "
 		     "lies in a block buffer the receiver has not added yet "
