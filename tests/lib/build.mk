@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 #
 # tests/lib: libipcz's internal unit tests (handle table, sequenced queue,
-# trap set, portals, merge chains, boxes, threads), kselftest harness (TAP).
+# trap set, portals, merge chains, boxes, threads, node links, relay of
+# driver objects, allocation delegation), kselftest harness (TAP).
 # Every test is built against the ASan+UBSan archives; the threaded ones
 # also against the TSan archives. Suite `lib`: check-lib ->
 # $(RESULTS)/lib.result. TSan binaries run without address-space
