@@ -58,10 +58,24 @@ static IpczResult IPCZ_API api_close(IpczHandle handle, uint32_t flags,
 	return result;
 }
 
+/*
+ * Stands in for ReportBadTransportActivity, the one optional driver
+ * function, when a driver has none: Reject() then says the driver could
+ * not be told, instead of calling through a null pointer.
+ */
+static IpczResult IPCZ_API no_bad_activity_report(IpczDriverHandle transport,
+						  uintptr_t context,
+						  uint32_t flags,
+						  const void *options)
+{
+	return IPCZ_RESULT_UNIMPLEMENTED;
+}
+
 static IpczResult IPCZ_API
 api_create_node(const struct IpczDriver *driver, IpczCreateNodeFlags flags,
 		const struct IpczCreateNodeOptions *options, IpczHandle *out)
 {
+	struct IpczDriver table;
 	struct node *node;
 	IpczHandle handle;
 
@@ -72,7 +86,12 @@ api_create_node(const struct IpczDriver *driver, IpczCreateNodeFlags flags,
 	/* Routing relies on lock-free 32- and 64-bit atomics. */
 	if (!ATOMIC_INT_LOCK_FREE || ATOMIC_LLONG_LOCK_FREE != 2)
 		return IPCZ_RESULT_UNIMPLEMENTED;
-	node = node_create(driver, (flags & IPCZ_CREATE_NODE_AS_BROKER) != 0,
+	/* The node keeps its own copy of the table (node_create()). */
+	memcpy(&table, driver, sizeof(table));
+	table.size = sizeof(table);
+	if (!table.ReportBadTransportActivity)
+		table.ReportBadTransportActivity = no_bad_activity_report;
+	node = node_create(&table, (flags & IPCZ_CREATE_NODE_AS_BROKER) != 0,
 			   options);
 	if (!node)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
