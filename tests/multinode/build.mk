@@ -12,7 +12,9 @@
 #                                              role (ASan+UBSan)
 #   $(BUILD)/multinode/asan/<prog>-async       strict asynchronous driver of
 #                                              tests/contract, a thread per
-#                                              role (ASan+UBSan)
+#                                              role (ASan+UBSan); run again
+#                                              with SD_SYNC=1 (synchronous
+#                                              delivery, "+sync")
 #   $(BUILD)/multinode/tsan/<prog>-async-threaded  the same (TSan)
 #   $(BUILD)/vm-tests/multinode-<prog>-kernel  kernel driver, a process per
 #                                              role, run in the test VM
@@ -108,6 +110,12 @@ check-multinode: $(MN_NATIVE_BINS)
 		n=$$(basename $$t); \
 		tests/multinode/run-tap $$t > $$dir/$$n.tap; \
 		cat $$dir/$$n.tap; \
+	done; \
+	for t in $(filter %-async,$(MN_NATIVE_BINS)); do \
+		n=$$(basename $$t); \
+		SD_SYNC=1 tests/multinode/run-tap $$t | \
+			sed "s/ $$n: / $$n+sync: /" > $$dir/$$n+sync.tap; \
+		cat $$dir/$$n+sync.tap; \
 	done; \
 	tools/check/tap-count $(RESULTS)/multinode.result $$dir/*.tap; \
 	rm -rf $(MN_OUT)/tap; mv $$dir $(MN_OUT)/tap

@@ -2,7 +2,10 @@
 /*
  * Variant "async": the strict driver of tests/contract (strict_driver.h),
  * every node in this process, each role on its own thread; built with
- * ASan+UBSan (<prog>-async) and with TSan (<prog>-async-threaded). The driver
+ * ASan+UBSan (<prog>-async) and with TSan (<prog>-async-threaded). With
+ * SD_SYNC=1 in the environment the driver delivers synchronously instead,
+ * like upstream's synchronous reference driver (check-multinode runs the
+ * ASan programs both ways). The driver
  * delivers each transport's messages on a thread of its own, as
  * upstream's asynchronous reference driver does, and checks the driver
  * contract on every call: a broken rule aborts the test loudly. The two
@@ -10,6 +13,8 @@
  * closed by a concurrent deactivation, see tests/contract) are only
  * recorded.
  */
+#include <stdlib.h>
+
 #include "tests/contract/strict_driver.h"
 #include "tests/multinode/mn.h"
 
@@ -27,6 +32,9 @@ const char *__tsan_default_suppressions(void)
 
 __attribute__((constructor)) static void strict_everywhere(void)
 {
+	/* SD_SYNC=1: the same driver delivering synchronously instead. */
+	if (getenv("SD_SYNC"))
+		sd_set_sync_delivery(true);
 	sd_set_abort_on_violation(true);
 	sd_tolerate("Transmit: transport handle");
 	sd_tolerate("Serialize (transport): transport handle");
