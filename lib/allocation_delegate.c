@@ -121,8 +121,12 @@ IpczResult allocation_delegate_accept_request(struct node_link *link,
 	memcpy(&message, bytes, sizeof(message));
 	if (!message.size || message.size > node_link_memory_max_request())
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	/* A delegate that cannot allocate says so with an empty answer. */
-	if (driver->AllocateSharedMemory((size_t)message.size, IPCZ_NO_FLAGS,
+	/*
+	 * A delegate that cannot allocate says so with an empty answer; so
+	 * does one that delegates its own allocations (it never allocates).
+	 */
+	if (allocation_delegate_in_use(link->node) ||
+	    driver->AllocateSharedMemory((size_t)message.size, IPCZ_NO_FLAGS,
 					 NULL, &memory) != IPCZ_RESULT_OK)
 		memory = IPCZ_INVALID_DRIVER_HANDLE;
 	send_memory_message(link, OP_TRANSPORT, MSG_PROVIDE_MEMORY, message.id,

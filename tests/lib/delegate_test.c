@@ -266,6 +266,92 @@ TEST_F(sandbox, referral_link_waits_for_its_primary_buffer)
 	close_handle(referred);
 }
 
+/*
+ * A broker that itself delegates (to another broker) serves two sandboxed
+ * clients: its links to them wait for their primary buffers from its own
+ * delegate; it gives no buffer for their introduction and answers their
+ * requests empty (it never allocates), so their introduced link goes
+ * without a pool. Everything still flows, and no sandboxed driver
+ * allocates.
+ */
+TEST(chained_delegation)
+{
+	IpczHandle top = new_node(ipcz_inprocess_driver(),
+				  IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle mid = new_node(ipcz_inprocess_sandboxed_driver(),
+				  IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle client[2], to[2], from[2], up, down, p, q, x, y;
+	IpczDriverHandle t0, t1;
+	char buf[16];
+	uint64_t before;
+	size_t h;
+	int i, round;
+
+	transports(&t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(top, t0, 1, IPCZ_CONNECT_NODE_TO_BROKER,
+				   NULL, &down));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(mid, t1, 1, DELEGATE_FLAGS, NULL, &up));
+	for (i = 0; i < 2; i++) {
+		client[i] = new_node(ipcz_inprocess_sandboxed_driver(),
+				     IPCZ_NO_FLAGS);
+		transports(&t0, &t1);
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(mid, t0, 1, IPCZ_NO_FLAGS, NULL,
+					   &to[i]));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(client[i], t1, 1, DELEGATE_FLAGS,
+					   NULL, &from[i]));
+	}
+	/* The middle broker's links got their buffers from the top one. */
+	ASSERT_EQ(IPCZ_RESULT_OK, put_parcel(to[0], 3000, 1));
+	ASSERT_TRUE(got_parcel(from[0], 3000, 1));
+	EXPECT_LT(0, pool_bytes(client[0]));
+	before = pool_bytes(client[0]);
+	test_portals(mid, &p, &q);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(to[0], NULL, 0, &p, 1, 0, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(to[1], NULL, 0, &q, 1, 0, NULL));
+	h = 1;
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(from[0], 0, NULL, NULL, NULL, &x, &h, NULL));
+	h = 1;
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(from[1], 0, NULL, NULL, NULL, &y, &h, NULL));
+	for (round = 0; round < 200 && !(direct(x) && direct(y)); round++) {
+		put_str(x, "ping");
+		put_str(y, "pong");
+		while (get_str(x, buf, sizeof(buf)) == IPCZ_RESULT_OK)
+			;
+		while (get_str(y, buf, sizeof(buf)) == IPCZ_RESULT_OK)
+			;
+	}
+	ASSERT_TRUE(direct(x));
+	ASSERT_TRUE(direct(y));
+	EXPECT_EQ(2, node_links(client[0]));
+	/* Nobody could give the introduced link a buffer. */
+	EXPECT_EQ(before, pool_bytes(client[0]));
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(IPCZ_RESULT_OK, put_parcel(x, 70000 + i, i));
+	for (i = 0; i < 10; i++)
+		ASSERT_TRUE(got_parcel(y, 70000 + i, i));
+	EXPECT_EQ(0, ipcz_inprocess_sandboxed_allocations());
+	close_handle(x);
+	close_handle(y);
+	for (i = 0; i < 2; i++) {
+		close_handle(to[i]);
+		close_handle(from[i]);
+		close_handle(client[i]);
+	}
+	close_handle(up);
+	close_handle(down);
+	close_handle(mid);
+	close_handle(top);
+	EXPECT_EQ(0, ipcz_inprocess_sandboxed_allocations());
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
+}
+
 /* ---- hostile delegation messages ---- */
 
 static uint64_t wire_seq;
