@@ -30,7 +30,7 @@ static struct IpczAPI ipcz = { .size = sizeof(ipcz) };
 __attribute__((constructor)) static void ct_init(void)
 {
 	/* SD_SYNC=1: the same tests over synchronous delivery. */
-	if (getenv("SD_SYNC"))
+	if (getenv("SD_SYNC") && *getenv("SD_SYNC"))
 		sd_set_sync_delivery(true);
 	ipcz.size = sizeof(ipcz);
 	if (IpczGetAPI(&ipcz) != IPCZ_RESULT_OK) {

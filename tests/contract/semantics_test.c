@@ -342,4 +342,35 @@ TEST(reject_without_report_function)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * Closing a node first: its portals stay valid handles; a local pair
+ * still works, portals that led to other nodes see their peer closed,
+ * and the other side sees the same. Closing the portals afterwards
+ * releases everything.
+ */
+TEST(node_closed_before_its_portals)
+{
+	struct ct_net net;
+	IpczHandle a, b;
+
+	ASSERT_TRUE(ct_net_up(&net, 2));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "hi", NULL, 0));
+	ASSERT_TRUE(ct_expect(net.to_client[1], "hi", NULL, 0));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.OpenPortals(net.node[1], IPCZ_NO_FLAGS, NULL, &a, &b));
+	ct_close(&net.node[1]);
+	EXPECT_EQ(IPCZ_RESULT_OK, ct_put(a, "local", NULL, 0));
+	EXPECT_TRUE(ct_expect(b, "local", NULL, 0));
+	EXPECT_TRUE(ct_wait_flags(net.to_broker[1],
+				  IPCZ_PORTAL_STATUS_PEER_CLOSED));
+	EXPECT_EQ(IPCZ_RESULT_NOT_FOUND,
+		  ct_put(net.to_broker[1], "x", NULL, 0));
+	EXPECT_TRUE(ct_wait_flags(net.to_client[1],
+				  IPCZ_PORTAL_STATUS_PEER_CLOSED));
+	ct_close(&a);
+	ct_close(&b);
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
 TEST_HARNESS_MAIN

@@ -33,7 +33,7 @@ const char *__tsan_default_suppressions(void)
 __attribute__((constructor)) static void strict_everywhere(void)
 {
 	/* SD_SYNC=1: the same driver delivering synchronously instead. */
-	if (getenv("SD_SYNC"))
+	if (getenv("SD_SYNC") && *getenv("SD_SYNC"))
 		sd_set_sync_delivery(true);
 	sd_set_abort_on_violation(true);
 	sd_tolerate("Transmit: transport handle");
