@@ -174,7 +174,7 @@ static IpczResult IPCZ_API api_merge_portals(IpczHandle first,
 	if (a && b)
 		result = router_merge(a, b);
 	if (result == IPCZ_RESULT_OK) {
-		/* Both handles are consumed: the routers live on as a bridge. */
+		/* Both handles are consumed; the routers become a bridge. */
 		router_unref((struct router *)handle_table_take(first,
 							API_OBJECT_PORTAL));
 		router_unref((struct router *)handle_table_take(second,

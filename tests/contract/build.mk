@@ -6,8 +6,9 @@
 # API function. Each <name>_test.c is one kselftest-harness program (TAP),
 # built twice: AddressSanitizer+UBSan and ThreadSanitizer (the driver
 # delivers on its own threads); the ASan build runs a second time over
-# the driver's synchronous delivery (SD_SYNC=1). Suite `contract`: check-contract ->
-# $(RESULTS)/contract.result. Documentation/contract-tests.rst.
+# the driver's synchronous delivery (SD_SYNC=1). Suite `contract`:
+# check-contract -> $(RESULTS)/contract.result.
+# Documentation/contract-tests.rst.
 
 CT_TESTS := $(patsubst tests/contract/%_test.c,%,$(wildcard tests/contract/*_test.c))
 CT_OUT   := $(BUILD)/contract
@@ -17,7 +18,8 @@ CT_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-missing-prototypes \
 	     -I$(CURDIR)/include -I$(CURDIR) -isystem $(CT_KSFT)
 CT_HEADERS := tests/contract/contract.h tests/contract/strict_driver.h
 
-CT_BINS := $(foreach v,asan tsan,$(patsubst %,$(CT_OUT)/$(v)/%_test,$(CT_TESTS)))
+CT_BINS := $(foreach v,asan tsan,\
+	     $(patsubst %,$(CT_OUT)/$(v)/%_test,$(CT_TESTS)))
 
 ALL_TARGETS  += $(CT_BINS)
 SUITES       += contract

@@ -1073,8 +1073,10 @@ TEST(parcels_before_peer_connects)
 	CT_EXPECT_CONTRACT_KEPT();
 }
 
-/* The forwarding scenario again with the driver's workers yielding at
- * random points, many times. */
+/*
+ * The forwarding scenario again with the driver's workers yielding at
+ * random points, many times.
+ */
 TEST(forwarding_with_jitter)
 {
 	struct sd_options o = { .jitter = true };
@@ -1091,7 +1093,8 @@ TEST(forwarding_with_jitter)
 		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "queued", NULL, 0));
 		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "q", &q, 1));
 		ASSERT_TRUE(ct_expect(net.to_client[1], "q", &got, 1));
-		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "q", &got, 1));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ct_put(net.to_client[2], "q", &got, 1));
 		ASSERT_TRUE(ct_expect(net.to_broker[2], "q", &q, 1));
 		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "later", NULL, 0));
 		EXPECT_TRUE(ct_expect(q, "queued", NULL, 0));

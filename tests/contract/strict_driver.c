@@ -42,12 +42,12 @@ static const char *const kind_names[] = {
 };
 
 enum sd_state {
-	SD_LIVE,		/* owned by whoever holds the handle */
-	SD_CLOSED,		/* Close()d */
-	SD_RELINQUISHED,	/* given back by a successful Serialize() */
-	SD_IN_MESSAGE,		/* a wire handle inside a queued message */
-	SD_CONSUMED,		/* a wire handle Deserialize() turned back */
-	SD_DROPPED,		/* closed by the driver (message discarded) */
+	SD_LIVE,	/* owned by whoever holds the handle */
+	SD_CLOSED,	/* Close()d */
+	SD_RELINQUISHED, /* given back by a successful Serialize() */
+	SD_IN_MESSAGE,	/* a wire handle inside a queued message */
+	SD_CONSUMED,	/* a wire handle Deserialize() turned back */
+	SD_DROPPED,	/* closed by the driver (message discarded) */
 };
 
 static const char *const state_names[] = {
