@@ -120,7 +120,7 @@ void relay_batch_send(struct relay_batch *r, struct node_link *link,
 					    r->entries.num_handles);
 		b.failed |= r->entries.failed || r->bytes.failed;
 		node_link_set_header(&b, MSG_RELAY_MESSAGE);
-		/* On failure the broker link is dropped and the handles closed. */
+		/* On failure the broker link is dropped, the handles closed. */
 		node_link_transmit(r->broker, &b, ctx);
 		message_builder_free(&b);
 	}

@@ -43,7 +43,7 @@ struct parcel;
 /* The driver objects of one parcel being relayed (sender side). */
 struct relay_batch {
 	struct node_link *broker;	/* a reference, once found */
-	struct message_builder entries;	/* wire_relayed_object; handles */
+	struct message_builder entries;	/* entries and their handles */
 	struct message_builder bytes;
 	uint32_t count;
 };
