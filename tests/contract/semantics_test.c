@@ -6,6 +6,7 @@
  * subparcels, and traps on closure.
  */
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -369,6 +370,145 @@ TEST(node_closed_before_its_portals)
 				  IPCZ_PORTAL_STATUS_PEER_CLOSED));
 	ct_close(&a);
 	ct_close(&b);
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/* An application object holding a portal, which its serializer hands over. */
+struct portal_holder {
+	IpczHandle portal;
+};
+
+static atomic_int holders_destroyed;
+
+static IpczResult IPCZ_API serialize_holder(uintptr_t object, uint32_t flags,
+					    const void *options,
+					    volatile void *data,
+					    size_t *num_bytes,
+					    IpczHandle *handles,
+					    size_t *num_handles)
+{
+	struct portal_holder *holder = (struct portal_holder *)object;
+	size_t byte_capacity = num_bytes ? *num_bytes : 0;
+	size_t handle_capacity = num_handles ? *num_handles : 0;
+
+	if (num_bytes)
+		*num_bytes = 4;
+	if (num_handles)
+		*num_handles = 1;
+	if (byte_capacity < 4 || handle_capacity < 1)
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	memcpy((void *)data, "name", 4);
+	handles[0] = holder->portal;
+	holder->portal = IPCZ_INVALID_HANDLE;
+	return IPCZ_RESULT_OK;
+}
+
+static void IPCZ_API destroy_holder(uintptr_t object, uint32_t flags,
+				    const void *options)
+{
+	struct portal_holder *holder = (struct portal_holder *)object;
+
+	if (holder->portal != IPCZ_INVALID_HANDLE)
+		ipcz.Close(holder->portal, IPCZ_NO_FLAGS, NULL);
+	free(holder);
+	atomic_fetch_add(&holders_destroyed, 1);
+}
+
+/*
+ * The serializer of an application object hands over a portal: it
+ * arrives in the subparcel on the other node and still reaches its peer.
+ */
+TEST(application_object_with_a_portal)
+{
+	struct ct_net net;
+	struct portal_holder *holder = calloc(1, sizeof(*holder));
+	struct IpczBoxContents contents = {
+		.size = sizeof(contents),
+		.type = IPCZ_BOX_TYPE_APPLICATION_OBJECT,
+		.serializer = serialize_holder,
+		.destructor = destroy_holder,
+	};
+	IpczHandle box, q, p;
+	char name[8];
+	size_t num_bytes = sizeof(name), num_handles = 1;
+
+	ASSERT_NE(NULL, holder);
+	ASSERT_TRUE(ct_net_up(&net, 2));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.OpenPortals(net.node[0], IPCZ_NO_FLAGS, NULL, &q,
+				   &holder->portal));
+	contents.object.application_object = (uintptr_t)holder;
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Box(net.node[0], &contents, IPCZ_NO_FLAGS, NULL, &box));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[1], "hey", &box, 1));
+	ASSERT_TRUE(ct_expect(net.to_broker[1], "hey", &box, 1));
+	EXPECT_EQ(1, atomic_load(&holders_destroyed));
+	memset(&contents, 0, sizeof(contents));
+	contents.size = sizeof(contents);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Unbox(box, IPCZ_NO_FLAGS, NULL, &contents));
+	ASSERT_EQ(IPCZ_BOX_TYPE_SUBPARCEL, contents.type);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(contents.object.subparcel, IPCZ_NO_FLAGS, NULL,
+			   name, &num_bytes, &p, &num_handles, NULL));
+	EXPECT_EQ(4, num_bytes);
+	EXPECT_EQ(0, memcmp(name, "name", 4));
+	ASSERT_EQ(1, num_handles);
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "to q", NULL, 0));
+	EXPECT_TRUE(ct_expect(q, "to q", NULL, 0));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(q, "to p", NULL, 0));
+	EXPECT_TRUE(ct_expect(p, "to p", NULL, 0));
+	ipcz.Close(contents.object.subparcel, IPCZ_NO_FLAGS, NULL);
+	ct_close(&p);
+	ct_close(&q);
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/*
+ * Boxes go back and forth fifty times between two non-brokers over a
+ * route the broker set up, which ends direct.
+ */
+TEST(boxes_back_and_forth_between_non_brokers)
+{
+	struct ct_net net;
+	IpczHandle p, q, box;
+	IpczDriverHandle object;
+	uint64_t value = 0;
+	int i;
+
+	ASSERT_TRUE(ct_net_up(&net, 3));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.OpenPortals(net.node[0], IPCZ_NO_FLAGS, NULL, &p, &q));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[1], "", &p, 1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "", &q, 1));
+	ASSERT_TRUE(ct_expect(net.to_broker[1], "", &p, 1));
+	ASSERT_TRUE(ct_expect(net.to_broker[2], "", &q, 1));
+	for (i = 0; i < 50; i++) {
+		struct IpczBoxContents contents = {
+			.size = sizeof(contents),
+			.type = IPCZ_BOX_TYPE_DRIVER_OBJECT,
+			.object.driver_object = sd_object_new(i, true),
+		};
+		IpczHandle from = i & 1 ? q : p, to = i & 1 ? p : q;
+		IpczHandle node = net.node[i & 1 ? 2 : 1];
+
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Box(node, &contents,
+						   IPCZ_NO_FLAGS, NULL, &box));
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(from, "box", &box, 1));
+		ASSERT_TRUE(ct_expect(to, "box", &box, 1));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Unbox(box, IPCZ_NO_FLAGS, NULL, &contents));
+		object = contents.object.driver_object;
+		EXPECT_TRUE(sd_object_value(object, &value));
+		EXPECT_EQ((uint64_t)i, value);
+		sd_driver()->Close(object, IPCZ_NO_FLAGS, NULL);
+	}
+	EXPECT_TRUE(ct_wait_direct(p));
+	EXPECT_TRUE(ct_wait_direct(q));
+	ct_close(&p);
+	ct_close(&q);
 	ct_net_down(&net);
 	CT_EXPECT_CONTRACT_KEPT();
 }
