@@ -208,4 +208,59 @@ TEST(connect_churn)
 	EXPECT_EQ(40, sd_stats().activations);
 }
 
+/*
+ * A node refers a new node to its broker (SHARE_BROKER), but what comes
+ * from the referred side is garbage: the referral fails and the
+ * referrer's portal to it sees its peer closed (after upstream's
+ * BadNonBrokerReferral).
+ */
+TEST(bad_referral)
+{
+	static const char junk[] = "i am a terrible node, refuse me";
+	struct ct_net net;
+	IpczDriverHandle ours, theirs;
+	IpczHandle p;
+
+	ASSERT_TRUE(ct_net_up(&net, 2));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  sd_transport_pair(false, false, &ours, &theirs));
+	/* As if the referred node had sent it on its end. */
+	sd_inject(ours, junk, sizeof(junk), false);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(net.node[1], ours, 1,
+		  IPCZ_CONNECT_NODE_SHARE_BROKER, NULL, &p));
+	EXPECT_TRUE(ct_wait_flags(p, IPCZ_PORTAL_STATUS_PEER_CLOSED));
+	ct_close(&p);
+	EXPECT_EQ(IPCZ_RESULT_OK,
+		  sd_driver()->Close(theirs, IPCZ_NO_FLAGS, NULL));
+	/* The referrer's own link to the broker is unharmed. */
+	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "ok", NULL, 0));
+	EXPECT_TRUE(ct_expect(net.to_client[1], "ok", NULL, 0));
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
+/*
+ * The referred node connects (INHERIT_BROKER) but its referrer drops the
+ * transport instead of connecting it: the referred node's portal sees
+ * its peer closed (after upstream's FailedNonBrokerReferral).
+ */
+TEST(failed_referral)
+{
+	IpczHandle node, p;
+	IpczDriverHandle ours, theirs;
+
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.CreateNode(sd_driver(), IPCZ_NO_FLAGS, NULL, &node));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  sd_transport_pair(false, false, &ours, &theirs));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(node, theirs, 1,
+		  IPCZ_CONNECT_NODE_INHERIT_BROKER, NULL, &p));
+	EXPECT_EQ(IPCZ_RESULT_OK,
+		  sd_driver()->Close(ours, IPCZ_NO_FLAGS, NULL));
+	EXPECT_TRUE(ct_wait_flags(p, IPCZ_PORTAL_STATUS_PEER_CLOSED));
+	ct_close(&p);
+	ct_close(&node);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
 TEST_HARNESS_MAIN
