@@ -928,11 +928,14 @@ void router_flush(struct router *router, enum op_context ctx,
 
 	stable_outward = outward_link && (!decaying_outward || outward_decayed);
 	stable_inward = !decaying_inward || inward_decayed;
-	if (on_central && (outward_decayed || inward_decayed) &&
-	    stable_outward && stable_inward) {
-		router_link_mark_side_stable(outward_link);
-		dropped_last_decaying = true;
+	if ((outward_decayed || inward_decayed) && stable_outward &&
+	    stable_inward) {
+		/* A peer declined or refused a bypass while we changed. */
 		retry_bypass = router_bypass_take_retry_locked(router);
+		if (on_central) {
+			router_link_mark_side_stable(outward_link);
+			dropped_last_decaying = true;
+		}
 	}
 
 	if (outward_link && seq_queue_fully_consumed(&router->outbound) &&

@@ -696,6 +696,25 @@ static bool answers_our_request_locked(const struct router *router,
 		route_ending_locked(router));
 }
 
+/*
+ * No usable link to the node named `name` yet: asks for an introduction,
+ * `waiter` (the link a bypass was declined or refused on) being sent a
+ * retry once the link is connected. The link may have connected while we
+ * looked, its waiters already retried, so look once more.
+ */
+static void wait_for_link(struct node_link *node_link, enum op_context ctx,
+			  const uint8_t *name, struct router_link *waiter)
+{
+	struct node_link *found;
+
+	node_link_request_introduction(node_link, ctx, name, waiter);
+	found = node_link_find_sibling(node_link, name);
+	if (found) {
+		router_bypass_send_retry(waiter, ctx);
+		node_link_unref(found);
+	}
+}
+
 /* ---- merged portals with both peers remote ---- */
 
 /*
@@ -936,23 +955,6 @@ static enum bypass_result accept_cut_on_central(struct router *router,
 	return result;
 }
 
-/* A retry owed to a declined pair: both ends may ask again. */
-static void retry_pair(struct router *near, struct router *far,
-		       struct router_link *link, enum op_context ctx)
-{
-	bool retry;
-
-	ipcz_lock_pair(&near->lock, &far->lock);
-	retry = near->bypass && far->bypass &&
-		near->bypass->phase == PHASE_FAILED &&
-		far->bypass->phase == PHASE_FAILED &&
-		near->outward.primary == link;
-	if (retry)
-		set_pair_phase_locked(near, far, PHASE_NONE);
-	ipcz_unlock_pair(&near->lock, &far->lock);
-	if (retry)
-		router_bypass_start_remote_bridge(near, far, ctx);
-}
 
 /* ---- the outward peer X ---- */
 
@@ -1063,8 +1065,7 @@ static void accept_request(struct node_link *node_link, struct router *router,
 	 * after the decline went, so that the retry follows it.
 	 */
 	if (!target)
-		node_link_request_introduction(node_link, ctx, message->name,
-					       link);
+		wait_for_link(node_link, ctx, message->name, link);
 }
 
 /* Whether the inward peer Z may be joined to X; Z's lock held. */
@@ -1088,6 +1089,7 @@ static void accept_request_local(struct node_link *node_link,
 	struct route_edge_decay *decays[2] = { route_edge_decay_alloc(),
 					       route_edge_decay_alloc() };
 	struct router_bypass *bypass = calloc(1, sizeof(*bypass));
+	struct router_bypass *peers = calloc(1, sizeof(*peers));
 	struct router_link *to_peer = NULL, *to_router = NULL;
 	struct router_link *peer_link = NULL;
 	enum link_side our_side = node_link_side(node_link);
@@ -1098,14 +1100,18 @@ static void accept_request_local(struct node_link *node_link,
 	peer = node_link_route(node_link, inward_sublink,
 			       LINK_PERIPHERAL_OUTWARD, &peer_link);
 	ok = peer && peer != router && decays[0] && decays[1] && bypass &&
+	     peers &&
 	     local_router_link_create_pair(LINK_CENTRAL, router, peer, false,
 					   &to_peer, &to_router);
 	if (ok) {
 		ipcz_lock_pair(&router->lock, &peer->lock);
 		ok = may_accept_request_locked(router, link, our_side) &&
 		     may_join_locked(peer, peer_link);
-		if (!ok)
+		if (!ok) {
+			/* Z retries over its link to the proxy, X over its. */
 			owe_retry_if_changing_locked(router, link, &bypass);
+			owe_retry_if_changing_locked(peer, peer_link, &peers);
+		}
 		if (ok) {
 			n = seq_queue_length(&router->outbound);
 			m = seq_queue_length(&peer->outbound);
@@ -1123,6 +1129,7 @@ static void accept_request_local(struct node_link *node_link,
 	free(decays[0]);
 	free(decays[1]);
 	free(bypass);
+	free(peers);
 	deactivate_and_unref(to_peer);
 	deactivate_and_unref(to_router);
 	if (ok) {
@@ -1190,26 +1197,39 @@ static enum bypass_result accept_cancel(struct router *router,
 
 /* ---- the proxy Y ---- */
 
+/* Forgets a failed bypass, so that it may be asked for again. */
+static bool forget_failure_locked(struct router *router)
+{
+	if (!router->bypass || router->bypass->phase != PHASE_FAILED)
+		return false;
+	router->bypass->phase = PHASE_NONE;
+	return true;
+}
+
+/*
+ * A retry owed to a proxy or a bridge end, by its outward peer (which
+ * declined while its edge changed) or by its inward peer (which refused
+ * for the same reason). A bridge end starts again from router_flush().
+ */
 static void accept_retry(struct router *router, struct router_link *link,
 			 enum op_context ctx)
 {
-	struct router *far = bridge_partner(router);
-	bool retry = false;
+	struct router *partner = bridge_partner(router);
+	struct router *other = partner ? partner : router;
+	bool retry;
 
-	if (far) {
-		retry_pair(router, far, link, ctx);
-		router_unref(far);
-		return;
-	}
-	ipcz_lock(&router->lock);
-	if (router->bypass && router->bypass->phase == PHASE_FAILED &&
-	    router->outward.primary == link) {
-		router->bypass->phase = PHASE_NONE;
-		retry = true;
-	}
-	ipcz_unlock(&router->lock);
-	if (retry)
+	ipcz_lock_pair(&router->lock, &other->lock);
+	retry = (router->outward.primary == link ||
+		 (router->inward && router->inward->primary == link)) &&
+		forget_failure_locked(router);
+	if (partner && router->outward.primary == link)
+		retry = forget_failure_locked(partner) || retry;
+	ipcz_unlock_pair(&router->lock, &other->lock);
+	if (retry && partner)
+		router_flush(router, ctx, false);
+	else if (retry)
 		router_bypass_maybe_start(router, ctx);
+	router_unref(partner);
 }
 
 static enum bypass_result accept_answer(struct node_link *node_link,
@@ -1377,14 +1397,17 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 					 const struct bypass_message *message)
 {
 	struct route_edge_decay *decay = route_edge_decay_alloc();
+	struct router_bypass *spare = calloc(1, sizeof(*spare));
 	struct router_link *new_link = NULL;
 	struct node_link *target;
 	uint64_t cut = 0;
 	bool ok;
 
-	if (message->cut > BYPASS_MAX_CUT) {
+	if (message->cut > BYPASS_MAX_CUT || !spare) {
 		free(decay);
-		return BYPASS_INVALID;
+		free(spare);
+		return message->cut > BYPASS_MAX_CUT ? BYPASS_INVALID :
+						       BYPASS_OK;
 	}
 	if (message->op == BYPASS_LINK_LOCAL) {
 		/* X is on the proxy's node: the new route is on this link. */
@@ -1397,6 +1420,7 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 	     (target != node_link) == (message->op == BYPASS_LINK_TO);
 	if (ok && !node_link_valid_peer_sublink(target, message->new_sublink)) {
 		free(decay);
+		free(spare);
 		node_link_unref(target);
 		return BYPASS_INVALID;
 	}
@@ -1418,6 +1442,9 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 			start_decay(&router->outward, decay, cut,
 				    message->cut);
 			decay = NULL;
+		} else {
+			/* Refused only while our edge changes: retry then. */
+			owe_retry_if_changing_locked(router, link, &spare);
 		}
 		ipcz_unlock(&router->lock);
 		if (!ok)
@@ -1425,6 +1452,7 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 					       new_link);
 	}
 	free(decay);
+	free(spare);
 	if (ok) {
 		if (message->op == BYPASS_LINK_TO)
 			send(new_link, ctx, BYPASS_READY, NULL, 0, cut);
@@ -1437,6 +1465,8 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 	router_link_unref(new_link);
 	if (target)
 		node_link_unref(target);
+	else if (message->op == BYPASS_LINK_TO)
+		wait_for_link(node_link, ctx, message->name, link);
 	return BYPASS_OK;
 }
 
@@ -1497,7 +1527,7 @@ enum bypass_result router_bypass_accept(struct node_link *node_link,
 		return accept_joined(router, link, OP_TRANSPORT, message->cut,
 				     message->new_sublink);
 	case BYPASS_RETRY:
-		if (type != LINK_CENTRAL)
+		if (type != LINK_CENTRAL && type != LINK_PERIPHERAL_INWARD)
 			return BYPASS_INVALID;
 		accept_retry(router, link, OP_TRANSPORT);
 		return BYPASS_OK;

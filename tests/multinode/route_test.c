@@ -7,11 +7,13 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ipcz/inprocess_driver.h"
+#include "ipcz/introspect.h"
 
 #include "tests/multinode/mn_test.h"
 
@@ -1497,6 +1499,260 @@ MN_TEST(driver_objects_across_nodes)
 			   { "client", false, object_client } },
 		.num_links = 1,
 		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Many routes wandering: the broker opens eight pairs and sends both ends
+ * of each around the ring of itself and its two clients, one end each way
+ * round, two rounds each (the clients reach each other over a pair the
+ * broker gave them). Every holder reads what has already arrived from the
+ * other end, checks it is the next number, sends a few of its own and
+ * passes the end on, so parcels flow both ways on every route while both
+ * of its ends move. Back at the broker, each end must read the other's
+ * whole stream, in order, once each, with nothing beyond it. How far the
+ * routes were reduced is only reported (proxies each node still holds at
+ * the end): a few can stay (Documentation/route-reduction.rst, what is
+ * not built yet), which costs hops, never parcels.
+ */
+
+enum { WR_BROKER, WR_LEFT, WR_RIGHT, WR_NODES };
+
+#define WR_ROUTES 8
+#define WR_HOPS 6
+#define WR_N 64
+
+struct wr_envelope {
+	uint32_t route;
+	uint32_t end;		/* 0 goes broker, left, right; 1 the other way */
+	uint32_t hop;		/* its holder is wr_holder(end, hop) */
+	uint32_t expected;	/* next number due from the other end */
+	uint32_t to_send;	/* next number this end sends */
+};
+
+static int wr_holder(uint32_t end, uint32_t hop)
+{
+	return (int)((end == 0 ? hop : 2 * hop) % WR_NODES);
+}
+
+/* How many ends arrive at `node` (every hop but the first, at the broker). */
+static int wr_arrivals(int node)
+{
+	uint32_t end, hop;
+	int count = 0;
+
+	for (end = 0; end < 2; end++)
+		for (hop = 1; hop <= WR_HOPS; hop++)
+			count += wr_holder(end, hop) == node;
+	return count * WR_ROUTES;
+}
+
+static uint32_t wr_value(uint32_t route, uint32_t end, uint32_t seq)
+{
+	return route << 24 | end << 20 | seq;
+}
+
+/* Reads the other end's numbers: what has arrived, or (`all`) the rest. */
+static bool wr_read(struct mn_ctx *ctx, IpczHandle portal,
+		    struct wr_envelope *env, bool all)
+{
+	uint32_t value, want;
+
+	while (all ? env->expected < WR_N :
+		     mn_status(portal).num_local_parcels > 0) {
+		if (!mn_get_u32(ctx, portal, &value, "wandering stream"))
+			return false;
+		want = wr_value(env->route, 1 - env->end, env->expected);
+		if (value != want) {
+			MN_FAIL(ctx, "route %u end %u: 0x%x where 0x%x was due",
+				env->route, env->end, value, want);
+			return false;
+		}
+		env->expected++;
+	}
+	return true;
+}
+
+static void wr_send(struct mn_ctx *ctx, IpczHandle portal,
+		    struct wr_envelope *env, uint32_t count)
+{
+	for (; count > 0 && env->to_send < WR_N; count--, env->to_send++)
+		MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+				 mn_put_u32(portal,
+					    wr_value(env->route, env->end,
+						     env->to_send)),
+				 "Put on a wandering end");
+}
+
+/* Reads what arrived, sends a few and passes the end to its next holder. */
+static void wr_pass(struct mn_ctx *ctx, const IpczHandle *to,
+		    IpczHandle portal, struct wr_envelope *env)
+{
+	if (!wr_read(ctx, portal, env, false))
+		return;
+	wr_send(ctx, portal, env, 3);
+	env->hop++;
+	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			 ipcz.Put(to[wr_holder(env->end, env->hop)], env,
+				  sizeof(*env), &portal, 1, IPCZ_NO_FLAGS,
+				  NULL),
+			 "Put of a wandering end");
+}
+
+/* Ends home at the broker, to be drained after every hop. */
+struct wr_home {
+	IpczHandle portal[WR_ROUTES][2];
+	struct wr_envelope env[WR_ROUTES][2];
+};
+
+/*
+ * An end arriving at this node, or (false) a client's "done": a client
+ * that made all its hops may say so while the broker still waits for ends
+ * from the other one.
+ */
+static bool wr_arrive(struct mn_ctx *ctx, const IpczHandle *to,
+		      IpczHandle from, struct wr_home *home)
+{
+	struct wr_envelope env;
+	size_t num_bytes = sizeof(env), num_handles = 1;
+	IpczHandle portal;
+
+	if (!MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
+			      mn_get(ctx, from, &env, &num_bytes, &portal,
+				     &num_handles, "wandering end"),
+			      "a wandering end"))
+		return true;
+	if (num_bytes == 4 && num_handles == 0 && !memcmp(&env, "done", 4))
+		return false;
+	if (num_bytes != sizeof(env) || num_handles != 1 ||
+	    env.route >= WR_ROUTES || env.end > 1 || env.hop == 0 ||
+	    env.hop > WR_HOPS || wr_holder(env.end, env.hop) != ctx->index) {
+		MN_FAIL(ctx, "a bad wandering envelope");
+		return true;
+	}
+	if (env.hop < WR_HOPS) {
+		wr_pass(ctx, to, portal, &env);
+		return true;
+	}
+	wr_send(ctx, portal, &env, WR_N);
+	home->portal[env.route][env.end] = portal;
+	home->env[env.route][env.end] = env;
+	return true;
+}
+
+/* Both ends of a route home: whole streams, once each, nothing more. */
+static void wr_drain(struct mn_ctx *ctx, struct wr_home *home, uint32_t r)
+{
+	uint32_t end;
+
+	for (end = 0; end < 2; end++) {
+		if (home->portal[r][end] == IPCZ_INVALID_HANDLE)
+			return;
+		if (wr_read(ctx, home->portal[r][end], &home->env[r][end],
+			    true))
+			MN_EXPECT(ctx, mn_status(home->portal[r][end])
+						       .num_local_parcels == 0,
+				  "route %u end %u: nothing beyond the stream",
+				  r, end);
+	}
+	/* Closure carries end 1's exact length: nothing may follow it. */
+	mn_close(ctx, home->portal[r][1]);
+	if (mn_wait_status(ctx, home->portal[r][0],
+			   IPCZ_PORTAL_STATUS_PEER_CLOSED, "a route home"))
+		MN_EXPECT(ctx, mn_status(home->portal[r][0])
+					       .num_local_parcels == 0,
+			  "route %u: nothing after end 1's stream", r);
+	mn_close(ctx, home->portal[r][0]);
+}
+
+/* Logs the proxies this node still holds once the ends have moved on. */
+static void wr_report_proxies(struct mn_ctx *ctx)
+{
+	struct ipcz_node_info info = { .size = sizeof(info) };
+
+	if (ipcz_introspect_node(ctx->node, &info) == IPCZ_RESULT_OK &&
+	    info.proxies)
+		fprintf(stderr, "# %s: %llu proxies left after the wandering\n",
+			ctx->name, (unsigned long long)info.proxies);
+}
+
+/* The broker starts every end on its way (its hop 0). */
+static void wr_start(struct mn_ctx *ctx, const IpczHandle *to)
+{
+	struct wr_envelope env = { 0 };
+	IpczHandle ends[2];
+	uint32_t r;
+
+	for (r = 0; r < WR_ROUTES; r++) {
+		open_pair(ctx, &ends[0], &ends[1]);
+		for (env.end = 0; env.end < 2; env.end++) {
+			env.route = r;
+			env.hop = env.expected = env.to_send = 0;
+			wr_pass(ctx, to, ends[env.end], &env);
+		}
+	}
+}
+
+static void wr_role(struct mn_ctx *ctx)
+{
+	static struct wr_home homes[WR_NODES];
+	struct wr_home *home = &homes[ctx->index];
+	IpczHandle to[WR_NODES], listen[2], left, right;
+	int arrivals = wr_arrivals(ctx->index), from, i;
+	bool done[2] = { false, false };
+	uint32_t r;
+
+	memset(home, 0, sizeof(*home));
+	if (ctx->index == WR_BROKER) {
+		MN_REQUIRE(ctx, mn_connect_broker(ctx, 2, &to[WR_LEFT]));
+		open_pair(ctx, &left, &right);
+		mn_put_str(to[WR_LEFT], "side", &left, 1);
+		mn_put_str(to[WR_RIGHT], "side", &right, 1);
+		listen[0] = to[WR_LEFT];
+		listen[1] = to[WR_RIGHT];
+		wr_start(ctx, to);
+	} else {
+		MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1,
+					       &to[WR_BROKER]));
+		mn_expect_str(ctx, to[WR_BROKER], "side",
+			      &to[WR_LEFT + WR_RIGHT - ctx->index], 1);
+		listen[0] = to[WR_BROKER];
+		listen[1] = to[WR_LEFT + WR_RIGHT - ctx->index];
+	}
+	while (arrivals-- > 0 && !ctx->failed) {
+		from = mn_wait_any(ctx, listen, 2, "a wandering end");
+		if (from < 0)
+			break;
+		if (!wr_arrive(ctx, to, listen[from], home)) {
+			done[from] = true;
+			arrivals++;
+		}
+	}
+	for (r = 0; r < WR_ROUTES && ctx->index == WR_BROKER; r++)
+		wr_drain(ctx, home, r);
+	wr_report_proxies(ctx);
+	if (ctx->index == WR_BROKER) {
+		for (i = 0; i < 2; i++)
+			if (!done[i])
+				mn_expect_str(ctx, listen[i], "done", NULL, 0);
+		mn_close(ctx, listen[0]);
+		mn_close(ctx, listen[1]);
+	} else {
+		mn_close(ctx, listen[1]);
+		mn_client_finish(ctx, to[WR_BROKER]);
+	}
+}
+
+MN_TEST(many_routes_wandering)
+{
+	static const struct mn_test test = {
+		.num_nodes = WR_NODES,
+		.nodes = { [WR_BROKER] = { "broker", true, wr_role },
+			   [WR_LEFT] = { "left", false, wr_role },
+			   [WR_RIGHT] = { "right", false, wr_role } },
+		.num_links = 2,
+		.links = { { WR_BROKER, WR_LEFT }, { WR_BROKER, WR_RIGHT } },
 	};
 	MN_RUN(test);
 }
