@@ -25,6 +25,7 @@ int buffer_pool_init(struct buffer_pool *pool,
 		atomic_init(&c->hint, 0);
 		atomic_init(&c->growth, BUFFER_POOL_GROWTH_IDLE);
 		atomic_init(&c->bytes, 0);
+		atomic_init(&c->wait_futile, false);
 	}
 	if (pthread_mutex_init(&pool->append_lock, NULL))
 		return -ENOMEM;
@@ -196,6 +197,11 @@ int buffer_pool_alloc(struct buffer_pool *pool, size_t size,
 			if (k != start)
 				atomic_store_explicit(&c->hint, k,
 						      memory_order_relaxed);
+			/* Blocks come back: waiting for one may pay again. */
+			if (atomic_load_explicit(&c->wait_futile,
+						 memory_order_relaxed))
+				atomic_store_explicit(&c->wait_futile, false,
+						      memory_order_relaxed);
 			fill_block(a, (uint32_t)index, out);
 			return 0;
 		}
@@ -290,14 +296,27 @@ bool buffer_pool_take_growth_request(struct buffer_pool *pool,
 	return false;
 }
 
-bool buffer_pool_exhausted(struct buffer_pool *pool, size_t size)
+bool buffer_pool_worth_waiting(struct buffer_pool *pool, size_t size)
+{
+	int cls = buffer_pool_class_of(size);
+	struct buffer_pool_class *c;
+
+	if (cls < 0)
+		return false;
+	c = &pool->classes[cls];
+	return atomic_load_explicit(&c->count, memory_order_relaxed) > 0 &&
+	       atomic_load_explicit(&c->growth, memory_order_relaxed) ==
+		       BUFFER_POOL_GROWTH_IDLE &&
+	       !atomic_load_explicit(&c->wait_futile, memory_order_relaxed);
+}
+
+void buffer_pool_wait_ran_out(struct buffer_pool *pool, size_t size)
 {
 	int cls = buffer_pool_class_of(size);
 
-	return cls >= 0 &&
-	       atomic_load_explicit(&pool->classes[cls].growth,
-				    memory_order_relaxed) ==
-		       BUFFER_POOL_GROWTH_IDLE;
+	if (cls >= 0)
+		atomic_store_explicit(&pool->classes[cls].wait_futile, true,
+				      memory_order_relaxed);
 }
 
 void buffer_pool_growth_failed(struct buffer_pool *pool, uint32_t block_size)

@@ -73,6 +73,11 @@ struct buffer_pool_class {
 	_Atomic uint32_t hint; /* where the last success was */
 	_Atomic uint32_t growth; /* enum buffer_pool_growth */
 	_Atomic uint64_t bytes; /* capacity of all regions */
+	/*
+	 * The last wait for a free block of this class ran out: do not wait
+	 * again until an allocation succeeds at once (buffer_pool_alloc).
+	 */
+	_Atomic bool wait_futile;
 };
 
 struct buffer_pool {
@@ -160,11 +165,16 @@ bool buffer_pool_take_growth_request(struct buffer_pool *pool,
 				     uint32_t *block_size);
 
 /*
- * Whether an allocation of @size bytes that just failed with -ENOMEM can
- * only succeed once a block is freed: no growth is wanted or under way for
- * its class (fixed capacity, class limit, or region limit reached).
+ * Whether it is worth waiting for a block of @size bytes after an
+ * allocation failed with -ENOMEM: the class has blocks (so one may be
+ * freed), no growth is wanted or under way for it (fixed capacity, class
+ * limit, or region limit reached), and the last wait for it did not run
+ * out since an allocation of it last succeeded.
  */
-bool buffer_pool_exhausted(struct buffer_pool *pool, size_t size);
+bool buffer_pool_worth_waiting(struct buffer_pool *pool, size_t size);
+
+/* Records that a wait for a block of @size bytes ran out. */
+void buffer_pool_wait_ran_out(struct buffer_pool *pool, size_t size);
 
 /* Abandons a pending request so that a later failure may ask again. */
 void buffer_pool_growth_failed(struct buffer_pool *pool, uint32_t block_size);

@@ -189,13 +189,7 @@ int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,
 	uint64_t now, deadline, spin_end;
 	int i;
 
-	if (err == 0) {
-		atomic_store_explicit(&lm->data_wait_futile, false,
-				      memory_order_relaxed);
-		return 0;
-	}
-	if (err != -ENOMEM || !buffer_pool_exhausted(&lm->pool, size) ||
-	    atomic_load_explicit(&lm->data_wait_futile, memory_order_relaxed))
+	if (err != -ENOMEM || !buffer_pool_worth_waiting(&lm->pool, size))
 		return err;
 	now = monotonic_ns();
 	deadline = now + FRAGMENT_DATA_WAIT_NS;
@@ -218,8 +212,7 @@ int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,
 		} while (now < spin_end && now < deadline);
 	} while (err == -ENOMEM && now < deadline);
 	if (err == -ENOMEM)
-		atomic_store_explicit(&lm->data_wait_futile, true,
-				      memory_order_relaxed);
+		buffer_pool_wait_ran_out(&lm->pool, size);
 	return err;
 }
 

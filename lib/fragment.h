@@ -106,9 +106,10 @@ static inline void *fragment_payload(const struct fragment *frag)
  * FRAGMENT_DATA_WAIT_NS before it returns -ENOMEM, since the peer frees
  * each block as soon as it has read it, and the alternative (the data
  * through the driver) costs both sides far more. A wait that ran out
- * disables waiting until an allocation succeeds at once again, so a peer
- * that stopped reading costs one wait, not one per parcel. A class that
- * may still grow returns -ENOMEM at once: the caller grows the pool.
+ * disables waiting for that class until an allocation of it succeeds
+ * again, so a peer that stopped reading costs one wait, not one per
+ * parcel. A class that may still grow, or that has no blocks at all (a
+ * fixed-capacity pool's larger classes), returns -ENOMEM at once.
  */
 #define FRAGMENT_DATA_WAIT_NS 1000000u
 int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,

@@ -204,7 +204,6 @@ int link_memory_open(struct link_memory *lm, enum node_link_side side,
 	lm->primary = primary;
 	atomic_init(&lm->next_buffer_id, 1);
 	atomic_init(&lm->buffer_count, 0);
-	atomic_init(&lm->data_wait_futile, false);
 	lm->total_size = size;
 	err = buffer_pool_init(&lm->pool, config);
 	if (err)

@@ -108,12 +108,6 @@ struct link_memory {
 	_Atomic uint32_t buffer_count;
 	uint64_t total_size; /* bytes of all registered buffers */
 	pthread_mutex_t register_lock;
-	/*
-	 * The last wait for a data block (data_fragment_alloc) ran
-	 * out: the peer is not freeing blocks now, so do not wait again until
-	 * an allocation succeeds at once.
-	 */
-	_Atomic bool data_wait_futile;
 };
 
 /*

@@ -241,7 +241,8 @@ static void *free_later(void *arg)
 
 /*
  * 2000 bytes of data take a 2 KiB block; the primary buffer has 16, and a
- * fixed-capacity pool never grows: the 17th allocation has to wait.
+ * fixed-capacity pool never grows: the 17th allocation has to wait. 6000
+ * bytes take an 8 KiB block, of which the primary buffer has none.
  */
 TEST(data_fragment_waits_for_a_freed_block)
 {
@@ -267,6 +268,16 @@ TEST(data_fragment_waits_for_a_freed_block)
 	EXPECT_EQ(-ENOMEM, data_fragment_alloc(lm, 2000, &f));
 	EXPECT_LE(FRAGMENT_DATA_WAIT_NS, test_now_ns() - start);
 	/* ...and the next attempt does not wait at all. */
+	start = test_now_ns();
+	EXPECT_EQ(-ENOMEM, data_fragment_alloc(lm, 2000, &f));
+	EXPECT_GT(FRAGMENT_DATA_WAIT_NS, test_now_ns() - start);
+	/* Other classes still succeed; one without blocks never waits. */
+	ASSERT_EQ(0, data_fragment_alloc(lm, 100, &f));
+	ASSERT_EQ(0, fragment_free(lm, &f.desc));
+	start = test_now_ns();
+	EXPECT_EQ(-ENOMEM, data_fragment_alloc(lm, 6000, &f));
+	EXPECT_GT(FRAGMENT_DATA_WAIT_NS, test_now_ns() - start);
+	/* Success in another class does not make the exhausted one wait. */
 	start = test_now_ns();
 	EXPECT_EQ(-ENOMEM, data_fragment_alloc(lm, 2000, &f));
 	EXPECT_GT(FRAGMENT_DATA_WAIT_NS, test_now_ns() - start);
