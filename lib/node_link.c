@@ -49,78 +49,97 @@ void node_link_destroy(struct node_link *link)
 /* ---- sending ---- */
 
 /*
- * Transmits a built message. A message that cannot go (no memory to build
- * it, or the driver refuses it, e.g. over its queue limit) would be a
- * parcel or closure silently lost, so the link is dropped instead: every
+ * The end of a send: driver objects the driver did not take are ours to
+ * close, and a message that could not go (no memory to build it, or the
+ * driver refused it, e.g. over its queue limit) would be a parcel or
+ * closure silently lost, so the link is dropped instead (`drop`): every
  * route through it breaks, visibly, on both sides.
  */
-bool node_link_transmit(struct node_link *link, struct message_builder *b,
-		     enum op_context ctx)
+static bool finish_send(struct node_link *link, struct message_builder *b,
+			IpczResult result, bool drop, enum op_context ctx)
+{
+	size_t i;
+
+	if (result == IPCZ_RESULT_OK)
+		return true;
+	for (i = 0; i < b->num_handles; i++)
+		driver_close_object(node_link_driver(link), b->handles[i]);
+	if (drop)
+		node_link_disconnect(link, ctx);
+	return false;
+}
+
+/* The transport, unless the link is dead (*dead) or has none. */
+static IpczDriverHandle live_transport(struct node_link *link, bool *dead)
+{
+	IpczDriverHandle transport;
+
+	ipcz_lock(&link->lock);
+	*dead = link->state == LINK_DEAD;
+	transport = link->transport;
+	ipcz_unlock(&link->lock);
+	if (*dead)
+		return IPCZ_INVALID_DRIVER_HANDLE;
+	return transport;
+}
+
+/* Numbers a message (registering growth `g` with it) and sends it. */
+static bool send_message(struct node_link *link, struct message_builder *b,
+			 struct node_link_growth *g, enum op_context ctx)
 {
 	const struct IpczDriver *driver = node_link_driver(link);
+	enum node_link_memory_path path = NLM_PATH_BROKEN;
 	IpczResult result = IPCZ_RESULT_UNAVAILABLE;
 	IpczDriverHandle transport;
 	bool dead;
-	size_t i;
 
-	ipcz_lock(&link->lock);
-	dead = link->state == LINK_DEAD;
-	transport = link->transport;
-	ipcz_unlock(&link->lock);
-	if (!b->failed && !dead && transport != IPCZ_INVALID_DRIVER_HANDLE) {
-		switch (node_link_memory_send(&link->memory, b->bytes, b->size,
-					      b->num_handles)) {
-		case NLM_PATH_RING:
-			return true;
-		case NLM_PATH_RING_SIGNAL:
-			/* The peer sleeps: ring its doorbell. */
-			result = driver->Transmit(transport, NULL, 0, NULL, 0,
-						  IPCZ_NO_FLAGS, NULL);
-			break;
-		case NLM_PATH_DRIVER:
-			result = driver->Transmit(transport, b->bytes, b->size,
-						  b->handles, b->num_handles,
-						  IPCZ_NO_FLAGS, NULL);
-			break;
-		default:
-			break;
-		}
-	}
-	if (result == IPCZ_RESULT_OK)
+	transport = live_transport(link, &dead);
+	if (!b->failed && transport != IPCZ_INVALID_DRIVER_HANDLE)
+		path = g ? node_link_memory_send_growth(&link->memory,
+							b->bytes, b->size,
+							b->num_handles, g) :
+			   node_link_memory_send(&link->memory, b->bytes,
+						 b->size, b->num_handles);
+	switch (path) {
+	case NLM_PATH_RING:
 		return true;
-	/* Driver objects the driver did not take are ours to close. */
-	for (i = 0; i < b->num_handles; i++)
-		driver_close_object(driver, b->handles[i]);
-	if (!dead)
-		node_link_disconnect(link, ctx);
-	return false;
+	case NLM_PATH_RING_SIGNAL:
+		/* The peer sleeps: ring its doorbell. */
+		result = driver->Transmit(transport, NULL, 0, NULL, 0,
+					  IPCZ_NO_FLAGS, NULL);
+		break;
+	case NLM_PATH_DRIVER:
+		result = driver->Transmit(transport, b->bytes, b->size,
+					  b->handles, b->num_handles,
+					  IPCZ_NO_FLAGS, NULL);
+		break;
+	default:
+		break;
+	}
+	return finish_send(link, b, result, !dead && path != NLM_PATH_REFUSED,
+			   ctx);
+}
+
+bool node_link_transmit(struct node_link *link, struct message_builder *b,
+			enum op_context ctx)
+{
+	return send_message(link, b, NULL, ctx);
 }
 
 bool node_link_transmit_numbered(struct node_link *link,
 				 struct message_builder *b,
 				 enum op_context ctx)
 {
-	const struct IpczDriver *driver = node_link_driver(link);
 	IpczResult result = IPCZ_RESULT_UNAVAILABLE;
 	IpczDriverHandle transport;
 	bool dead;
-	size_t i;
 
-	ipcz_lock(&link->lock);
-	dead = link->state == LINK_DEAD;
-	transport = link->transport;
-	ipcz_unlock(&link->lock);
-	if (!b->failed && !dead && transport != IPCZ_INVALID_DRIVER_HANDLE)
-		result = driver->Transmit(transport, b->bytes, b->size,
-					  b->handles, b->num_handles,
-					  IPCZ_NO_FLAGS, NULL);
-	if (result == IPCZ_RESULT_OK)
-		return true;
-	for (i = 0; i < b->num_handles; i++)
-		driver_close_object(driver, b->handles[i]);
-	if (!dead)
-		node_link_disconnect(link, ctx);
-	return false;
+	transport = live_transport(link, &dead);
+	if (!b->failed && transport != IPCZ_INVALID_DRIVER_HANDLE)
+		result = node_link_driver(link)->Transmit(
+			transport, b->bytes, b->size, b->handles,
+			b->num_handles, IPCZ_NO_FLAGS, NULL);
+	return finish_send(link, b, result, !dead, ctx);
 }
 
 IpczDriverHandle node_link_transport(struct node_link *link)
@@ -147,8 +166,8 @@ void node_link_set_header(struct message_builder *b, enum node_message_type type
 }
 
 /*
- * Serves a growth request of the link's pool: the new buffer is announced
- * (numbered before any message that names it) and then registered.
+ * Serves a growth request of the link's pool: the new buffer is registered
+ * as it is numbered (see node_link_memory_send_growth()) and announced.
  */
 void node_link_grow_pool(struct node_link *link, enum op_context ctx)
 {
@@ -172,7 +191,7 @@ void node_link_grow_pool(struct node_link *link, enum op_context ctx)
 	if (node_link_memory_prepare_growth(&link->memory, link->transport,
 					    &b, &growth)) {
 		node_link_set_header(&b, MSG_ADD_BLOCK_BUFFER);
-		sent = node_link_transmit(link, &b, ctx);
+		sent = send_message(link, &b, &growth, ctx);
 		node_link_memory_finish_growth(&link->memory, &growth, sent);
 	}
 	message_builder_free(&b);
@@ -197,7 +216,7 @@ void node_link_growth_provided(struct node_link *link, uint32_t block_size,
 	if (node_link_memory_build_growth(&link->memory, link->transport, &b,
 					  &growth, block_size, memory)) {
 		node_link_set_header(&b, MSG_ADD_BLOCK_BUFFER);
-		sent = node_link_transmit(link, &b, ctx);
+		sent = send_message(link, &b, &growth, ctx);
 		node_link_memory_finish_growth(&link->memory, &growth, sent);
 	}
 	message_builder_free(&b);

@@ -447,22 +447,33 @@ fail:
 void node_link_memory_finish_growth(struct node_link_memory *m,
 				    struct node_link_growth *g, bool sent)
 {
-	bool kept;
-
-	ipcz_lock(&m->send_lock);
-	kept = sent && keep_buffer_objects(m, g->objects);
-	ipcz_unlock(&m->send_lock);
-	if (kept && link_memory_add_block_buffer(&m->lm, g->id, g->base,
-						 g->size, g->block_size,
-						 LINK_MEMORY_LOCAL) == 0)
-		return;
 	/*
-	 * Not registered: the peer may know the buffer, but no fragment of
-	 * ours will ever name it. Its objects stay until release if kept.
+	 * A registered buffer stays, sent or not: a failed send drops the
+	 * link anyway. Otherwise its objects are closed (unless kept for
+	 * release) and its class may ask for growth again.
 	 */
-	if (!kept)
-		close_buffer_objects(m, &g->objects);
+	if (g->registered)
+		return;
+	close_buffer_objects(m, &g->objects);
 	link_memory_growth_failed(&m->lm, g->block_size);
+}
+
+/*
+ * Registers growth `g` as our own buffer. Under send_lock. Its driver
+ * objects, once kept, are released with the link's memory, registered
+ * or not.
+ */
+static bool register_growth(struct node_link_memory *m,
+			    struct node_link_growth *g)
+{
+	if (!keep_buffer_objects(m, g->objects))
+		return false;
+	g->objects.memory = IPCZ_INVALID_DRIVER_HANDLE;
+	g->objects.mapping = IPCZ_INVALID_DRIVER_HANDLE;
+	g->registered = !link_memory_add_block_buffer(&m->lm, g->id, g->base,
+						      g->size, g->block_size,
+						      LINK_MEMORY_LOCAL);
+	return g->registered;
 }
 
 IpczResult node_link_memory_accept_block_buffer(struct node_link_memory *m,
@@ -560,12 +571,12 @@ static int wait_for_room(struct message_ring *ring, uint64_t seq,
 					  NODE_LINK_MEMORY_FULL_WAIT_NS);
 }
 
-enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
-						 void *bytes, size_t num_bytes,
-						 size_t num_handles)
+/* Numbers and places one message. Under send_lock. */
+static enum node_link_memory_path send_locked(struct node_link_memory *m,
+					      void *bytes, size_t num_bytes,
+					      size_t num_handles)
 {
 	struct message_ring *ring = link_memory_outgoing_ring(&m->lm);
-	enum node_link_memory_path path = NLM_PATH_DRIVER;
 	struct msg_header header;
 	uint64_t seq;
 	int r;
@@ -575,32 +586,62 @@ enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
 	 * the pool only when it receives ours.
 	 */
 	memcpy(&header, bytes, sizeof(header));
-	ipcz_lock(&m->send_lock);
 	seq = m->next_send_seq++;
 	set_seq(bytes, seq);
-	if (atomic_load_explicit(&m->open, memory_order_relaxed) &&
-	    header.type != MSG_CONNECT && !num_handles &&
-	    num_bytes <= message_ring_max_payload(ring)) {
-		r = message_ring_write(ring, seq, bytes, (uint32_t)num_bytes);
-		if (r == -EAGAIN)
-			r = wait_for_room(ring, seq, bytes, (uint32_t)num_bytes);
-		if (r == 0)
-			path = message_ring_should_signal(ring) ?
-				       NLM_PATH_RING_SIGNAL :
-				       NLM_PATH_RING;
-		else if (r != -EAGAIN)
-			path = NLM_PATH_BROKEN;
-	}
-	ipcz_unlock(&m->send_lock);
+	if (!atomic_load_explicit(&m->open, memory_order_relaxed) ||
+	    header.type == MSG_CONNECT || num_handles ||
+	    num_bytes > message_ring_max_payload(ring))
+		return NLM_PATH_DRIVER;
+	r = message_ring_write(ring, seq, bytes, (uint32_t)num_bytes);
+	if (r == -EAGAIN)
+		r = wait_for_room(ring, seq, bytes, (uint32_t)num_bytes);
+	if (r == -EAGAIN)
+		return NLM_PATH_DRIVER;
+	if (r)
+		return NLM_PATH_BROKEN;
+	return message_ring_should_signal(ring) ? NLM_PATH_RING_SIGNAL :
+						  NLM_PATH_RING;
+}
+
+static void count_path(struct node_link_memory *m,
+		       enum node_link_memory_path path)
+{
 	if (path == NLM_PATH_DRIVER)
 		atomic_fetch_add_explicit(&m->sent_driver, 1,
 					  memory_order_relaxed);
-	else if (path != NLM_PATH_BROKEN)
+	else if (path == NLM_PATH_RING || path == NLM_PATH_RING_SIGNAL)
 		atomic_fetch_add_explicit(&m->sent_ring, 1,
 					  memory_order_relaxed);
 	if (path == NLM_PATH_RING_SIGNAL)
 		atomic_fetch_add_explicit(&m->doorbells, 1,
 					  memory_order_relaxed);
+}
+
+enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
+						 void *bytes, size_t num_bytes,
+						 size_t num_handles)
+{
+	enum node_link_memory_path path;
+
+	ipcz_lock(&m->send_lock);
+	path = send_locked(m, bytes, num_bytes, num_handles);
+	ipcz_unlock(&m->send_lock);
+	count_path(m, path);
+	return path;
+}
+
+enum node_link_memory_path
+node_link_memory_send_growth(struct node_link_memory *m, void *bytes,
+			     size_t num_bytes, size_t num_handles,
+			     struct node_link_growth *g)
+{
+	enum node_link_memory_path path = NLM_PATH_REFUSED;
+
+	ipcz_lock(&m->send_lock);
+	if (register_growth(m, g))
+		path = send_locked(m, bytes, num_bytes, num_handles);
+	ipcz_unlock(&m->send_lock);
+	count_path(m, path);
 	return path;
 }
 

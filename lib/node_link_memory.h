@@ -80,6 +80,7 @@ struct node_link_growth {
 	size_t size;
 	unsigned char *base;
 	struct node_link_buffer_objects objects;
+	bool registered;	/* by node_link_memory_send_growth() */
 };
 
 struct node_link_memory {
@@ -123,6 +124,7 @@ enum node_link_memory_path {
 	NLM_PATH_RING_SIGNAL,	/* written; send an empty Transmit */
 	NLM_PATH_DRIVER,	/* send it through the driver */
 	NLM_PATH_BROKEN,	/* the ring is corrupt: drop the link */
+	NLM_PATH_REFUSED,	/* not sent, not numbered: the link is fine */
 };
 
 /*
@@ -223,9 +225,10 @@ bool node_link_memory_take_data(struct node_link_memory *m,
 /*
  * Growth, when the pool asked for it: allocates, maps and formats a block
  * buffer and builds the AddBlockBuffer message for it into `b` (to be sent
- * through the driver). False if there is nothing to do or it failed. After
- * sending, node_link_memory_finish_growth() registers the buffer (if
- * `sent`), so that no fragment in it is named before the peer knows it.
+ * through the driver). False if there is nothing to do or it failed. The
+ * message goes out through node_link_memory_send_growth(), then
+ * node_link_memory_finish_growth() cleans up a buffer that was not
+ * registered.
  */
 bool node_link_memory_prepare_growth(struct node_link_memory *m,
 				     IpczDriverHandle transport,
@@ -275,6 +278,19 @@ size_t node_link_memory_pool_bytes(struct node_link_memory *m);
 enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
 						 void *bytes, size_t num_bytes,
 						 size_t num_handles);
+
+/*
+ * Numbers an AddBlockBuffer message for growth `g` and registers the new
+ * buffer in the same step, under the send lock: registered before the
+ * peer can learn of it (and so name it in a fragment it sends back), and
+ * numbered before any message of ours can name it. NLM_PATH_REFUSED when
+ * the buffer cannot be registered (the pool is full): then the message
+ * must not be sent.
+ */
+enum node_link_memory_path
+node_link_memory_send_growth(struct node_link_memory *m, void *bytes,
+			     size_t num_bytes, size_t num_handles,
+			     struct node_link_growth *g);
 
 /*
  * A call from the driver: a message (bytes, handles) or a doorbell (no
