@@ -341,4 +341,109 @@ TEST(direct_route_survives_broker)
 	CT_EXPECT_CONTRACT_KEPT();
 }
 
+/*
+ * Random operations on a pool of portals spread over a broker and three
+ * clients: open pairs, put, drain, close, and move portals between nodes
+ * through the broker, while the driver delivers on its own threads. The
+ * seed is printed; CT_SEED=n repeats a run.
+ */
+#define POOL 24
+
+struct pooled {
+	IpczHandle portal;
+	int node;
+};
+
+static int pool_add(struct pooled *pool, IpczHandle portal, int node)
+{
+	int i;
+
+	for (i = 0; i < POOL; i++) {
+		if (pool[i].portal == IPCZ_INVALID_HANDLE) {
+			pool[i].portal = portal;
+			pool[i].node = node;
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void drain(IpczHandle portal)
+{
+	char buffer[64];
+	size_t num_bytes = sizeof(buffer);
+
+	while (ipcz.Get(portal, IPCZ_GET_PARTIAL, NULL, buffer, &num_bytes,
+			NULL, NULL, NULL) == IPCZ_RESULT_OK)
+		num_bytes = sizeof(buffer);
+}
+
+/* Moves a portal from node `from` to node `to` (one of them the broker). */
+static bool carry(struct ct_net *net, IpczHandle *portal, int from, int to)
+{
+	if (from == 0)
+		return hop(net->to_client[to], net->to_broker[to], portal);
+	return hop(net->to_broker[from], net->to_client[from], portal);
+}
+
+TEST(random_operations)
+{
+	struct pooled pool[POOL];
+	struct ct_net net;
+	unsigned int seed = getenv("CT_SEED") ? (unsigned int)atoi(
+		getenv("CT_SEED")) : (unsigned int)ct_now_ms();
+	int op, i;
+
+	TH_LOG("seed %u", seed);
+	srand(seed);
+	memset(pool, 0, sizeof(pool));
+	ASSERT_TRUE(ct_net_up(&net, 4));
+	for (op = 0; op < 1500; op++) {
+		int pick = rand() % POOL, node = rand() % 4;
+		struct pooled *e = &pool[pick];
+		IpczHandle a, b;
+
+		switch (rand() % 6) {
+		case 0:
+			if (ipcz.OpenPortals(net.node[node], IPCZ_NO_FLAGS,
+					     NULL, &a, &b) != IPCZ_RESULT_OK)
+				break;
+			if (pool_add(pool, a, node) < 0)
+				ct_close(&a);
+			if (pool_add(pool, b, node) < 0)
+				ct_close(&b);
+			break;
+		case 1:
+		case 2:
+			if (e->portal)
+				ipcz.Put(e->portal, &op, sizeof(op), NULL, 0,
+					 IPCZ_NO_FLAGS, NULL);
+			break;
+		case 3:
+			if (e->portal)
+				drain(e->portal);
+			break;
+		case 4:
+			if (e->portal && rand() % 3 == 0)
+				ct_close(&e->portal);
+			break;
+		default:
+			/* Move it one hop: to the broker, or out from it. */
+			if (!e->portal)
+				break;
+			node = e->node == 0 ? 1 + rand() % 3 : 0;
+			ASSERT_TRUE(carry(&net, &e->portal, e->node, node));
+			e->node = node;
+			break;
+		}
+	}
+	for (i = 0; i < POOL; i++) {
+		if (pool[i].portal)
+			drain(pool[i].portal);
+		ct_close(&pool[i].portal);
+	}
+	ct_net_down(&net);
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
 TEST_HARNESS_MAIN
