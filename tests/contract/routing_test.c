@@ -386,10 +386,12 @@ static bool carry(struct ct_net *net, IpczHandle *portal, int from, int to)
 	return hop(net->to_broker[from], net->to_client[from], portal);
 }
 
-TEST(random_operations)
+/* The body of the random tests; with `deaths`, clients die on the way. */
+static void random_run(struct __test_metadata *_metadata, bool deaths)
 {
 	struct pooled pool[POOL];
 	struct ct_net net;
+	bool dead[4] = { false };
 	unsigned int seed = getenv("CT_SEED") ? (unsigned int)atoi(
 		getenv("CT_SEED")) : (unsigned int)ct_now_ms();
 	int op, i;
@@ -403,9 +405,17 @@ TEST(random_operations)
 		struct pooled *e = &pool[pick];
 		IpczHandle a, b;
 
+		if (deaths && op % 500 == 499) {
+			/* A client dies; its portals stay valid handles. */
+			node = 1 + op / 500;
+			ct_close(&net.node[node]);
+			dead[node] = true;
+			continue;
+		}
 		switch (rand() % 6) {
 		case 0:
-			if (ipcz.OpenPortals(net.node[node], IPCZ_NO_FLAGS,
+			if (dead[node] ||
+			    ipcz.OpenPortals(net.node[node], IPCZ_NO_FLAGS,
 					     NULL, &a, &b) != IPCZ_RESULT_OK)
 				break;
 			if (pool_add(pool, a, node) < 0)
@@ -429,9 +439,11 @@ TEST(random_operations)
 			break;
 		default:
 			/* Move it one hop: to the broker, or out from it. */
-			if (!e->portal)
+			if (!e->portal || dead[e->node])
 				break;
 			node = e->node == 0 ? 1 + rand() % 3 : 0;
+			if (dead[node])
+				break;
 			ASSERT_TRUE(carry(&net, &e->portal, e->node, node));
 			e->node = node;
 			break;
@@ -444,6 +456,17 @@ TEST(random_operations)
 	}
 	ct_net_down(&net);
 	CT_EXPECT_CONTRACT_KEPT();
+}
+
+TEST(random_operations)
+{
+	random_run(_metadata, false);
+}
+
+/* The same with the three clients dying one by one along the way. */
+TEST(random_operations_with_deaths)
+{
+	random_run(_metadata, true);
 }
 
 TEST_HARNESS_MAIN
