@@ -59,9 +59,11 @@ static void send_memory_message(struct node_link *link, enum op_context ctx,
 
 	message_builder_init(&b);
 	message_builder_append(&b, &message, sizeof(message));
-	if (memory != IPCZ_INVALID_DRIVER_HANDLE)
+	if (memory != IPCZ_INVALID_DRIVER_HANDLE) {
 		node_link_memory_serialize(node_link_driver(link), memory,
-					   link->transport, &b);
+					   node_link_hold_transport(link), &b);
+		node_link_release_transport(link);
+	}
 	node_link_set_header(&b, type);
 	node_link_transmit(link, &b, ctx);
 	message_builder_free(&b);

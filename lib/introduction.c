@@ -165,12 +165,12 @@ struct serialized_transport {
  * Serializes `transport` for `link`'s own transport; on failure the end is
  * closed (the node holding the other end then sees its link fail).
  */
-static bool serialize_transport(struct node_link *link,
-				IpczDriverHandle transport,
-				struct serialized_transport *out)
+static bool serialize_transport_via(struct node_link *link,
+				    IpczDriverHandle via,
+				    IpczDriverHandle transport,
+				    struct serialized_transport *out)
 {
 	const struct IpczDriver *driver = node_link_driver(link);
-	IpczDriverHandle via = node_link_transport(link);
 	IpczResult result;
 
 	memset(out, 0, sizeof(*out));
@@ -201,6 +201,18 @@ static bool serialize_transport(struct node_link *link,
 	free(out->bytes);
 	free(out->handles);
 	return false;
+}
+
+static bool serialize_transport(struct node_link *link,
+				IpczDriverHandle transport,
+				struct serialized_transport *out)
+{
+	bool done = serialize_transport_via(link,
+					    node_link_hold_transport(link),
+					    transport, out);
+
+	node_link_release_transport(link);
+	return done;
 }
 
 /*
@@ -288,9 +300,10 @@ static void send_accept_introduction(struct node_link *link,
  * cannot (a broker delegating its own allocations, a driver that cannot
  * allocate or serialize): side A then offers one itself.
  */
-static bool introduction_memory(struct node_link *requester,
-				struct node_link *target,
-				struct message_builder out[2])
+static bool introduction_memory_via(struct node_link *requester,
+				    struct node_link *target,
+				    const IpczDriverHandle via[2],
+				    struct message_builder out[2])
 {
 	const struct IpczDriver *driver = node_link_driver(requester);
 	IpczDriverHandle memory = IPCZ_INVALID_DRIVER_HANDLE;
@@ -307,13 +320,9 @@ static bool introduction_memory(struct node_link *requester,
 		return false;
 	}
 	/* Each serialization takes its copy, whether it succeeds or not. */
-	if (!node_link_memory_serialize(driver, memory,
-					node_link_transport(requester),
-					&out[0]))
+	if (!node_link_memory_serialize(driver, memory, via[0], &out[0]))
 		driver_close_object(driver, copy);
-	else if (node_link_memory_serialize(driver, copy,
-					    node_link_transport(target),
-					    &out[1]) &&
+	else if (node_link_memory_serialize(driver, copy, via[1], &out[1]) &&
 		 !out[0].failed && !out[1].failed)
 		return true;
 	/* Either failed: neither side gets it (the other copy is closed). */
@@ -322,6 +331,19 @@ static bool introduction_memory(struct node_link *requester,
 	message_builder_free(&out[0]);
 	message_builder_free(&out[1]);
 	return false;
+}
+
+static bool introduction_memory(struct node_link *requester,
+				struct node_link *target,
+				struct message_builder out[2])
+{
+	IpczDriverHandle via[2] = { node_link_hold_transport(requester),
+				    node_link_hold_transport(target) };
+	bool made = introduction_memory_via(requester, target, via, out);
+
+	node_link_release_transport(target);
+	node_link_release_transport(requester);
+	return made;
 }
 
 /*
@@ -336,12 +358,16 @@ static void introduce(struct node_link *requester, struct node_link *target,
 	IpczDriverHandle ends[2] = { IPCZ_INVALID_DRIVER_HANDLE,
 				     IPCZ_INVALID_DRIVER_HANDLE };
 	struct message_builder memory[2];
+	IpczResult result;
 	bool shared;
 
-	if (driver->CreateTransports(node_link_transport(requester),
-				     node_link_transport(target),
-				     IPCZ_NO_FLAGS, NULL, &ends[0],
-				     &ends[1]) != IPCZ_RESULT_OK) {
+	result = driver->CreateTransports(node_link_hold_transport(requester),
+					  node_link_hold_transport(target),
+					  IPCZ_NO_FLAGS, NULL, &ends[0],
+					  &ends[1]);
+	node_link_release_transport(target);
+	node_link_release_transport(requester);
+	if (result != IPCZ_RESULT_OK) {
 		send_introduction_name(requester, OP_TRANSPORT,
 				       MSG_REJECT_INTRODUCTION, target_name);
 		return;
@@ -472,6 +498,19 @@ IpczResult node_link_accept_request_introduction(struct node_link *link,
 	return IPCZ_RESULT_OK;
 }
 
+/* A transport pair between `link`'s node and `target`'s, on a broker. */
+static bool create_transports_to(struct node_link *link,
+				 struct node_link *target,
+				 IpczDriverHandle ends[2])
+{
+	IpczResult result = node_link_driver(link)->CreateTransports(
+		link->transport, node_link_hold_transport(target),
+		IPCZ_NO_FLAGS, NULL, &ends[0], &ends[1]);
+
+	node_link_release_transport(target);
+	return result == IPCZ_RESULT_OK;
+}
+
 /*
  * On a broker, from another broker: one of its nodes wants a link to one
  * of ours. Unknown targets and repeated pairs are ignored (the asking
@@ -500,11 +539,7 @@ IpczResult node_link_accept_request_indirect(struct node_link *link,
 		return IPCZ_RESULT_OK;
 	if (introduces_peer(target) &&
 	    node_note_introduction(node, message.source, message.target) &&
-	    node_link_driver(link)->CreateTransports(link->transport,
-					      node_link_transport(target),
-					      IPCZ_NO_FLAGS,
-					      NULL, &ends[0],
-					      &ends[1]) == IPCZ_RESULT_OK) {
+	    create_transports_to(link, target, ends)) {
 		send_accept_introduction(target, OP_TRANSPORT, message.source,
 					 LINK_SIDE_B, ends[1], NULL);
 		if (serialize_transport(link, ends[0], &t)) {

@@ -48,10 +48,14 @@ void node_link_build_connect(struct node_link *link, IpczDriverHandle shared,
 	 * between these two nodes) would leave the peer without the pool
 	 * this side writes to: the link goes without one.
 	 */
-	if (shared != IPCZ_INVALID_DRIVER_HANDLE &&
-	    !node_link_memory_serialize(node_link_driver(link), shared,
-					link->transport, b))
-		node_link_memory_discard_primary(&link->memory);
+	if (shared != IPCZ_INVALID_DRIVER_HANDLE) {
+		IpczDriverHandle transport = node_link_hold_transport(link);
+
+		if (!node_link_memory_serialize(node_link_driver(link), shared,
+						transport, b))
+			node_link_memory_discard_primary(&link->memory);
+		node_link_release_transport(link);
+	}
 	node_link_set_header(b, MSG_CONNECT);
 }
 

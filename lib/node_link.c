@@ -42,6 +42,7 @@ void node_link_destroy(struct node_link *link)
 	node_link_memory_release(&link->memory);
 	driver_close_object(node_link_driver(link), link->introducer_memory);
 	driver_close_object(node_link_driver(link), link->transport);
+	driver_close_object(node_link_driver(link), link->retired_transport);
 	node_unref(link->node);
 	free(link);
 }
@@ -69,17 +70,43 @@ static bool finish_send(struct node_link *link, struct message_builder *b,
 	return false;
 }
 
-/* The transport, unless the link is dead (*dead) or has none. */
+IpczDriverHandle node_link_hold_transport(struct node_link *link)
+{
+	IpczDriverHandle transport;
+
+	ipcz_lock(&link->lock);
+	transport = link->transport;
+	link->transport_holds++;
+	ipcz_unlock(&link->lock);
+	return transport;
+}
+
+void node_link_release_transport(struct node_link *link)
+{
+	IpczDriverHandle retired = IPCZ_INVALID_DRIVER_HANDLE;
+
+	ipcz_lock(&link->lock);
+	if (link->transport_holds && --link->transport_holds == 0) {
+		retired = link->retired_transport;
+		link->retired_transport = IPCZ_INVALID_DRIVER_HANDLE;
+	}
+	ipcz_unlock(&link->lock);
+	driver_close_object(node_link_driver(link), retired);
+}
+
+/*
+ * The transport, held (see node_link_hold_transport()), unless the link
+ * is dead (*dead) or has none (held all the same: release it).
+ */
 static IpczDriverHandle live_transport(struct node_link *link, bool *dead)
 {
 	IpczDriverHandle transport;
 
 	ipcz_lock(&link->lock);
 	*dead = link->state == LINK_DEAD;
-	transport = link->transport;
+	transport = *dead ? IPCZ_INVALID_DRIVER_HANDLE : link->transport;
+	link->transport_holds++;
 	ipcz_unlock(&link->lock);
-	if (*dead)
-		return IPCZ_INVALID_DRIVER_HANDLE;
 	return transport;
 }
 
@@ -116,6 +143,7 @@ static bool send_message(struct node_link *link, struct message_builder *b,
 	default:
 		break;
 	}
+	node_link_release_transport(link);
 	return finish_send(link, b, result, !dead && path != NLM_PATH_REFUSED,
 			   ctx);
 }
@@ -139,17 +167,8 @@ bool node_link_transmit_numbered(struct node_link *link,
 		result = node_link_driver(link)->Transmit(
 			transport, b->bytes, b->size, b->handles,
 			b->num_handles, IPCZ_NO_FLAGS, NULL);
+	node_link_release_transport(link);
 	return finish_send(link, b, result, !dead, ctx);
-}
-
-IpczDriverHandle node_link_transport(struct node_link *link)
-{
-	IpczDriverHandle transport;
-
-	ipcz_lock(&link->lock);
-	transport = link->transport;
-	ipcz_unlock(&link->lock);
-	return transport;
 }
 
 void node_link_set_header(struct message_builder *b, enum node_message_type type)
@@ -172,6 +191,7 @@ void node_link_set_header(struct message_builder *b, enum node_message_type type
 void node_link_grow_pool(struct node_link *link, enum op_context ctx)
 {
 	struct node_link_growth growth;
+	IpczDriverHandle transport;
 	struct message_builder b;
 	uint32_t block_size;
 	size_t size;
@@ -188,12 +208,14 @@ void node_link_grow_pool(struct node_link *link, enum op_context ctx)
 		return;
 	}
 	message_builder_init(&b);
-	if (node_link_memory_prepare_growth(&link->memory, link->transport,
-					    &b, &growth)) {
+	transport = node_link_hold_transport(link);
+	if (node_link_memory_prepare_growth(&link->memory, transport, &b,
+					    &growth)) {
 		node_link_set_header(&b, MSG_ADD_BLOCK_BUFFER);
 		sent = send_message(link, &b, &growth, ctx);
 		node_link_memory_finish_growth(&link->memory, &growth, sent);
 	}
+	node_link_release_transport(link);
 	message_builder_free(&b);
 }
 
@@ -201,6 +223,7 @@ void node_link_growth_provided(struct node_link *link, uint32_t block_size,
 			       IpczDriverHandle memory, enum op_context ctx)
 {
 	struct node_link_growth growth;
+	IpczDriverHandle transport;
 	struct message_builder b;
 	bool live, sent;
 
@@ -213,12 +236,14 @@ void node_link_growth_provided(struct node_link *link, uint32_t block_size,
 		return;
 	}
 	message_builder_init(&b);
-	if (node_link_memory_build_growth(&link->memory, link->transport, &b,
+	transport = node_link_hold_transport(link);
+	if (node_link_memory_build_growth(&link->memory, transport, &b,
 					  &growth, block_size, memory)) {
 		node_link_set_header(&b, MSG_ADD_BLOCK_BUFFER);
 		sent = send_message(link, &b, &growth, ctx);
 		node_link_memory_finish_growth(&link->memory, &growth, sent);
 	}
+	node_link_release_transport(link);
 	message_builder_free(&b);
 }
 
@@ -597,7 +622,8 @@ static IpczResult IPCZ_API on_activity(IpczHandle listener, const void *data,
 	if (flags & IPCZ_TRANSPORT_ACTIVITY_DEACTIVATED) {
 		/*
 		 * The driver is done with us: close the transport (the peer
-		 * sees an error) and retire the listener handle.
+		 * sees an error; a sender still using it closes it when done)
+		 * and retire the listener handle.
 		 */
 		struct api_object *taken;
 		IpczDriverHandle transport;
@@ -605,6 +631,10 @@ static IpczResult IPCZ_API on_activity(IpczHandle listener, const void *data,
 		ipcz_lock(&link->lock);
 		transport = link->transport;
 		link->transport = IPCZ_INVALID_DRIVER_HANDLE;
+		if (link->transport_holds) {
+			link->retired_transport = transport;
+			transport = IPCZ_INVALID_DRIVER_HANDLE;
+		}
 		ipcz_unlock(&link->lock);
 		driver_close_object(node_link_driver(link), transport);
 		taken = handle_table_take(listener,

@@ -65,6 +65,13 @@ struct node_link {
 	 * side are known from the start (remote_name is set before CONNECT).
 	 */
 	bool introduced;
+	/*
+	 * Senders using the transport outside the lock (Transmit, Serialize,
+	 * CreateTransports): a transport deactivated meanwhile is closed by
+	 * the last of them (retired_transport), never under their feet.
+	 */
+	uint32_t transport_holds;
+	IpczDriverHandle retired_transport;
 };
 
 static inline const struct IpczDriver *node_link_driver(struct node_link *link)
@@ -75,10 +82,13 @@ static inline const struct IpczDriver *node_link_driver(struct node_link *link)
 /* node_link.c */
 
 /*
- * The link's transport, read under its lock: deactivation clears it from
- * the driver's thread. For links other than the one being dispatched.
+ * The link's transport, read under its lock and kept open until
+ * node_link_release_transport() (which must follow, whatever the result):
+ * IPCZ_INVALID_DRIVER_HANDLE once the driver has deactivated it. For
+ * senders, and for links other than the one being dispatched.
  */
-IpczDriverHandle node_link_transport(struct node_link *link);
+IpczDriverHandle node_link_hold_transport(struct node_link *link);
+void node_link_release_transport(struct node_link *link);
 
 /*
  * Sends a built message (ring, doorbell or driver). False: it could not

@@ -62,6 +62,7 @@ struct transfer {
 
 struct encoder {
 	struct node_link *link;
+	IpczDriverHandle transport;	/* held while encoding */
 	enum op_context ctx;
 	struct message_builder records;	/* records, and the driver handles */
 	struct message_builder data;	/* parcel data, then record bytes */
@@ -208,7 +209,7 @@ static void encode_driver_object(struct encoder *e, struct node *node,
 	void *bytes = NULL;
 	IpczResult result;
 
-	result = driver->Serialize(handle, e->link->transport, IPCZ_NO_FLAGS,
+	result = driver->Serialize(handle, e->transport, IPCZ_NO_FLAGS,
 				   NULL, NULL, &num_bytes, NULL, &num_handles);
 	if (result == IPCZ_RESULT_RESOURCE_EXHAUSTED) {
 		bytes = calloc(1, num_bytes ? num_bytes : 1);
@@ -216,7 +217,7 @@ static void encode_driver_object(struct encoder *e, struct node *node,
 				 sizeof(*handles));
 		result = IPCZ_RESULT_RESOURCE_EXHAUSTED;
 		if (bytes && handles)
-			result = driver->Serialize(handle, e->link->transport,
+			result = driver->Serialize(handle, e->transport,
 						   IPCZ_NO_FLAGS, NULL, bytes,
 						   &num_bytes, handles,
 						   &num_handles);
@@ -415,6 +416,7 @@ void node_link_send_parcel(struct node_link *link, enum op_context ctx,
 	message_builder_init(&e.data);
 	message_builder_init(&b);
 	relay_batch_init(&e.relay);
+	e.transport = node_link_hold_transport(link);
 	if (parcel->data_size > UINT32_MAX)
 		e.data.failed = true;
 	else if (!data_to_fragment(link, ctx, parcel, &message))
@@ -434,6 +436,7 @@ void node_link_send_parcel(struct node_link *link, enum op_context ctx,
 	/* The relayed objects and the parcel meet at the destination. */
 	relay_batch_send(&e.relay, link, sublink, parcel->seq, ctx);
 	node_link_transmit(link, &b, ctx);
+	node_link_release_transport(link);
 
 	/* The portals' new routers exist on the other side now. */
 	for (i = 0; i < e.num_transfers; i++) {

@@ -87,13 +87,16 @@ bool relay_batch_add(struct relay_batch *r, struct node_link *link,
 		r->broker = node_link_broker_of(link->node);
 	if (!r->broker || r->broker == link || r->count >= RELAY_MAX_OBJECTS)
 		return false;
-	transport = node_link_transport(r->broker);
+	transport = node_link_hold_transport(r->broker);
 	if (transport == IPCZ_INVALID_DRIVER_HANDLE ||
 	    relay_serialize_object(node_link_driver(link), object,
 				   transport, &r->bytes,
 				   &r->entries, &entry.num_bytes,
-				   &entry.num_handles) != IPCZ_RESULT_OK)
+				   &entry.num_handles) != IPCZ_RESULT_OK) {
+		node_link_release_transport(r->broker);
 		return false;
+	}
+	node_link_release_transport(r->broker);
 	message_builder_append(&r->entries, &entry, sizeof(entry));
 	r->count++;
 	return true;
@@ -254,7 +257,7 @@ static void forward(struct node_link *target, const uint8_t source[16],
 		    IpczDriverHandle *objects)
 {
 	const struct IpczDriver *driver = node_link_driver(target);
-	IpczDriverHandle transport = node_link_transport(target);
+	IpczDriverHandle transport = node_link_hold_transport(target);
 	struct msg_relay message = *request;
 	struct message_builder entries, data, b;
 	uint32_t i;
@@ -285,6 +288,7 @@ static void forward(struct node_link *target, const uint8_t source[16],
 	b.failed |= entries.failed || data.failed;
 	node_link_set_header(&b, MSG_ACCEPT_RELAYED_MESSAGE);
 	node_link_transmit(target, &b, OP_TRANSPORT);
+	node_link_release_transport(target);
 	message_builder_free(&b);
 	message_builder_free(&entries);
 	message_builder_free(&data);
