@@ -27,9 +27,9 @@
 
 #include "tools/bench/bench.h"
 
-#define BULK_SIZE (1u << 20)
+#define BULK_SIZE BENCH_BULK_SIZE
 #define WARMUP 500
-#define ACK_EVERY 16		/* bulk messages per acknowledgement */
+#define ACK_EVERY BENCH_ACK_EVERY
 #define WINDOW 64		/* bulk messages in flight at most */
 #define RUN_TIMEOUT_S 300
 
@@ -41,6 +41,8 @@ static const struct bench_transport *const transports[] = {
 	&bench_socket_driver,
 	&bench_ipcz_socket,
 	&bench_ipcz_kernel,
+	&bench_ipcz_socket_trap,
+	&bench_ipcz_kernel_trap,
 };
 #define TRANSPORT_COUNT (sizeof(transports) / sizeof(transports[0]))
 
@@ -104,6 +106,16 @@ static int compare_ll(const void *a, const void *b)
  * (a transport without flow control of its own, like a bare driver,
  * would otherwise queue without bound).
  */
+enum bench_reply bench_echo_reply(size_t size, int *bulk_seen)
+{
+	if (size == 0)
+		return BENCH_REPLY_STOP;
+	if (size < BULK_SIZE)
+		return BENCH_REPLY_ECHO;
+	return ++*bulk_seen % ACK_EVERY == 0 ? BENCH_REPLY_ACK :
+					       BENCH_REPLY_NONE;
+}
+
 static int serve(const struct bench_transport *t, struct bench_channel *c,
 		 uint8_t *buffer)
 {
@@ -114,16 +126,37 @@ static int serve(const struct bench_transport *t, struct bench_channel *c,
 
 		if (n < 0)
 			return 1;
-		if (n == 0)
+		switch (bench_echo_reply((size_t)n, &bulk)) {
+		case BENCH_REPLY_STOP:
 			return 0;
-		if ((size_t)n < BULK_SIZE) {
+		case BENCH_REPLY_ECHO:
 			if (t->send(c, buffer, (size_t)n))
 				return 1;
-		} else if (++bulk % ACK_EVERY == 0) {
+			break;
+		case BENCH_REPLY_ACK:
 			if (t->send(c, "k", 1))
 				return 1;
+			break;
+		case BENCH_REPLY_NONE:
+			break;
 		}
 	}
+}
+
+/* Round trips driven from this thread: send, then wait for the echo. */
+static int ping_pong(const struct bench_transport *t, struct bench_channel *c,
+		     uint8_t *buffer, size_t size, long long *samples)
+{
+	for (int i = -WARMUP; i < round_trips; i++) {
+		long long start = bench_now_ns();
+
+		if (t->send(c, buffer, size) ||
+		    t->receive(c, buffer, BULK_SIZE) != (ssize_t)size)
+			return -1;
+		if (i >= 0)
+			samples[i] = bench_now_ns() - start;
+	}
+	return 0;
 }
 
 static int measure_latency(const struct bench_transport *t,
@@ -131,20 +164,17 @@ static int measure_latency(const struct bench_transport *t,
 			   size_t size, double *median_us, double *p99_us)
 {
 	long long *samples = malloc(sizeof(long long) * (size_t)round_trips);
+	int failed;
 
 	if (!samples)
 		return -1;
 	memset(buffer, 0xab, size);
-	for (int i = -WARMUP; i < round_trips; i++) {
-		long long start = bench_now_ns();
-
-		if (t->send(c, buffer, size) ||
-		    t->receive(c, buffer, BULK_SIZE) != (ssize_t)size) {
-			free(samples);
-			return -1;
-		}
-		if (i >= 0)
-			samples[i] = bench_now_ns() - start;
+	failed = t->ping_pong ? t->ping_pong(c, buffer, size, WARMUP,
+					     round_trips, samples) :
+				ping_pong(t, c, buffer, size, samples);
+	if (failed) {
+		free(samples);
+		return -1;
 	}
 	qsort(samples, (size_t)round_trips, sizeof(long long), compare_ll);
 	*median_us = samples[round_trips / 2] / 1000.0;
@@ -239,7 +269,9 @@ static void run_side(const struct bench_transport *t, struct bench_channel *c,
 				status = 1;
 		} else {
 			buffer = malloc(BULK_SIZE);
-			status = buffer ? serve(t, c, buffer) : 1;
+			status = !buffer ? 1 :
+				 t->serve ? t->serve(c, buffer) :
+					    serve(t, c, buffer);
 			free(buffer);
 		}
 		t->detach(c, side);
@@ -335,7 +367,7 @@ static void print_load(const char *when)
 
 static void print_header(void)
 {
-	printf("%-8s %-14s %10s %10s %8s %10s %10s %10s\n", "regime",
+	printf("%-8s %-16s %10s %10s %8s %10s %10s %10s\n", "regime",
 	       "transport", "64B med us", "64B p99 us", "64B csw", "4K med us",
 	       "4K p99 us", "1MiB MiB/s");
 }
@@ -344,13 +376,13 @@ static void print_row(const char *regime, const char *name,
 		      const struct results *r)
 {
 	if (!r->ok) {
-		printf("%-8s %-14s %s\n", regime, name,
+		printf("%-8s %-16s %s\n", regime, name,
 		       !r->reported ? "failed (no result; a side died or hung)" :
 		       r->attached  ? "failed" :
 				      "unavailable here");
 		return;
 	}
-	printf("%-8s %-14s %10.2f %10.2f %8.2f %10.2f %10.2f %10.0f\n",
+	printf("%-8s %-16s %10.2f %10.2f %8.2f %10.2f %10.2f %10.0f\n",
 	       regime, name, r->median_us[0], r->p99_us[0],
 	       r->switches_per_trip, r->median_us[1], r->p99_us[1],
 	       r->mib_per_s);

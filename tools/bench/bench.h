@@ -46,7 +46,45 @@ struct bench_transport {
 	 * parent with side -1 once both processes are gone.
 	 */
 	void (*detach)(struct bench_channel *channel, int side);
+
+	/*
+	 * Optional, for a transport whose exchange runs in callbacks instead
+	 * of on the calling thread (NULL: bench.c drives send and receive).
+	 *
+	 * ping_pong: on side 0, `warmup` + `count` round trips of `size`
+	 * bytes from `buffer` (BENCH_BULK_SIZE bytes), storing the last
+	 * `count` durations in `samples_ns`; 0, or -1 on failure.
+	 */
+	int (*ping_pong)(struct bench_channel *channel, void *buffer,
+			 size_t size, int warmup, int count,
+			 long long *samples_ns);
+
+	/*
+	 * serve: on side 1, the whole echo loop, answering as
+	 * bench_echo_reply() says; the process's exit status (0 when side 0
+	 * sent the empty message that ends the run).
+	 */
+	int (*serve)(struct bench_channel *channel, void *buffer);
 };
+
+/* The size of a bulk message (throughput phase) and of every buffer. */
+#define BENCH_BULK_SIZE (1u << 20)
+
+/* Bulk messages per acknowledgement from the echo side. */
+#define BENCH_ACK_EVERY 16
+
+enum bench_reply {
+	BENCH_REPLY_NONE,	/* a bulk message, not acknowledged yet */
+	BENCH_REPLY_ECHO,	/* send the message back */
+	BENCH_REPLY_ACK,	/* send a 1-byte acknowledgement */
+	BENCH_REPLY_STOP,	/* the empty message: the run is over */
+};
+
+/*
+ * What the echo side answers to a message of `size` bytes; `bulk_seen`
+ * counts bulk messages across calls (start it at 0).
+ */
+enum bench_reply bench_echo_reply(size_t size, int *bulk_seen);
 
 /* Tunables shared with the transports. */
 struct bench_options {
@@ -72,5 +110,7 @@ extern const struct bench_transport bench_shm_futex;
 extern const struct bench_transport bench_socket_driver;
 extern const struct bench_transport bench_ipcz_socket;
 extern const struct bench_transport bench_ipcz_kernel;
+extern const struct bench_transport bench_ipcz_socket_trap;
+extern const struct bench_transport bench_ipcz_kernel_trap;
 
 #endif

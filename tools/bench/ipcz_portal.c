@@ -7,6 +7,12 @@
  * A receiver waits for a parcel by polling Get() briefly (when it may
  * spin), then installing a trap and sleeping on a futex until the trap
  * handler, on the driver's I/O thread, wakes it.
+ *
+ * The "-trap" rows answer inside the trap handlers instead, as Chromium
+ * uses ipcz: the handler takes the parcel, puts the reply and installs the
+ * next trap, all on the I/O thread, and the application thread only waits
+ * for the end of the run. That saves the hand-off to the application
+ * thread: on one CPU, a context switch per message.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -21,6 +27,19 @@
 
 #include "tools/bench/bench.h"
 
+/* The state of an exchange run by trap handlers. */
+struct trap_run {
+	uint8_t *buffer;	/* BENCH_BULK_SIZE bytes */
+	size_t size;		/* side 0: the message size */
+	int next;		/* side 0: round trip in flight, from -warmup */
+	int count;		/* side 0: round trips to time */
+	long long *samples_ns;	/* side 0 */
+	long long start_ns;	/* side 0: when the message in flight left */
+	int bulk_seen;		/* side 1 */
+	bool failed;
+	atomic_uint done;	/* futex word: 1 once the handlers are done */
+};
+
 struct bench_channel {
 	enum ipcz_driver_kind kind;
 	int fds[2];
@@ -29,6 +48,7 @@ struct bench_channel {
 	IpczHandle portal;
 	bool spin;
 	atomic_uint signal;	/* futex word, bumped by the trap handler */
+	struct trap_run run;	/* the "-trap" rows only */
 };
 
 static void futex(atomic_uint *word, int op, unsigned int value)
@@ -182,4 +202,191 @@ const struct bench_transport bench_ipcz_kernel = {
 	.send = portal_send,
 	.receive = portal_receive,
 	.detach = portal_detach,
+};
+
+/* A parcel already queued, or -1 (none yet, peer gone, or an error). */
+static ssize_t take_parcel(struct bench_channel *c, void *buffer)
+{
+	size_t size = BENCH_BULK_SIZE;
+	IpczResult result = c->api.Get(c->portal, 0, NULL, buffer, &size,
+				       NULL, NULL, NULL);
+
+	if (result == IPCZ_RESULT_OK)
+		return (ssize_t)size;
+	if (result != IPCZ_RESULT_UNAVAILABLE)
+		fprintf(stderr, "ipcz-%s-trap: Get(): result %d\n",
+			ipcz_driver_kind_name(c->kind), result);
+	return -1;
+}
+
+/*
+ * Installs `handler` for the next parcel (or the peer's closure); fails
+ * with IPCZ_RESULT_FAILED_PRECONDITION if that is already there.
+ */
+static IpczResult arm(struct bench_channel *c, IpczTrapEventHandler handler)
+{
+	const struct IpczTrapConditions conditions = {
+		.size = sizeof(conditions),
+		.flags = IPCZ_TRAP_ABOVE_MIN_LOCAL_PARCELS |
+			 IPCZ_TRAP_PEER_CLOSED,
+		.min_local_parcels = 0,
+	};
+
+	return c->api.Trap(c->portal, &conditions, handler, (uintptr_t)c, 0,
+			   NULL, NULL, NULL);
+}
+
+/* Ends the run; the handlers touch nothing of `run` afterwards. */
+static void finish(struct trap_run *run, bool failed)
+{
+	run->failed = failed;
+	atomic_store(&run->done, 1);
+	futex(&run->done, FUTEX_WAKE_PRIVATE, INT_MAX);
+}
+
+static void wait_until_done(struct trap_run *run)
+{
+	while (!atomic_load(&run->done))
+		futex(&run->done, FUTEX_WAIT_PRIVATE, 0);
+}
+
+static void IPCZ_API on_reply(const struct IpczTrapEvent *event);
+
+/*
+ * Side 0: times every reply queued, sends the next message and installs
+ * the trap again. The trap goes in after Put(), so that no handler can
+ * run inside Put(); a reply already there is taken by the next turn.
+ */
+static void ping_replies(struct bench_channel *c)
+{
+	struct trap_run *run = &c->run;
+
+	do {
+		ssize_t n = take_parcel(c, run->buffer);
+		long long now = bench_now_ns();
+
+		if (n != (ssize_t)run->size) {
+			finish(run, true);
+			return;
+		}
+		if (run->next >= 0)
+			run->samples_ns[run->next] = now - run->start_ns;
+		if (++run->next == run->count) {
+			finish(run, false);
+			return;
+		}
+		run->start_ns = bench_now_ns();
+		if (portal_send(c, run->buffer, run->size)) {
+			finish(run, true);
+			return;
+		}
+	} while (arm(c, on_reply) != IPCZ_RESULT_OK);
+}
+
+static void IPCZ_API on_reply(const struct IpczTrapEvent *event)
+{
+	/* REMOVED: the portal is being closed, after the run. */
+	if (!(event->condition_flags & IPCZ_TRAP_REMOVED))
+		ping_replies((struct bench_channel *)event->context);
+}
+
+static int trap_ping_pong(struct bench_channel *c, void *buffer, size_t size,
+			  int warmup, int count, long long *samples_ns)
+{
+	struct trap_run *run = &c->run;
+
+	*run = (struct trap_run){
+		.buffer = buffer,
+		.size = size,
+		.next = -warmup,
+		.count = count,
+		.samples_ns = samples_ns,
+	};
+	/* Set before Trap(), whose lock orders it before the handler. */
+	run->start_ns = bench_now_ns();
+	if (arm(c, on_reply) != IPCZ_RESULT_OK)
+		return -1;	/* nothing may be queued between runs */
+	if (portal_send(c, buffer, size))
+		return -1;
+	wait_until_done(run);
+	return run->failed ? -1 : 0;
+}
+
+static void IPCZ_API on_request(const struct IpczTrapEvent *event);
+
+/* Side 1: answers every parcel queued, then installs the trap again. */
+static void echo_requests(struct bench_channel *c)
+{
+	struct trap_run *run = &c->run;
+
+	do {
+		ssize_t n = take_parcel(c, run->buffer);
+		int failed = 0;
+
+		if (n < 0) {
+			finish(run, true);
+			return;
+		}
+		switch (bench_echo_reply((size_t)n, &run->bulk_seen)) {
+		case BENCH_REPLY_STOP:
+			finish(run, false);
+			return;
+		case BENCH_REPLY_ECHO:
+			failed = portal_send(c, run->buffer, (size_t)n);
+			break;
+		case BENCH_REPLY_ACK:
+			failed = portal_send(c, "k", 1);
+			break;
+		case BENCH_REPLY_NONE:
+			break;
+		}
+		if (failed) {
+			finish(run, true);
+			return;
+		}
+	} while (arm(c, on_request) != IPCZ_RESULT_OK);
+}
+
+static void IPCZ_API on_request(const struct IpczTrapEvent *event)
+{
+	if (!(event->condition_flags & IPCZ_TRAP_REMOVED))
+		echo_requests((struct bench_channel *)event->context);
+}
+
+static int trap_serve(struct bench_channel *c, void *buffer)
+{
+	struct trap_run *run = &c->run;
+
+	*run = (struct trap_run){ .buffer = buffer };
+	/* Parcels that came before the first trap are answered from here. */
+	if (arm(c, on_request) != IPCZ_RESULT_OK)
+		echo_requests(c);
+	wait_until_done(run);
+	return run->failed ? 1 : 0;
+}
+
+/*
+ * The 1 MiB phase of these rows streams from side 0's own thread, as in
+ * ipcz-socket; only the echo side's acknowledgements come from handlers.
+ */
+const struct bench_transport bench_ipcz_socket_trap = {
+	.name = "ipcz-socket-trap",
+	.create = portal_create_socket,
+	.attach = portal_attach,
+	.send = portal_send,
+	.receive = portal_receive,
+	.detach = portal_detach,
+	.ping_pong = trap_ping_pong,
+	.serve = trap_serve,
+};
+
+const struct bench_transport bench_ipcz_kernel_trap = {
+	.name = "ipcz-kernel-trap",
+	.create = portal_create_kernel,
+	.attach = portal_attach,
+	.send = portal_send,
+	.receive = portal_receive,
+	.detach = portal_detach,
+	.ping_pong = trap_ping_pong,
+	.serve = trap_serve,
 };
