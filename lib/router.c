@@ -1018,12 +1018,17 @@ void router_flush(struct router *router, enum op_context ctx,
 void router_set_outward_link(struct router *router, enum op_context ctx,
 			     struct router_link *link)
 {
-	bool adopted = false;
+	bool adopted = false, retry = false;
 
 	ipcz_lock(&router->lock);
 	if (!router->disconnected && !router->outward.primary) {
 		route_edge_set_primary(&router->outward, link);
 		router_bypass_links_changed_locked(router);
+		/* A bypass asked over the link before we took it. */
+		retry = route_edge_is_stable(&router->outward) &&
+			router_bypass_take_retry_locked(router);
+		if (retry)
+			router_link_ref(link);
 		adopted = true;
 	}
 	ipcz_unlock(&router->lock);
@@ -1034,6 +1039,10 @@ void router_set_outward_link(struct router *router, enum op_context ctx,
 		return;
 	}
 	router_flush(router, ctx, false);
+	if (retry) {
+		router_bypass_send_retry(link, ctx);
+		router_link_unref(link);
+	}
 }
 
 bool router_begin_transfer(struct router *router, enum op_context ctx,

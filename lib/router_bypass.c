@@ -996,14 +996,20 @@ static void settle_own_request_locked(struct router *router)
 
 /*
  * A request declined only because our own edge was changing is owed a
- * retry, sent once the edge is stable (see router_flush()).
+ * retry, sent once the edge is stable (see router_flush()). So is one
+ * that came over a link registered for us that we have not adopted yet
+ * (a direct transfer's new central link: its far end may ask before we
+ * took it); router_set_outward_link() pays that one.
  */
 static void owe_retry_if_changing_locked(struct router *router,
 					 struct router_link *link,
 					 struct router_bypass **spare)
 {
-	if (router->outward.primary == link && !route_ending_locked(router) &&
-	    !route_edge_is_stable(&router->outward))
+	bool changing = router->outward.primary == link ?
+				!route_edge_is_stable(&router->outward) :
+				!router->outward.primary;
+
+	if (changing && !route_ending_locked(router))
 		bypass_state_locked(router, spare)->retry_owed = 1;
 }
 
