@@ -218,6 +218,14 @@ static const struct ct_known_bug ct_known_bugs[] = {
 		"driver handle)",
 	},
 	{
+		"DeactivateTransport: transport handle",
+		"lib bug: lib/node_link.c node_link_disconnect() reads "
+		"link->transport under link->lock but calls "
+		"DeactivateTransport() after unlocking, without "
+		"node_link_hold_transport(): a DEACTIVATED the driver sends "
+		"by itself (after ERROR) closes the transport in between",
+	},
+	{
 		"Serialize (transport): transport handle",
 		"lib bug: lib/node_connector.c node_link_build_connect() "
 		"(from node_link_send_connect()) reads link->transport "

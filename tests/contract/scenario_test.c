@@ -1194,4 +1194,46 @@ TEST(pools_grow_on_both_sides_at_once)
 	CT_EXPECT_CONTRACT_KEPT();
 }
 
+/*
+ * The driver ends a transport by itself (the handler refused garbage:
+ * ERROR, then DEACTIVATED unasked, as upstream's async driver does) just
+ * as the application closes the node: ipcz must not call
+ * DeactivateTransport() on the transport its DEACTIVATED handling closed.
+ */
+TEST(deactivate_races_driver_deactivation)
+{
+	static const char junk[] = "\x07 garbage at the worst moment";
+	struct sd_options o = { .jitter = true };
+	int round;
+
+	sd_set_options(&o);
+	for (round = 0; round < 200; round++) {
+		IpczHandle broker, client, bp, cp;
+		IpczDriverHandle a, b;
+
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.CreateNode(sd_driver(),
+			  IPCZ_CREATE_NODE_AS_BROKER, NULL, &broker));
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.CreateNode(sd_driver(),
+			  IPCZ_NO_FLAGS, NULL, &client));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  sd_transport_pair(true, false, &a, &b));
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, a, 1,
+			  IPCZ_NO_FLAGS, NULL, &bp));
+		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(client, b, 1,
+			  IPCZ_CONNECT_NODE_TO_BROKER, NULL, &cp));
+		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(cp, "hi", NULL, 0));
+		ASSERT_TRUE(ct_expect(bp, "hi", NULL, 0));
+		sd_inject(b, junk, sizeof(junk), round & 1);
+		if (round & 2)
+			usleep(round % 50);
+		ct_close(&client);
+		ct_close(&cp);
+		ct_close(&bp);
+		ct_close(&broker);
+		if (sd_stats().violations)
+			break;
+	}
+	CT_EXPECT_CONTRACT_KEPT();
+}
+
 TEST_HARNESS_MAIN
