@@ -2,19 +2,30 @@
 #include "lib/parcel.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/handle_table.h"
 #include "lib/node_link.h"
 
 struct parcel *parcel_create(size_t capacity)
 {
+	struct parcel *parcel = parcel_create_for_copy(capacity);
+
+	if (parcel)
+		memset(parcel->data, 0, capacity);
+	return parcel;
+}
+
+struct parcel *parcel_create_for_copy(size_t capacity)
+{
 	struct parcel *parcel;
 
 	if (capacity > SIZE_MAX - sizeof(*parcel))
 		return NULL;
-	parcel = calloc(1, sizeof(*parcel) + capacity);
+	parcel = malloc(sizeof(*parcel) + capacity);
 	if (!parcel)
 		return NULL;
+	memset(parcel, 0, sizeof(*parcel));
 	parcel->capacity = capacity;
 	parcel->data = parcel->inline_data;
 	return parcel;

@@ -31,6 +31,14 @@ struct parcel {
 /* A parcel with room for `capacity` bytes of data; NULL without memory. */
 struct parcel *parcel_create(size_t capacity);
 
+/*
+ * The same with the data left unwritten, for a caller that fills all
+ * `capacity` bytes before anyone reads them (Put()'s copy, a received
+ * parcel): zeroing a large parcel costs as much as copying it. Never for
+ * BeginPut(), whose caller may commit bytes it did not write.
+ */
+struct parcel *parcel_create_for_copy(size_t capacity);
+
 /* Frees the parcel, closing every object still attached to it. */
 void parcel_destroy(struct parcel *parcel);
 

@@ -764,7 +764,8 @@ static struct parcel *decode_parcel_body(struct decoder *d, uint32_t num_bytes,
 	if (in_fragment ? num_bytes > d->fragment->data_size :
 			  num_bytes > d->data_size - d->next_data)
 		return NULL;
-	parcel = parcel_create(num_bytes);
+	/* Filled whole below, or destroyed unread. */
+	parcel = parcel_create_for_copy(num_bytes);
 	if (!parcel)
 		return NULL;
 	if (!take_parcel_data(d, parcel, num_bytes, depth)) {

@@ -315,7 +315,7 @@ IpczResult router_put(struct router *router, const void *data,
 		release_objects(objects, num_handles);
 		return IPCZ_RESULT_NOT_FOUND;
 	}
-	parcel = parcel_create(num_bytes);
+	parcel = parcel_create_for_copy(num_bytes);
 	if (!parcel) {
 		release_objects(objects, num_handles);
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
