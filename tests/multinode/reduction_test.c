@@ -27,6 +27,20 @@ static bool confirm_direct(struct mn_ctx *ctx, IpczHandle portal,
 }
 
 /*
+ * Once a client's end sees the route direct: its broker checks that it
+ * holds no proxy ("check"/"checked"), and the two ends tell each other,
+ * so that neither closes before both brokers have looked.
+ */
+static void broker_looks_first(struct mn_ctx *ctx, IpczHandle broker,
+			       IpczHandle end)
+{
+	mn_put_str(broker, "check", NULL, 0);
+	mn_expect_str(ctx, broker, "checked", NULL, 0);
+	mn_put_str(end, "checked", NULL, 0);
+	mn_expect_str(ctx, end, "checked", NULL, 0);
+}
+
+/*
  * One hop: the broker opens (q, p) and sends p to its client. The route
  * must end as a direct link between the broker's q and the client's p,
  * with no proxy left on the broker.
@@ -467,12 +481,8 @@ static void merge_remote_client(struct mn_ctx *ctx)
 	MN_REQUIRE(ctx, mn_connect_client(ctx, ctx->index - 1, &broker));
 	if (mn_expect_str(ctx, broker, "yours", &end, 1)) {
 		if (stream_both_ways(ctx, broker, end) &&
-		    confirm_direct(ctx, end, true, "two merged routes")) {
-			mn_put_str(broker, "check", NULL, 0);
-			mn_expect_str(ctx, broker, "checked", NULL, 0);
-			mn_put_str(end, "checked", NULL, 0);
-			mn_expect_str(ctx, end, "checked", NULL, 0);
-		}
+		    confirm_direct(ctx, end, true, "two merged routes"))
+			broker_looks_first(ctx, broker, end);
 		mn_close(ctx, end);
 	}
 	mn_client_finish(ctx, broker);
@@ -625,13 +635,8 @@ static void networks_client(struct mn_ctx *ctx)
 	MN_REQUIRE(ctx, mn_connect_client(ctx, first ? 1 : 2, &broker));
 	if (mn_expect_str(ctx, broker, "yours", &end, 1)) {
 		if ((first ? mn_ping(ctx, end) : mn_pong(ctx, end)) &&
-		    confirm_direct(ctx, end, true, "a pair across networks")) {
-			/* Both brokers look before client 1 closes. */
-			mn_put_str(broker, "check", NULL, 0);
-			mn_expect_str(ctx, broker, "checked", NULL, 0);
-			mn_put_str(end, "checked", NULL, 0);
-			mn_expect_str(ctx, end, "checked", NULL, 0);
-		}
+		    confirm_direct(ctx, end, true, "a pair across networks"))
+			broker_looks_first(ctx, broker, end);
 		mn_close(ctx, end);
 	}
 	mn_client_finish(ctx, broker);
