@@ -35,10 +35,9 @@ MN_CFLAGS   = -std=gnu11 -D_GNU_SOURCE \
 
 MN_NATIVE_BINS := $(foreach p,$(MN_PROGS),$(MN_OUT)/asan/$(p)-inprocess \
 		    $(MN_OUT)/tsan/$(p)-threaded $(MN_OUT)/asan/$(p)-socket \
-		    $(MN_OUT)/asan/$(p)-async)
-# The async variant under TSan is built but run only on demand (make
-# multinode-async-tsan): it loses a link now and then to a libipcz race
-# that tests/contract shows (pools_grow_on_both_sides_at_once).
+		    $(MN_OUT)/asan/$(p)-async \
+		    $(MN_OUT)/tsan/$(p)-async-threaded)
+# The async variant under TSan alone: make multinode-async-tsan.
 MN_ASYNC_TSAN_BINS := $(foreach p,$(MN_PROGS),$(MN_OUT)/tsan/$(p)-async-threaded)
 MN_VM_BINS     := $(foreach p,$(MN_PROGS),$(BUILD)/vm-tests/multinode-$(p)-kernel)
 
@@ -120,7 +119,7 @@ check-multinode: $(MN_NATIVE_BINS)
 	tools/check/tap-count $(RESULTS)/multinode.result $$dir/*.tap; \
 	rm -rf $(MN_OUT)/tap; mv $$dir $(MN_OUT)/tap
 
-# The async variant under TSan, outside the suite's accounting.
+# The async variant under TSan only, outside the suite's accounting.
 multinode-async-tsan: $(MN_ASYNC_TSAN_BINS)
 	@for t in $(MN_ASYNC_TSAN_BINS); do tests/multinode/run-tap $$t; done
 
