@@ -472,6 +472,41 @@ static void retire_unactivated(struct node_link *link,
 		api_object_unref(taken);
 }
 
+/*
+ * Tells the driver the link is done with its transport; one never
+ * activated is closed here instead (or by its last user, if held). The
+ * transport is held across DeactivateTransport(): a DEACTIVATED the
+ * driver sends by itself (after an error) may arrive meanwhile.
+ */
+static void deactivate_transport(struct node_link *link)
+{
+	IpczDriverHandle transport;
+	bool activated;
+
+	ipcz_lock(&link->lock);
+	transport = link->transport;
+	activated = link->activated;
+	if (!activated) {
+		link->transport = IPCZ_INVALID_DRIVER_HANDLE;
+		if (link->transport_holds) {
+			link->retired_transport = transport;
+			transport = IPCZ_INVALID_DRIVER_HANDLE;
+		}
+	} else {
+		link->transport_holds++;
+	}
+	ipcz_unlock(&link->lock);
+	if (!activated) {
+		retire_unactivated(link, transport);
+		return;
+	}
+	if (transport != IPCZ_INVALID_DRIVER_HANDLE)
+		node_link_driver(link)->DeactivateTransport(transport,
+							    IPCZ_NO_FLAGS,
+							    NULL);
+	node_link_release_transport(link);
+}
+
 void node_link_disconnect(struct node_link *link, enum op_context ctx)
 {
 	struct sublink_entry *entries;
@@ -501,24 +536,10 @@ void node_link_disconnect(struct node_link *link, enum op_context ctx)
 	}
 	free(initial);
 	if (was_active) {
-		IpczDriverHandle transport;
-		bool activated;
-
 		node_remove_link(link->node, link);
 		relay_forget(link->node, link);
 		allocation_delegate_forget(link->node, link);
-		ipcz_lock(&link->lock);
-		transport = link->transport;
-		activated = link->activated;
-		if (!activated)
-			link->transport = IPCZ_INVALID_DRIVER_HANDLE;
-		ipcz_unlock(&link->lock);
-		if (activated && transport != IPCZ_INVALID_DRIVER_HANDLE)
-			node_link_driver(link)->DeactivateTransport(transport,
-							     IPCZ_NO_FLAGS,
-							     NULL);
-		else if (!activated)
-			retire_unactivated(link, transport);
+		deactivate_transport(link);
 	}
 }
 
