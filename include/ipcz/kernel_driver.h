@@ -5,9 +5,9 @@
  * Each process opens /dev/ipcz once, on first use, and that open is its
  * node in the module. Transports are the module's entangled transport
  * pairs; Transmit() sends one kernel message of bytes and descriptors (or
- * several for large messages), and an empty Transmit() rings the peer's
- * doorbell, which coalesces: several rings that the peer has not yet seen
- * reach it as one empty activity call. Shared memory regions are
+ * several for large messages); an empty Transmit() is an empty message, so
+ * that every call reaches the peer as exactly one activity call, in order,
+ * as the IpczDriver contract requires. Shared memory regions are
  * kernel-allocated regions mapped with mmap(); transports, regions and
  * wrapped descriptors are serialized as descriptors that travel inside
  * kernel messages. One I/O thread per process (started when the first
