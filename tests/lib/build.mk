@@ -34,7 +34,7 @@ SUITES       += lib
 DEB_PACKAGES += linux-source
 
 define libtest_variant_rule
-$(LIBTEST_OUT)/$(1)/%: tests/lib/%.c tests/lib/lib_test.h \
+$(LIBTEST_OUT)/$(1)/%: tests/lib/%.c tests/lib/lib_test.h tests/lib/net_fixture.h \
 		$(BUILD)/$(1)/libipcz.a $(BUILD)/$(1)/libipcz-drivers.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(LIBTEST_CFLAGS) $$(VARIANT_CFLAGS_$(1)) -o $$@ $$< \

@@ -12,25 +12,8 @@
 #include <sched.h>
 
 #include "kselftest_harness.h"
-#include "ipcz/introspect.h"
-#include "lib/node_message.h"
 #include "lib_test.h"
-
-static IpczHandle new_node(IpczCreateNodeFlags flags)
-{
-	IpczHandle node = IPCZ_INVALID_HANDLE;
-
-	test_node_api();
-	ipcz.CreateNode(ipcz_inprocess_driver(), flags, NULL, &node);
-	return node;
-}
-
-static void transports(IpczDriverHandle *t0, IpczDriverHandle *t1)
-{
-	ipcz_inprocess_driver()->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
-						  IPCZ_INVALID_DRIVER_HANDLE,
-						  0, NULL, t0, t1);
-}
+#include "net_fixture.h"
 
 FIXTURE(network) {
 	IpczHandle broker, client[2];
@@ -45,19 +28,11 @@ FIXTURE_SETUP(network)
 	ipcz_inprocess_set_forced_brokering(1);
 	self->broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
 	for (i = 0; i < 2; i++) {
-		IpczDriverHandle t0, t1;
-
 		self->client[i] = new_node(IPCZ_NO_FLAGS);
-		transports(&t0, &t1);
 		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz_inprocess_transport_set_broker(t0));
-		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz.ConnectNode(self->broker, t0, 1, IPCZ_NO_FLAGS,
-					   NULL, &self->to[i]));
-		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz.ConnectNode(self->client[i], t1, 1,
-					   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
-					   &self->from[i]));
+			  join_to_broker(self->broker, self->client[i],
+					 IPCZ_CONNECT_NODE_TO_BROKER,
+					 &self->to[i], &self->from[i]));
 	}
 }
 
@@ -78,36 +53,19 @@ FIXTURE_TEARDOWN(network)
 /* Sends `portal` from the broker to client `i`; returns it there. */
 static IpczHandle give(FIXTURE_DATA(network) *self, IpczHandle portal, int i)
 {
-	IpczHandle got = IPCZ_INVALID_HANDLE;
-	size_t h = 1;
-
-	if (ipcz.Put(self->to[i], NULL, 0, &portal, 1, 0, NULL) !=
-	    IPCZ_RESULT_OK ||
-	    ipcz.Get(self->from[i], 0, NULL, NULL, NULL, &got, &h, NULL) !=
-		    IPCZ_RESULT_OK)
-		return IPCZ_INVALID_HANDLE;
-	return got;
-}
-
-static void node_name(IpczHandle node, uint8_t name[16])
-{
-	struct ipcz_node_info info = { .size = sizeof(info) };
-
-	ipcz_introspect_node(node, &info);
-	memcpy(name, info.name, 16);
+	return send_portal_across(self->to[i], self->from[i], portal);
 }
 
 /* Whether `portal`'s route is direct to a portal on `node`. */
 static int direct_to(IpczHandle portal, IpczHandle node)
 {
 	struct ipcz_portal_route_info info = { .size = sizeof(info) };
-	uint8_t name[16];
+	struct ipcz_node_info peer = node_info_of(node);
 
-	node_name(node, name);
 	return ipcz_introspect_portal(portal, &info) == IPCZ_RESULT_OK &&
 	       info.flags == (IPCZ_ROUTE_DIRECT | IPCZ_ROUTE_PEER_REMOTE |
 			      IPCZ_ROUTE_PEER_NAME_KNOWN) &&
-	       memcmp(info.peer_node_name, name, 16) == 0;
+	       memcmp(info.peer_node_name, peer.name, 16) == 0;
 }
 
 /*
@@ -269,14 +227,6 @@ TEST_F(network, relayed_objects_arrive_in_order)
 	EXPECT_TRUE(direct_to(end[1], self->client[0]));
 	close_handle(end[0]);
 	close_handle(end[1]);
-}
-
-static uint64_t pool_bytes(IpczHandle node)
-{
-	struct ipcz_node_info info = { .size = sizeof(info) };
-
-	ipcz_introspect_node(node, &info);
-	return info.pool_bytes;
 }
 
 /*
@@ -472,37 +422,6 @@ TEST_F(network, relay_both_ways_from_threads)
 
 /* ---- hostile relay messages ---- */
 
-static uint64_t wire_seq;
-
-static void transmit_raw(IpczDriverHandle t, void *message, size_t size,
-			 const IpczDriverHandle *handles, size_t num_handles)
-{
-	struct msg_header header;
-
-	memcpy(&header, message, sizeof(header));
-	header.size = (uint32_t)size;
-	header.seq = wire_seq++;
-	memcpy(message, &header, sizeof(header));
-	ipcz_inprocess_driver()->Transmit(t, message, size, handles,
-					  num_handles, 0, NULL);
-}
-
-/* The test's end `t1` answers `node`'s handshake as described. */
-static void fake_connect(IpczDriverHandle t1, uint8_t name0, int is_broker,
-			 IpczConnectNodeFlags flags)
-{
-	struct msg_connect connect = {
-		.header = { .type = MSG_CONNECT },
-		.is_broker = (uint8_t)is_broker,
-		.flags = flags,
-		.num_initial_portals = 1,
-	};
-
-	connect.name[0] = name0;
-	wire_seq = 0;
-	transmit_raw(t1, &connect, sizeof(connect), NULL, 0);
-}
-
 struct relay_wire {
 	struct msg_relay m;
 	struct wire_relayed_object e[2];
@@ -542,12 +461,6 @@ static void send_relay(IpczDriverHandle t1, uint16_t type, uint8_t name0,
 		ipcz_inprocess_driver()->Close(handles[0], 0, NULL);
 }
 
-static int link_dropped(IpczHandle portal)
-{
-	return status_flags(portal) ==
-	       (IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD);
-}
-
 /*
  * Relayed objects come only from a node's broker: a non-broker (here a
  * referrer, sharing its broker) sending them drops the link; so does a
@@ -556,51 +469,42 @@ static int link_dropped(IpczHandle portal)
  */
 TEST(relayed_objects_only_from_the_broker)
 {
-	const struct IpczDriver *driver = ipcz_inprocess_driver();
-	IpczDriverHandle t0, t1;
-	IpczHandle node, portal;
+	static const struct {
+		IpczCreateNodeFlags node_flags;
+		IpczConnectNodeFlags flags;
+		/* The test's side: its name, role and flags, what it sends. */
+		uint8_t name0;
+		int is_broker;
+		IpczConnectNodeFlags peer_flags;
+		uint16_t type;
+	} cases[] = {
+		/* A referrer (non-broker) sends ACCEPT_RELAYED_MESSAGE. */
+		{ IPCZ_NO_FLAGS, IPCZ_CONNECT_NODE_INHERIT_BROKER, 5, 0,
+		  IPCZ_CONNECT_NODE_SHARE_BROKER, MSG_ACCEPT_RELAYED_MESSAGE },
+		/* A client sends ACCEPT_RELAYED_MESSAGE to its broker. */
+		{ IPCZ_CREATE_NODE_AS_BROKER, IPCZ_NO_FLAGS, 5, 0,
+		  IPCZ_CONNECT_NODE_TO_BROKER, MSG_ACCEPT_RELAYED_MESSAGE },
+		/* A broker asks its client to relay. */
+		{ IPCZ_NO_FLAGS, IPCZ_CONNECT_NODE_TO_BROKER, 9, 1,
+		  IPCZ_NO_FLAGS, MSG_RELAY_MESSAGE },
+	};
+	size_t i;
 
-	/* A referrer (non-broker) sends ACCEPT_RELAYED_MESSAGE. */
-	node = new_node(IPCZ_NO_FLAGS);
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(node, t0, 1,
-				   IPCZ_CONNECT_NODE_INHERIT_BROKER, NULL,
-				   &portal));
-	fake_connect(t1, 5, 0, IPCZ_CONNECT_NODE_SHARE_BROKER);
-	ASSERT_FALSE(link_dropped(portal));
-	send_relay(t1, MSG_ACCEPT_RELAYED_MESSAGE, 6, 0);
-	EXPECT_TRUE(link_dropped(portal));
-	driver->Close(t1, 0, NULL);
-	close_handle(portal);
-	close_handle(node);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		IpczDriverHandle t1;
+		IpczHandle portal;
+		IpczHandle node = node_facing_test(cases[i].node_flags,
+						   cases[i].flags, &portal,
+						   &t1);
 
-	/* A client sends ACCEPT_RELAYED_MESSAGE to its broker. */
-	node = new_node(IPCZ_CREATE_NODE_AS_BROKER);
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(node, t0, 1, IPCZ_NO_FLAGS, NULL, &portal));
-	fake_connect(t1, 5, 0, IPCZ_CONNECT_NODE_TO_BROKER);
-	ASSERT_FALSE(link_dropped(portal));
-	send_relay(t1, MSG_ACCEPT_RELAYED_MESSAGE, 6, 0);
-	EXPECT_TRUE(link_dropped(portal));
-	driver->Close(t1, 0, NULL);
-	close_handle(portal);
-	close_handle(node);
-
-	/* A broker asks its client to relay. */
-	node = new_node(IPCZ_NO_FLAGS);
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(node, t0, 1, IPCZ_CONNECT_NODE_TO_BROKER,
-				   NULL, &portal));
-	fake_connect(t1, 9, 1, IPCZ_NO_FLAGS);
-	ASSERT_FALSE(link_dropped(portal));
-	send_relay(t1, MSG_RELAY_MESSAGE, 6, 0);
-	EXPECT_TRUE(link_dropped(portal));
-	driver->Close(t1, 0, NULL);
-	close_handle(portal);
-	close_handle(node);
+		ASSERT_NE(IPCZ_INVALID_HANDLE, portal);
+		fake_connect(t1, cases[i].name0, cases[i].is_broker,
+			     cases[i].peer_flags);
+		ASSERT_FALSE(link_dropped(portal));
+		send_relay(t1, cases[i].type, 6, 0);
+		EXPECT_TRUE(link_dropped(portal)) TH_LOG("case %zu", i);
+		close_node_facing_test(node, portal, t1);
+	}
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
 }
@@ -613,7 +517,6 @@ TEST(relayed_objects_only_from_the_broker)
  */
 TEST(malformed_relay_messages_drop_the_link)
 {
-	const struct IpczDriver *driver = ipcz_inprocess_driver();
 	static const struct {
 		int to_broker;	/* the node under test is the broker */
 		uint8_t name0;
@@ -636,32 +539,26 @@ TEST(malformed_relay_messages_drop_the_link)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		IpczDriverHandle t0, t1;
-		IpczHandle node, portal;
+		int to_broker = cases[i].to_broker;
+		IpczDriverHandle t1;
+		IpczHandle portal;
+		IpczHandle node = node_facing_test(
+			to_broker ? IPCZ_CREATE_NODE_AS_BROKER : IPCZ_NO_FLAGS,
+			to_broker ? IPCZ_NO_FLAGS : IPCZ_CONNECT_NODE_TO_BROKER,
+			&portal, &t1);
 
-		node = new_node(cases[i].to_broker ?
-					IPCZ_CREATE_NODE_AS_BROKER :
-					IPCZ_NO_FLAGS);
-		transports(&t0, &t1);
-		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz.ConnectNode(node, t0, 1,
-					   cases[i].to_broker ?
-						   IPCZ_NO_FLAGS :
-						   IPCZ_CONNECT_NODE_TO_BROKER,
-					   NULL, &portal));
-		if (cases[i].to_broker)
+		ASSERT_NE(IPCZ_INVALID_HANDLE, portal);
+		if (to_broker)
 			fake_connect(t1, 5, 0, IPCZ_CONNECT_NODE_TO_BROKER);
 		else
 			fake_connect(t1, 9, 1, IPCZ_NO_FLAGS);
 		send_relay(t1,
-			   cases[i].to_broker ? MSG_RELAY_MESSAGE :
-						MSG_ACCEPT_RELAYED_MESSAGE,
+			   to_broker ? MSG_RELAY_MESSAGE :
+				       MSG_ACCEPT_RELAYED_MESSAGE,
 			   cases[i].name0, cases[i].mangle);
 		EXPECT_EQ(cases[i].dropped, link_dropped(portal))
 			TH_LOG("case %zu", i);
-		driver->Close(t1, 0, NULL);
-		close_handle(portal);
-		close_handle(node);
+		close_node_facing_test(node, portal, t1);
 		EXPECT_EQ(0, ipcz_inprocess_live_objects())
 			TH_LOG("case %zu", i);
 	}
@@ -669,32 +566,6 @@ TEST(malformed_relay_messages_drop_the_link)
 }
 
 /* ---- joining, seen from a client whose broker is the test ---- */
-
-struct wire_link {
-	IpczDriverHandle t;	/* the test's end */
-	uint64_t seq;		/* the next message number it sends */
-};
-
-static void send_on(struct wire_link *w, void *message, size_t size,
-		    const IpczDriverHandle *handles, size_t num_handles)
-{
-	struct msg_header header;
-
-	memcpy(&header, message, sizeof(header));
-	header.size = (uint32_t)size;
-	header.seq = w->seq++;
-	memcpy(message, &header, sizeof(header));
-	ipcz_inprocess_driver()->Transmit(w->t, message, size, handles,
-					  num_handles, 0, NULL);
-}
-
-static uint32_t node_links(IpczHandle node)
-{
-	struct ipcz_node_info info = { .size = sizeof(info) };
-
-	ipcz_introspect_node(node, &info);
-	return info.node_links;
-}
 
 /*
  * A client linked to a fake broker (named 9) and, through an introduction
