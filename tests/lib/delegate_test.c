@@ -12,35 +12,8 @@
 #include <sched.h>
 
 #include "kselftest_harness.h"
-#include "ipcz/introspect.h"
-#include "lib/node_message.h"
 #include "lib_test.h"
-
-static IpczHandle new_node(const struct IpczDriver *driver,
-			   IpczCreateNodeFlags flags)
-{
-	IpczHandle node = IPCZ_INVALID_HANDLE;
-
-	test_node_api();
-	ipcz.CreateNode(driver, flags, NULL, &node);
-	return node;
-}
-
-static void transports(IpczDriverHandle *t0, IpczDriverHandle *t1)
-{
-	ipcz_inprocess_driver()->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
-						  IPCZ_INVALID_DRIVER_HANDLE,
-						  0, NULL, t0, t1);
-}
-
-static uint64_t pool_bytes(IpczHandle node)
-{
-	struct ipcz_node_info info = { .size = sizeof(info) };
-
-	if (ipcz_introspect_node(node, &info) != IPCZ_RESULT_OK)
-		return 0;
-	return info.pool_bytes;
-}
+#include "net_fixture.h"
 
 #define DELEGATE_FLAGS \
 	(IPCZ_CONNECT_NODE_TO_BROKER | IPCZ_CONNECT_NODE_TO_ALLOCATION_DELEGATE)
@@ -55,21 +28,15 @@ FIXTURE_SETUP(sandbox)
 {
 	int i;
 
-	self->broker = new_node(ipcz_inprocess_driver(),
-				IPCZ_CREATE_NODE_AS_BROKER);
+	self->broker = new_node_on(ipcz_inprocess_driver(),
+				   IPCZ_CREATE_NODE_AS_BROKER);
 	for (i = 0; i < 2; i++) {
-		IpczDriverHandle t0, t1;
-
-		self->client[i] = new_node(ipcz_inprocess_sandboxed_driver(),
-					   IPCZ_NO_FLAGS);
-		transports(&t0, &t1);
+		self->client[i] = new_node_on(ipcz_inprocess_sandboxed_driver(),
+					      IPCZ_NO_FLAGS);
 		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz.ConnectNode(self->broker, t0, 1, IPCZ_NO_FLAGS,
-					   NULL, &self->to[i]));
-		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz.ConnectNode(self->client[i], t1, 1,
-					   DELEGATE_FLAGS, NULL,
-					   &self->from[i]));
+			  join_to_broker(self->broker, self->client[i],
+					 DELEGATE_FLAGS, &self->to[i],
+					 &self->from[i]));
 	}
 }
 
@@ -157,23 +124,7 @@ TEST_F(sandbox, parcels_flow_and_the_pool_grows_without_allocating)
 /* Sends `portal` from the broker to client `i`; returns it there. */
 static IpczHandle give(FIXTURE_DATA(sandbox) *self, IpczHandle portal, int i)
 {
-	IpczHandle got = IPCZ_INVALID_HANDLE;
-	size_t h = 1;
-
-	if (ipcz.Put(self->to[i], NULL, 0, &portal, 1, 0, NULL) !=
-	    IPCZ_RESULT_OK ||
-	    ipcz.Get(self->from[i], 0, NULL, NULL, NULL, &got, &h, NULL) !=
-		    IPCZ_RESULT_OK)
-		return IPCZ_INVALID_HANDLE;
-	return got;
-}
-
-static uint32_t node_links(IpczHandle node)
-{
-	struct ipcz_node_info info = { .size = sizeof(info) };
-
-	ipcz_introspect_node(node, &info);
-	return info.node_links;
+	return send_portal_across(self->to[i], self->from[i], portal);
 }
 
 static int direct(IpczHandle portal)
@@ -185,6 +136,16 @@ static int direct(IpczHandle portal)
 	       (info.flags & IPCZ_ROUTE_PEER_REMOTE);
 }
 
+/* Traffic on the route `x` - `y` until both ends are direct, or not. */
+static int becomes_direct(IpczHandle x, IpczHandle y)
+{
+	int round;
+
+	for (round = 0; round < 200 && !(direct(x) && direct(y)); round++)
+		ping_both_ways(x, y);
+	return direct(x) && direct(y);
+}
+
 /*
  * Two sandboxed clients introduced to each other: the new link gets its
  * primary buffer from the broker (neither client allocates); the route
@@ -194,8 +155,7 @@ TEST_F(sandbox, introduced_link_gets_a_pool_without_allocating)
 {
 	IpczHandle p, q, x, y;
 	uint64_t before[2];
-	char buf[16];
-	int i, round;
+	int i;
 
 	before[0] = pool_bytes(self->client[0]);
 	before[1] = pool_bytes(self->client[1]);
@@ -204,16 +164,7 @@ TEST_F(sandbox, introduced_link_gets_a_pool_without_allocating)
 	y = give(self, q, 1);
 	ASSERT_NE(IPCZ_INVALID_HANDLE, x);
 	ASSERT_NE(IPCZ_INVALID_HANDLE, y);
-	for (round = 0; round < 200 && !(direct(x) && direct(y)); round++) {
-		put_str(x, "ping");
-		put_str(y, "pong");
-		while (get_str(x, buf, sizeof(buf)) == IPCZ_RESULT_OK)
-			;
-		while (get_str(y, buf, sizeof(buf)) == IPCZ_RESULT_OK)
-			;
-	}
-	ASSERT_TRUE(direct(x));
-	ASSERT_TRUE(direct(y));
+	ASSERT_TRUE(becomes_direct(x, y));
 	EXPECT_EQ(2, node_links(self->client[0]));
 	EXPECT_EQ(2, node_links(self->client[1]));
 	/* Each now maps the new link's primary buffer too. */
@@ -239,8 +190,8 @@ TEST_F(sandbox, introduced_link_gets_a_pool_without_allocating)
  */
 TEST_F(sandbox, referral_link_waits_for_its_primary_buffer)
 {
-	IpczHandle referred = new_node(ipcz_inprocess_sandboxed_driver(),
-				       IPCZ_NO_FLAGS);
+	IpczHandle referred = new_node_on(ipcz_inprocess_sandboxed_driver(),
+					  IPCZ_NO_FLAGS);
 	IpczDriverHandle t0, t1;
 	IpczHandle r, s;
 	char buf[16];
@@ -276,16 +227,14 @@ TEST_F(sandbox, referral_link_waits_for_its_primary_buffer)
  */
 TEST(chained_delegation)
 {
-	IpczHandle top = new_node(ipcz_inprocess_driver(),
-				  IPCZ_CREATE_NODE_AS_BROKER);
-	IpczHandle mid = new_node(ipcz_inprocess_sandboxed_driver(),
-				  IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle top = new_node_on(ipcz_inprocess_driver(),
+				     IPCZ_CREATE_NODE_AS_BROKER);
+	IpczHandle mid = new_node_on(ipcz_inprocess_sandboxed_driver(),
+				     IPCZ_CREATE_NODE_AS_BROKER);
 	IpczHandle client[2], to[2], from[2], up, down, p, q, x, y;
 	IpczDriverHandle t0, t1;
-	char buf[16];
 	uint64_t before;
-	size_t h;
-	int i, round;
+	int i;
 
 	transports(&t0, &t1);
 	ASSERT_EQ(IPCZ_RESULT_OK,
@@ -294,15 +243,11 @@ TEST(chained_delegation)
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  ipcz.ConnectNode(mid, t1, 1, DELEGATE_FLAGS, NULL, &up));
 	for (i = 0; i < 2; i++) {
-		client[i] = new_node(ipcz_inprocess_sandboxed_driver(),
-				     IPCZ_NO_FLAGS);
-		transports(&t0, &t1);
+		client[i] = new_node_on(ipcz_inprocess_sandboxed_driver(),
+					IPCZ_NO_FLAGS);
 		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz.ConnectNode(mid, t0, 1, IPCZ_NO_FLAGS, NULL,
-					   &to[i]));
-		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ipcz.ConnectNode(client[i], t1, 1, DELEGATE_FLAGS,
-					   NULL, &from[i]));
+			  join_to_broker(mid, client[i], DELEGATE_FLAGS, &to[i],
+					 &from[i]));
 	}
 	/* The middle broker's links got their buffers from the top one. */
 	ASSERT_EQ(IPCZ_RESULT_OK, put_parcel(to[0], 3000, 1));
@@ -310,24 +255,11 @@ TEST(chained_delegation)
 	EXPECT_LT(0, pool_bytes(client[0]));
 	before = pool_bytes(client[0]);
 	test_portals(mid, &p, &q);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(to[0], NULL, 0, &p, 1, 0, NULL));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(to[1], NULL, 0, &q, 1, 0, NULL));
-	h = 1;
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.Get(from[0], 0, NULL, NULL, NULL, &x, &h, NULL));
-	h = 1;
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.Get(from[1], 0, NULL, NULL, NULL, &y, &h, NULL));
-	for (round = 0; round < 200 && !(direct(x) && direct(y)); round++) {
-		put_str(x, "ping");
-		put_str(y, "pong");
-		while (get_str(x, buf, sizeof(buf)) == IPCZ_RESULT_OK)
-			;
-		while (get_str(y, buf, sizeof(buf)) == IPCZ_RESULT_OK)
-			;
-	}
-	ASSERT_TRUE(direct(x));
-	ASSERT_TRUE(direct(y));
+	x = send_portal_across(to[0], from[0], p);
+	y = send_portal_across(to[1], from[1], q);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, x);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, y);
+	ASSERT_TRUE(becomes_direct(x, y));
 	EXPECT_EQ(2, node_links(client[0]));
 	/* Nobody could give the introduced link a buffer. */
 	EXPECT_EQ(before, pool_bytes(client[0]));
@@ -354,40 +286,16 @@ TEST(chained_delegation)
 
 /* ---- hostile delegation messages ---- */
 
-static uint64_t wire_seq;
-
-static void transmit_raw(IpczDriverHandle t, void *message, size_t size,
-			 const IpczDriverHandle *handles, size_t num_handles)
+/* A sandboxed client delegating to a fake broker, named 9, on `*t1`. */
+static IpczHandle client_of_fake_delegate(IpczHandle *portal,
+					  IpczDriverHandle *t1)
 {
-	struct msg_header header;
+	IpczHandle node = node_facing_test(ipcz_inprocess_sandboxed_driver(),
+					   IPCZ_NO_FLAGS, DELEGATE_FLAGS,
+					   portal, t1);
 
-	memcpy(&header, message, sizeof(header));
-	header.size = (uint32_t)size;
-	header.seq = wire_seq++;
-	memcpy(message, &header, sizeof(header));
-	ipcz_inprocess_driver()->Transmit(t, message, size, handles,
-					  num_handles, 0, NULL);
-}
-
-static void fake_connect(IpczDriverHandle t1, uint8_t name0, int is_broker,
-			 IpczConnectNodeFlags flags)
-{
-	struct msg_connect connect = {
-		.header = { .type = MSG_CONNECT },
-		.is_broker = (uint8_t)is_broker,
-		.flags = flags,
-		.num_initial_portals = 1,
-	};
-
-	connect.name[0] = name0;
-	wire_seq = 0;
-	transmit_raw(t1, &connect, sizeof(connect), NULL, 0);
-}
-
-static int link_dropped(IpczHandle portal)
-{
-	return status_flags(portal) ==
-	       (IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD);
+	fake_connect(*t1, 9, 1, IPCZ_NO_FLAGS);
+	return node;
 }
 
 /* What the broker's answers look like on the fake client's end. */
@@ -435,8 +343,8 @@ TEST(delegate_serves_only_delegating_nodes)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct IpczDriver *driver = ipcz_inprocess_driver();
-		IpczHandle broker = new_node(driver,
-					     IPCZ_CREATE_NODE_AS_BROKER);
+		IpczHandle broker = new_node_on(driver,
+						IPCZ_CREATE_NODE_AS_BROKER);
 		struct msg_memory request = {
 			.header = { .type = MSG_REQUEST_MEMORY },
 			.id = 77,
@@ -477,28 +385,21 @@ TEST(delegate_serves_only_delegating_nodes)
 TEST(unsolicited_memory_drops_the_link)
 {
 	const struct IpczDriver *driver = ipcz_inprocess_driver();
-	IpczHandle node = new_node(ipcz_inprocess_sandboxed_driver(),
-				   IPCZ_NO_FLAGS);
+	IpczHandle node, portal;
 	struct {
 		struct msg_memory m;
 	} answer = { { .header = { .type = MSG_PROVIDE_MEMORY }, .id = 1,
 		       .size = 4096 } };
-	IpczDriverHandle t0, t1, memory;
-	IpczHandle portal;
+	IpczDriverHandle t1, memory;
 
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(node, t0, 1, DELEGATE_FLAGS, NULL,
-				   &portal));
-	fake_connect(t1, 9, 1, IPCZ_NO_FLAGS);
+	node = client_of_fake_delegate(&portal, &t1);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, portal);
 	ASSERT_FALSE(link_dropped(portal));
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  driver->AllocateSharedMemory(4096, 0, NULL, &memory));
 	transmit_raw(t1, &answer, sizeof(answer), &memory, 1);
 	EXPECT_TRUE(link_dropped(portal));
-	driver->Close(t1, 0, NULL);
-	close_handle(portal);
-	close_handle(node);
+	close_node_facing_test(node, portal, t1);
 	EXPECT_EQ(0, ipcz_inprocess_sandboxed_allocations());
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
@@ -512,16 +413,12 @@ TEST(unsolicited_memory_drops_the_link)
 TEST(closing_while_a_buffer_is_pending)
 {
 	const struct IpczDriver *driver = ipcz_inprocess_driver();
-	IpczHandle node = new_node(ipcz_inprocess_sandboxed_driver(),
-				   IPCZ_NO_FLAGS);
-	IpczDriverHandle t0, t1, u0, u1;
-	IpczHandle portal, r;
+	IpczHandle node, portal;
+	IpczDriverHandle t1, u0, u1;
+	IpczHandle r;
 
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(node, t0, 1, DELEGATE_FLAGS, NULL,
-				   &portal));
-	fake_connect(t1, 9, 1, IPCZ_NO_FLAGS);
+	node = client_of_fake_delegate(&portal, &t1);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, portal);
 	transports(&u0, &u1);
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  ipcz.ConnectNode(node, u0, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,
@@ -546,17 +443,13 @@ TEST(closing_while_a_buffer_is_pending)
 TEST(lost_delegate_fails_the_request)
 {
 	const struct IpczDriver *driver = ipcz_inprocess_driver();
-	IpczHandle node = new_node(ipcz_inprocess_sandboxed_driver(),
-				   IPCZ_NO_FLAGS);
-	IpczHandle referred = new_node(driver, IPCZ_NO_FLAGS);
-	IpczDriverHandle t0, t1, u0, u1;
-	IpczHandle portal, r, s;
+	IpczHandle node, portal;
+	IpczHandle referred = new_node_on(driver, IPCZ_NO_FLAGS);
+	IpczDriverHandle t1, u0, u1;
+	IpczHandle r, s;
 
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(node, t0, 1, DELEGATE_FLAGS, NULL,
-				   &portal));
-	fake_connect(t1, 9, 1, IPCZ_NO_FLAGS);
+	node = client_of_fake_delegate(&portal, &t1);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, portal);
 	transports(&u0, &u1);
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  ipcz.ConnectNode(node, u0, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,

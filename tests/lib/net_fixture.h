@@ -83,6 +83,22 @@ static inline IpczHandle send_portal_across(IpczHandle from, IpczHandle to,
 	return got;
 }
 
+/*
+ * A round of traffic both ways on the route `x` - `y`, read and dropped:
+ * what gives the route's proxies the chance to step aside.
+ */
+static inline void ping_both_ways(IpczHandle x, IpczHandle y)
+{
+	char buf[16];
+
+	put_str(x, "ping");
+	put_str(y, "pong");
+	while (get_str(x, buf, sizeof(buf)) == IPCZ_RESULT_OK)
+		;
+	while (get_str(y, buf, sizeof(buf)) == IPCZ_RESULT_OK)
+		;
+}
+
 /* The node's introspection; zeroes if it has none to give. */
 static inline struct ipcz_node_info node_info_of(IpczHandle node)
 {
@@ -167,16 +183,17 @@ static inline void fake_connect(IpczDriverHandle t1, uint8_t name0,
 }
 
 /*
- * A node made with `node_flags`, connected with `flags` over a transport
- * whose other end, `*t1`, the test speaks for. `*portal` is its initial
- * portal, or IPCZ_INVALID_HANDLE if ConnectNode() refused.
+ * A node on `driver` made with `node_flags`, connected with `flags` over a
+ * transport whose other end, `*t1`, the test speaks for. `*portal` is its
+ * initial portal, or IPCZ_INVALID_HANDLE if ConnectNode() refused.
  */
-static inline IpczHandle node_facing_test(IpczCreateNodeFlags node_flags,
+static inline IpczHandle node_facing_test(const struct IpczDriver *driver,
+					  IpczCreateNodeFlags node_flags,
 					  IpczConnectNodeFlags flags,
 					  IpczHandle *portal,
 					  IpczDriverHandle *t1)
 {
-	IpczHandle node = new_node(node_flags);
+	IpczHandle node = new_node_on(driver, node_flags);
 	IpczDriverHandle t0;
 
 	*portal = IPCZ_INVALID_HANDLE;
@@ -194,7 +211,8 @@ static inline IpczHandle node_facing_test(IpczCreateNodeFlags node_flags,
 static inline IpczHandle client_of_fake_broker(IpczHandle *portal,
 					       IpczDriverHandle *t1)
 {
-	IpczHandle client = node_facing_test(IPCZ_NO_FLAGS,
+	IpczHandle client = node_facing_test(ipcz_inprocess_driver(),
+					     IPCZ_NO_FLAGS,
 					     IPCZ_CONNECT_NODE_TO_BROKER,
 					     portal, t1);
 

@@ -76,7 +76,6 @@ static int direct_route(FIXTURE_DATA(network) *self, IpczHandle *x,
 			IpczHandle *y)
 {
 	IpczHandle p, q;
-	char buf[16];
 	int round;
 
 	test_portals(self->broker, &p, &q);
@@ -86,12 +85,7 @@ static int direct_route(FIXTURE_DATA(network) *self, IpczHandle *x,
 		if (direct_to(*x, self->client[1]) &&
 		    direct_to(*y, self->client[0]))
 			return 1;
-		put_str(*x, "ping");
-		put_str(*y, "pong");
-		while (get_str(*x, buf, sizeof(buf)) == IPCZ_RESULT_OK)
-			;
-		while (get_str(*y, buf, sizeof(buf)) == IPCZ_RESULT_OK)
-			;
+		ping_both_ways(*x, *y);
 		sched_yield();
 	}
 	return 0;
@@ -493,7 +487,8 @@ TEST(relayed_objects_only_from_the_broker)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		IpczDriverHandle t1;
 		IpczHandle portal;
-		IpczHandle node = node_facing_test(cases[i].node_flags,
+		IpczHandle node = node_facing_test(ipcz_inprocess_driver(),
+						   cases[i].node_flags,
 						   cases[i].flags, &portal,
 						   &t1);
 
@@ -543,6 +538,7 @@ TEST(malformed_relay_messages_drop_the_link)
 		IpczDriverHandle t1;
 		IpczHandle portal;
 		IpczHandle node = node_facing_test(
+			ipcz_inprocess_driver(),
 			to_broker ? IPCZ_CREATE_NODE_AS_BROKER : IPCZ_NO_FLAGS,
 			to_broker ? IPCZ_NO_FLAGS : IPCZ_CONNECT_NODE_TO_BROKER,
 			&portal, &t1);
