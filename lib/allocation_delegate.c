@@ -169,6 +169,35 @@ static struct memory_request *take_request(struct node *node,
 	return found;
 }
 
+/* The region a delegate provides; on failure its handles are closed. */
+static IpczDriverHandle provided_memory(struct node_link *link,
+					const uint8_t *bytes, size_t num_bytes,
+					const IpczDriverHandle *handles,
+					size_t num_handles)
+{
+	const struct IpczDriver *driver = node_link_driver(link);
+	IpczDriverHandle memory;
+	size_t i;
+
+	memory = node_link_memory_deserialize(driver, bytes, num_bytes,
+					      handles, num_handles,
+					      link->transport);
+	if (memory == IPCZ_INVALID_DRIVER_HANDLE)
+		for (i = 0; i < num_handles; i++)
+			driver_close_object(driver, handles[i]);
+	return memory;
+}
+
+static bool memory_covers(const struct IpczDriver *driver,
+			  IpczDriverHandle memory, size_t size)
+{
+	struct IpczSharedMemoryInfo info = { .size = sizeof(info) };
+
+	return driver->GetSharedMemoryInfo(memory, IPCZ_NO_FLAGS, NULL,
+					   &info) == IPCZ_RESULT_OK &&
+	       info.region_num_bytes >= size;
+}
+
 IpczResult allocation_delegate_accept_provide(struct node_link *link,
 					      const uint8_t *bytes,
 					      size_t num_bytes,
@@ -176,12 +205,11 @@ IpczResult allocation_delegate_accept_provide(struct node_link *link,
 					      size_t num_handles,
 					      size_t *claimed)
 {
-	const struct IpczDriver *driver = node_link_driver(link);
 	IpczDriverHandle memory = IPCZ_INVALID_DRIVER_HANDLE;
-	struct IpczSharedMemoryInfo info = { .size = sizeof(info) };
 	struct memory_request *request;
 	struct msg_memory message;
-	size_t extra, i;
+	size_t extra;
+	bool good = true;
 
 	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
 	    num_handles > NODE_LINK_MEMORY_MAX_HANDLES ||
@@ -195,23 +223,15 @@ IpczResult allocation_delegate_accept_provide(struct node_link *link,
 	extra = num_bytes - sizeof(message);
 	if (extra || num_handles) {
 		*claimed = num_handles;
-		memory = node_link_memory_deserialize(driver,
-						      bytes + sizeof(message),
-						      extra, handles,
-						      num_handles,
-						      link->transport);
-		if (memory == IPCZ_INVALID_DRIVER_HANDLE)
-			for (i = 0; i < num_handles; i++)
-				driver_close_object(driver, handles[i]);
+		memory = provided_memory(link, bytes + sizeof(message), extra,
+					 handles, num_handles);
+		good = memory != IPCZ_INVALID_DRIVER_HANDLE &&
+		       memory_covers(node_link_driver(link), memory,
+				     request->size);
 	}
-	if (message.size != request->size ||
-	    (memory != IPCZ_INVALID_DRIVER_HANDLE &&
-	     (driver->GetSharedMemoryInfo(memory, IPCZ_NO_FLAGS, NULL,
-					  &info) != IPCZ_RESULT_OK ||
-	      info.region_num_bytes < request->size)) ||
-	    ((extra || num_handles) && memory == IPCZ_INVALID_DRIVER_HANDLE)) {
+	if (message.size != request->size || !good) {
 		/* A bad answer fails the request and drops the delegate. */
-		driver_close_object(driver, memory);
+		driver_close_object(node_link_driver(link), memory);
 		complete(request, IPCZ_INVALID_DRIVER_HANDLE, OP_TRANSPORT);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}

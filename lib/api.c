@@ -207,16 +207,16 @@ static IpczResult IPCZ_API api_put(IpczHandle portal, const void *data,
 				   size_t num_handles, uint32_t flags,
 				   const void *options)
 {
-	struct router *router = get_portal(portal);
+	struct router *router;
 	IpczResult result;
 
+	/* Bad arguments and a bad portal fail alike: check before a ref. */
+	if ((num_bytes && !data) || (num_handles && !handles))
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	router = get_portal(portal);
 	if (!router)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if ((num_bytes && !data) || (num_handles && !handles))
-		result = IPCZ_RESULT_INVALID_ARGUMENT;
-	else
-		result = router_put(router, data, num_bytes, handles,
-				    num_handles);
+	result = router_put(router, data, num_bytes, handles, num_handles);
 	router_unref(router);
 	return result;
 }
@@ -228,16 +228,13 @@ static IpczResult IPCZ_API api_begin_put(IpczHandle portal,
 					 size_t *num_bytes,
 					 IpczTransaction *transaction)
 {
-	struct router *router = get_portal(portal);
+	struct router *router = transaction ? get_portal(portal) : NULL;
 	IpczResult result;
 
 	if (!router)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	if (!transaction)
-		result = IPCZ_RESULT_INVALID_ARGUMENT;
-	else
-		result = router_begin_put(router, flags, data, num_bytes,
-					  transaction);
+	result = router_begin_put(router, flags, data, num_bytes,
+				  transaction);
 	router_unref(router);
 	return result;
 }

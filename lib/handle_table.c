@@ -6,6 +6,7 @@
  */
 #include "lib/handle_table.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -109,7 +110,23 @@ static struct slot *find_locked(IpczHandle handle, uint32_t type)
 	return slot;
 }
 
-struct api_object *handle_table_get(IpczHandle handle, uint32_t type)
+/* Puts a slot back on the free list under a new generation. */
+static void free_slot_locked(struct slot *slot, IpczHandle handle)
+{
+	slot->object = NULL;
+	if (++slot->generation == 0)
+		slot->generation = 1;
+	slot->next_free = table.free_head;
+	table.free_head = (uint32_t)(((uint64_t)handle & 0xffffffffu) - 1);
+	table.live--;
+}
+
+/*
+ * Get and take differ only in what they leave behind: a reference for the
+ * caller, or a free slot whose reference passes to the caller.
+ */
+static struct api_object *look_up(IpczHandle handle, uint32_t type,
+				  bool take)
 {
 	struct api_object *object = NULL;
 	struct slot *slot;
@@ -118,30 +135,23 @@ struct api_object *handle_table_get(IpczHandle handle, uint32_t type)
 	slot = find_locked(handle, type);
 	if (slot) {
 		object = slot->object;
-		api_object_ref(object);
+		if (take)
+			free_slot_locked(slot, handle);
+		else
+			api_object_ref(object);
 	}
 	ipcz_unlock(&table.lock);
 	return object;
 }
 
+struct api_object *handle_table_get(IpczHandle handle, uint32_t type)
+{
+	return look_up(handle, type, false);
+}
+
 struct api_object *handle_table_take(IpczHandle handle, uint32_t type)
 {
-	struct api_object *object = NULL;
-	struct slot *slot;
-
-	ipcz_lock(&table.lock);
-	slot = find_locked(handle, type);
-	if (slot) {
-		object = slot->object;
-		slot->object = NULL;
-		if (++slot->generation == 0)
-			slot->generation = 1;
-		slot->next_free = table.free_head;
-		table.free_head = (uint32_t)(((uint64_t)handle & 0xffffffffu) - 1);
-		table.live--;
-	}
-	ipcz_unlock(&table.lock);
-	return object;
+	return look_up(handle, type, true);
 }
 
 size_t handle_table_count(void)

@@ -445,6 +445,16 @@ static bool ask_other_brokers(struct node *node, const uint8_t source[16],
 	return send_to_other_brokers(node, &message, sizeof(message));
 }
 
+/* A fixed-size message: exactly its size, copied out before it is read. */
+static bool read_fixed(const uint8_t *bytes, size_t num_bytes, void *message,
+		       size_t size)
+{
+	if (!node_message_check(bytes, num_bytes, size) || num_bytes != size)
+		return false;
+	memcpy(message, bytes, size);
+	return true;
+}
+
 /*
  * On a broker, from one of its non-brokers (or on a referrer, from a node
  * it referred). A node it has no such link to cannot be introduced: the
@@ -460,12 +470,10 @@ IpczResult node_link_accept_request_introduction(struct node_link *link,
 	struct node_link *target;
 	uint8_t requester[16];
 
-	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
-	    num_bytes != sizeof(message) ||
-	    !(introduces_peer(link) || between_brokers(link)) ||
-	    !node_link_remote_name(link, requester))
+	if (!(introduces_peer(link) || between_brokers(link)) ||
+	    !node_link_remote_name(link, requester) ||
+	    !read_fixed(bytes, num_bytes, &message, sizeof(message)))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	memcpy(&message, bytes, sizeof(message));
 	if (!node_link_valid_peer_name(node, message.name) ||
 	    memcmp(message.name, requester, 16) == 0)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
@@ -512,6 +520,34 @@ static bool create_transports_to(struct node_link *link,
 }
 
 /*
+ * Side B's end goes to our `target` at once; side A's goes back to the
+ * asking broker, in the request itself turned into its answer.
+ */
+static void introduce_indirectly(struct node_link *link,
+				 struct node_link *target,
+				 struct msg_indirect_introduction *message)
+{
+	IpczDriverHandle ends[2] = { IPCZ_INVALID_DRIVER_HANDLE,
+				     IPCZ_INVALID_DRIVER_HANDLE };
+	struct serialized_transport t;
+
+	if (!introduces_peer(target) ||
+	    !node_note_introduction(link->node, message->source,
+				    message->target) ||
+	    !create_transports_to(link, target, ends))
+		return;
+	send_accept_introduction(target, OP_TRANSPORT, message->source,
+				 LINK_SIDE_B, ends[1], NULL);
+	if (!serialize_transport(link, ends[0], &t))
+		return;
+	message->header.type = MSG_ACCEPT_INDIRECT_INTRODUCTION;
+	message->transport_bytes = (uint32_t)t.num_bytes;
+	send_with_transport(link, OP_TRANSPORT,
+			    MSG_ACCEPT_INDIRECT_INTRODUCTION, message,
+			    sizeof(*message), &t, NULL);
+}
+
+/*
  * On a broker, from another broker: one of its nodes wants a link to one
  * of ours. Unknown targets and repeated pairs are ignored (the asking
  * node's bypass then keeps its proxy); the sender may have asked several
@@ -522,35 +558,16 @@ IpczResult node_link_accept_request_indirect(struct node_link *link,
 					  size_t num_bytes)
 {
 	struct msg_indirect_introduction message;
-	struct node *node = link->node;
 	struct node_link *target;
-	IpczDriverHandle ends[2] = { IPCZ_INVALID_DRIVER_HANDLE,
-				     IPCZ_INVALID_DRIVER_HANDLE };
-	struct serialized_transport t;
 
-	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
-	    num_bytes != sizeof(message) || !between_brokers(link))
-		return IPCZ_RESULT_INVALID_ARGUMENT;
-	memcpy(&message, bytes, sizeof(message));
-	if (!valid_indirect_names(link, &message) || message.transport_bytes)
+	if (!between_brokers(link) ||
+	    !read_fixed(bytes, num_bytes, &message, sizeof(message)) ||
+	    !valid_indirect_names(link, &message) || message.transport_bytes)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	target = node_link_find_sibling(link, message.target);
 	if (!target)
 		return IPCZ_RESULT_OK;
-	if (introduces_peer(target) &&
-	    node_note_introduction(node, message.source, message.target) &&
-	    create_transports_to(link, target, ends)) {
-		send_accept_introduction(target, OP_TRANSPORT, message.source,
-					 LINK_SIDE_B, ends[1], NULL);
-		if (serialize_transport(link, ends[0], &t)) {
-			message.header.type = MSG_ACCEPT_INDIRECT_INTRODUCTION;
-			message.transport_bytes = (uint32_t)t.num_bytes;
-			send_with_transport(link, OP_TRANSPORT,
-					    MSG_ACCEPT_INDIRECT_INTRODUCTION,
-					    &message, sizeof(message), &t,
-					    NULL);
-		}
-	}
+	introduce_indirectly(link, target, &message);
 	node_link_unref(target);
 	return IPCZ_RESULT_OK;
 }
@@ -612,10 +629,9 @@ IpczResult node_link_accept_reject_introduction(struct node_link *link,
 {
 	struct msg_introduction_name message;
 
-	if (!node_message_check(bytes, num_bytes, sizeof(message)) ||
-	    num_bytes != sizeof(message) || !from_own_broker(link))
+	if (!from_own_broker(link) ||
+	    !read_fixed(bytes, num_bytes, &message, sizeof(message)))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	memcpy(&message, bytes, sizeof(message));
 	/* The bypasses stay declined: their routes keep the proxy. */
 	forget_waiters(link->node, message.name);
 	return IPCZ_RESULT_OK;
