@@ -691,44 +691,38 @@ static IpczResult IPCZ_API sandboxed_allocate_shared_memory(
 	return IPCZ_RESULT_PERMISSION_DENIED;
 }
 
-static const struct IpczDriver inprocess_driver = {
-	.size = sizeof(struct IpczDriver),
-	.Close = driver_close,
-	.Serialize = driver_serialize,
-	.Deserialize = driver_deserialize,
-	.CreateTransports = driver_create_transports,
-	.ActivateTransport = driver_activate_transport,
-	.DeactivateTransport = driver_deactivate_transport,
-	.Transmit = driver_transmit,
-	.ReportBadTransportActivity = driver_report_bad_transport_activity,
-	.AllocateSharedMemory = driver_allocate_shared_memory,
-	.GetSharedMemoryInfo = driver_get_shared_memory_info,
-	.DuplicateSharedMemory = driver_duplicate_shared_memory,
-	.MapSharedMemory = driver_map_shared_memory,
-	.GenerateRandomBytes = driver_generate_random_bytes,
-};
+/*
+ * The two drivers differ only in how shared memory is allocated: the
+ * sandboxed one refuses, as a sandboxed process's driver would.
+ */
+#define INPROCESS_DRIVER(allocate)					\
+	{								\
+		.size = sizeof(struct IpczDriver),			\
+		.Close = driver_close,					\
+		.Serialize = driver_serialize,				\
+		.Deserialize = driver_deserialize,			\
+		.CreateTransports = driver_create_transports,		\
+		.ActivateTransport = driver_activate_transport,		\
+		.DeactivateTransport = driver_deactivate_transport,	\
+		.Transmit = driver_transmit,				\
+		.ReportBadTransportActivity =				\
+			driver_report_bad_transport_activity,		\
+		.AllocateSharedMemory = (allocate),			\
+		.GetSharedMemoryInfo = driver_get_shared_memory_info,	\
+		.DuplicateSharedMemory = driver_duplicate_shared_memory, \
+		.MapSharedMemory = driver_map_shared_memory,		\
+		.GenerateRandomBytes = driver_generate_random_bytes,	\
+	}
+
+static const struct IpczDriver inprocess_driver =
+	INPROCESS_DRIVER(driver_allocate_shared_memory);
+static const struct IpczDriver sandboxed_driver =
+	INPROCESS_DRIVER(sandboxed_allocate_shared_memory);
 
 const struct IpczDriver *ipcz_inprocess_driver(void)
 {
 	return &inprocess_driver;
 }
-
-static const struct IpczDriver sandboxed_driver = {
-	.size = sizeof(struct IpczDriver),
-	.Close = driver_close,
-	.Serialize = driver_serialize,
-	.Deserialize = driver_deserialize,
-	.CreateTransports = driver_create_transports,
-	.ActivateTransport = driver_activate_transport,
-	.DeactivateTransport = driver_deactivate_transport,
-	.Transmit = driver_transmit,
-	.ReportBadTransportActivity = driver_report_bad_transport_activity,
-	.AllocateSharedMemory = sandboxed_allocate_shared_memory,
-	.GetSharedMemoryInfo = driver_get_shared_memory_info,
-	.DuplicateSharedMemory = driver_duplicate_shared_memory,
-	.MapSharedMemory = driver_map_shared_memory,
-	.GenerateRandomBytes = driver_generate_random_bytes,
-};
 
 const struct IpczDriver *ipcz_inprocess_sandboxed_driver(void)
 {
