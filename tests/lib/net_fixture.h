@@ -42,6 +42,25 @@ static inline void transports(IpczDriverHandle *t0, IpczDriverHandle *t1)
 }
 
 /*
+ * Connects `x` and `y` over a new transport pair, each with its own flags;
+ * `*p` and `*q` are their initial portals. The first failing result is
+ * returned.
+ */
+static inline IpczResult join_nodes(IpczHandle x, IpczConnectNodeFlags x_flags,
+				    IpczHandle y, IpczConnectNodeFlags y_flags,
+				    IpczHandle *p, IpczHandle *q)
+{
+	IpczDriverHandle t0, t1;
+	IpczResult result;
+
+	transports(&t0, &t1);
+	result = ipcz.ConnectNode(x, t0, 1, x_flags, NULL, p);
+	if (result != IPCZ_RESULT_OK)
+		return result;
+	return ipcz.ConnectNode(y, t1, 1, y_flags, NULL, q);
+}
+
+/*
  * Joins `client` to `broker` over a new transport pair, with `flags` on
  * the client's side (to a broker, and maybe delegating allocation). The
  * initial portals are `*at_broker` and `*at_client`; the first failing

@@ -15,26 +15,9 @@
 #include <stdlib.h>
 
 #include "kselftest_harness.h"
-#include "ipcz/introspect.h"
 #include "lib/handle_table.h"
-#include "lib/node_message.h"
 #include "lib_test.h"
-
-static IpczHandle new_node(IpczCreateNodeFlags flags)
-{
-	IpczHandle node = IPCZ_INVALID_HANDLE;
-
-	test_node_api();
-	ipcz.CreateNode(ipcz_inprocess_driver(), flags, NULL, &node);
-	return node;
-}
-
-static void transports(IpczDriverHandle *t0, IpczDriverHandle *t1)
-{
-	ipcz_inprocess_driver()->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
-						  IPCZ_INVALID_DRIVER_HANDLE,
-						  0, NULL, t0, t1);
-}
+#include "net_fixture.h"
 
 FIXTURE(nodes) {
 	IpczHandle broker, client, a, b;
@@ -42,18 +25,12 @@ FIXTURE(nodes) {
 
 FIXTURE_SETUP(nodes)
 {
-	IpczDriverHandle t0, t1;
-
 	self->broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
 	self->client = new_node(IPCZ_NO_FLAGS);
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(self->broker, t0, 1,
-						   IPCZ_NO_FLAGS, NULL,
-						   &self->a));
 	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(self->client, t1, 1,
-				   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
-				   &self->b));
+		  join_to_broker(self->broker, self->client,
+				 IPCZ_CONNECT_NODE_TO_BROKER, &self->a,
+				 &self->b));
 }
 
 FIXTURE_TEARDOWN(nodes)
@@ -381,16 +358,11 @@ TEST(two_brokers)
 	IpczHandle x = new_node(IPCZ_CREATE_NODE_AS_BROKER);
 	IpczHandle y = new_node(IPCZ_CREATE_NODE_AS_BROKER);
 	IpczHandle p, q;
-	IpczDriverHandle t0, t1;
 	char buf[8];
 
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(x, t0, 1,
-						   IPCZ_CONNECT_NODE_TO_BROKER,
-						   NULL, &p));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(y, t1, 1,
-						   IPCZ_CONNECT_NODE_TO_BROKER,
-						   NULL, &q));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  join_nodes(x, IPCZ_CONNECT_NODE_TO_BROKER, y,
+			     IPCZ_CONNECT_NODE_TO_BROKER, &p, &q));
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(p, "hi"));
 	ASSERT_EQ(IPCZ_RESULT_OK, get_str(q, buf, sizeof(buf)));
 	ASSERT_STREQ("hi", buf);
@@ -406,18 +378,12 @@ TEST(mismatched_roles_disconnect)
 	IpczHandle x = new_node(IPCZ_CREATE_NODE_AS_BROKER);
 	IpczHandle y = new_node(IPCZ_CREATE_NODE_AS_BROKER);
 	IpczHandle p, q;
-	IpczDriverHandle t0, t1;
 
 	/* A broker connecting without TO_BROKER expects a non-broker. */
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(x, t0, 1, IPCZ_NO_FLAGS,
-						   NULL, &p));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(y, t1, 1, IPCZ_NO_FLAGS,
-						   NULL, &q));
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(p));
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(q));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  join_nodes(x, IPCZ_NO_FLAGS, y, IPCZ_NO_FLAGS, &p, &q));
+	ASSERT_TRUE(link_dropped(p));
+	ASSERT_TRUE(link_dropped(q));
 	ASSERT_EQ(IPCZ_RESULT_NOT_FOUND, put_str(p, "x"));
 	close_handle(p);
 	close_handle(q);
@@ -604,30 +570,22 @@ TEST_F(nodes, portals_move_while_parcels_flow)
 TEST_F(nodes, referral_reaches_the_broker_through_the_referrer)
 {
 	IpczHandle referred = new_node(IPCZ_NO_FLAGS), r, s2, x, y, got;
-	IpczDriverHandle t0, t1;
 	char buf[16];
-	size_t h = 1;
 
 	/* The client (which has the broker) refers a new node. */
-	transports(&t0, &t1);
 	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(self->client, t0, 1,
-				   IPCZ_CONNECT_NODE_SHARE_BROKER, NULL, &r));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(referred, t1, 1,
-				   IPCZ_CONNECT_NODE_INHERIT_BROKER, NULL, &s2));
+		  join_nodes(self->client, IPCZ_CONNECT_NODE_SHARE_BROKER,
+			     referred, IPCZ_CONNECT_NODE_INHERIT_BROKER, &r,
+			     &s2));
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(r, "welcome"));
 	ASSERT_EQ(IPCZ_RESULT_OK, get_str(s2, buf, sizeof(buf)));
 	ASSERT_STREQ("welcome", buf);
 	/* A portal from the broker reaches the referred node. */
 	test_portals(self->broker, &x, &y);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(self->a, NULL, 0, &y, 1, 0, NULL));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(self->b, 0, NULL, NULL, NULL, &got,
-					   &h, NULL));
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(r, NULL, 0, &got, 1, 0, NULL));
-	h = 1;
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Get(s2, 0, NULL, NULL, NULL, &got, &h,
-					   NULL));
+	got = send_portal_across(self->a, self->b, y);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, got);
+	got = send_portal_across(r, s2, got);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, got);
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(got, "hello broker"));
 	ASSERT_EQ(IPCZ_RESULT_OK, get_str(x, buf, sizeof(buf)));
 	ASSERT_STREQ("hello broker", buf);
@@ -642,20 +600,13 @@ TEST(referral_needs_an_inheriting_peer)
 {
 	IpczHandle x = new_node(IPCZ_NO_FLAGS), y = new_node(IPCZ_NO_FLAGS);
 	IpczHandle p, q;
-	IpczDriverHandle t0, t1;
 
 	/* Both sides sharing: nobody inherits, the link is refused. */
-	transports(&t0, &t1);
 	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(x, t0, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,
-				   NULL, &p));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(y, t1, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,
-				   NULL, &q));
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(p));
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(q));
+		  join_nodes(x, IPCZ_CONNECT_NODE_SHARE_BROKER, y,
+			     IPCZ_CONNECT_NODE_SHARE_BROKER, &p, &q));
+	ASSERT_TRUE(link_dropped(p));
+	ASSERT_TRUE(link_dropped(q));
 	close_handle(p);
 	close_handle(q);
 	close_handle(x);
@@ -670,29 +621,10 @@ TEST(referral_needs_an_inheriting_peer)
 
 static unsigned int fuzz_seed;
 
-/* Mirrors node_link_memory.c: each link direction numbers its messages. */
-static uint64_t wire_seq;
-
 static unsigned int fuzz_next(void)
 {
 	fuzz_seed = fuzz_seed * 1103515245u + 12345u;
 	return (fuzz_seed >> 8) & 0xffffff;
-}
-
-/* Answers the broker's handshake as a well-behaved client would. */
-static void send_connect(IpczDriverHandle t)
-{
-	struct msg_connect connect = {
-		.header = { .size = sizeof(connect), .type = MSG_CONNECT },
-		.flags = IPCZ_CONNECT_NODE_TO_BROKER,
-		.num_initial_portals = 1,
-	};
-
-	connect.name[0] = 1;
-	wire_seq = 0;
-	connect.header.seq = wire_seq++;
-	ipcz_inprocess_driver()->Transmit(t, &connect, sizeof(connect), NULL,
-					  0, 0, NULL);
 }
 
 /*
@@ -777,7 +709,8 @@ TEST(hostile_messages_never_crash)
 			ASSERT_EQ(IPCZ_RESULT_OK,
 				  ipcz.ConnectNode(broker, t0, 1,
 						   IPCZ_NO_FLAGS, NULL, &a));
-			send_connect(t1);
+			fake_connect(t1, 1, 0,
+				     IPCZ_CONNECT_NODE_TO_BROKER);
 			connections++;
 		}
 		if (fuzz_next() % 8 == 0)
@@ -828,43 +761,6 @@ static IpczResult IPCZ_API record_activity(IpczHandle listener,
 	seen_introduced[num_seen++] = num_bytes >= sizeof(connect) &&
 				      connect.introduced;
 	return IPCZ_RESULT_OK;
-}
-
-static void transmit_raw(IpczDriverHandle t, void *message, size_t size,
-			 const IpczDriverHandle *handles, size_t num_handles)
-{
-	struct msg_header header;
-
-	memcpy(&header, message, sizeof(header));
-	header.size = (uint32_t)size;
-	header.seq = wire_seq++;
-	memcpy(message, &header, sizeof(header));
-	ipcz_inprocess_driver()->Transmit(t, message, size, handles,
-					  num_handles, 0, NULL);
-}
-
-/*
- * A client node whose broker is the test's end `*t1` of the transport:
- * the test has answered the handshake as broker named 9.
- */
-static IpczHandle client_of_fake_broker(IpczHandle *portal,
-					IpczDriverHandle *t1)
-{
-	IpczHandle client = new_node(IPCZ_NO_FLAGS);
-	struct msg_connect connect = {
-		.header = { .type = MSG_CONNECT },
-		.is_broker = 1,
-		.num_initial_portals = 1,
-	};
-	IpczDriverHandle t0;
-
-	transports(&t0, t1);
-	ipcz.ConnectNode(client, t0, 1, IPCZ_CONNECT_NODE_TO_BROKER, NULL,
-			 portal);
-	connect.name[0] = 9;
-	wire_seq = 0;
-	transmit_raw(*t1, &connect, sizeof(connect), NULL, 0);
-	return client;
 }
 
 static void accept_introduction(IpczDriverHandle t, uint8_t name0,
@@ -938,7 +834,7 @@ TEST(introductions_only_from_the_broker)
 	transports(&t0, &t1);
 	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
 						   IPCZ_NO_FLAGS, NULL, &a));
-	send_connect(t1);
+	fake_connect(t1, 1, 0, IPCZ_CONNECT_NODE_TO_BROKER);
 	transports(&end[0], &end[1]);
 	accept_introduction(t1, 5, 0, 0, &end[0], 1);
 	EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
@@ -982,7 +878,7 @@ TEST(refused_introductions_keep_the_link)
 							    0, NULL));
 	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
 						   IPCZ_NO_FLAGS, NULL, &a));
-	send_connect(t1);
+	fake_connect(t1, 1, 0, IPCZ_CONNECT_NODE_TO_BROKER);
 	request.name[0] = 0x55;
 	transmit_raw(t1, &request, sizeof(request), NULL, 0);
 	ASSERT_EQ(0, status_flags(a) & IPCZ_PORTAL_STATUS_DEAD);
@@ -1004,12 +900,6 @@ TEST(refused_introductions_keep_the_link)
 	ASSERT_EQ(0, leaks_found());
 }
 
-/*
- * A good introduction: the client, side A, starts the new link's
- * handshake (marked as introduced) on the transport it was given; a
- * second introduction to the same node is ignored and its transport
- * closed.
- */
 /*
  * The broker's buffer for an introduced link: counts or sizes that do not
  * add up drop the link; a side A claiming the broker's buffer where there
@@ -1103,6 +993,12 @@ TEST(bad_introduction_memory_drops_the_link)
 	ASSERT_EQ(0, leaks_found());
 }
 
+/*
+ * A good introduction: the client, side A, starts the new link's
+ * handshake (marked as introduced) on the transport it was given; a
+ * second introduction to the same node is ignored and its transport
+ * closed.
+ */
 TEST(introduction_starts_a_link)
 {
 	const struct IpczDriver *driver = ipcz_inprocess_driver();
