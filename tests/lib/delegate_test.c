@@ -42,14 +42,7 @@ FIXTURE_SETUP(sandbox)
 
 FIXTURE_TEARDOWN(sandbox)
 {
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		close_handle(self->to[i]);
-		close_handle(self->from[i]);
-		close_handle(self->client[i]);
-	}
-	close_handle(self->broker);
+	close_clients(self->broker, self->client, self->to, self->from, 2);
 	EXPECT_EQ(0, ipcz_inprocess_sandboxed_allocations());
 	EXPECT_EQ(0, ipcz_inprocess_live_objects());
 	EXPECT_EQ(0, leaks_found());
@@ -445,18 +438,14 @@ TEST(lost_delegate_fails_the_request)
 	const struct IpczDriver *driver = ipcz_inprocess_driver();
 	IpczHandle node, portal;
 	IpczHandle referred = new_node_on(driver, IPCZ_NO_FLAGS);
-	IpczDriverHandle t1, u0, u1;
+	IpczDriverHandle t1;
 	IpczHandle r, s;
 
 	node = client_of_fake_delegate(&portal, &t1);
 	ASSERT_NE(IPCZ_INVALID_HANDLE, portal);
-	transports(&u0, &u1);
 	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(node, u0, 1, IPCZ_CONNECT_NODE_SHARE_BROKER,
-				   NULL, &r));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(referred, u1, 1,
-				   IPCZ_CONNECT_NODE_INHERIT_BROKER, NULL, &s));
+		  join_nodes(node, IPCZ_CONNECT_NODE_SHARE_BROKER, referred,
+			     IPCZ_CONNECT_NODE_INHERIT_BROKER, &r, &s));
 	ASSERT_EQ(IPCZ_RESULT_OK, put_parcel(r, 5000, 1));
 	/* The delegate goes away without answering. */
 	driver->Close(t1, 0, NULL);

@@ -5,17 +5,8 @@
  * nodes, and a portal sent to the other node (who sees a proxy where).
  */
 #include "kselftest_harness.h"
-#include "ipcz/introspect.h"
 #include "lib_test.h"
-
-static IpczHandle new_node(IpczCreateNodeFlags flags)
-{
-	IpczHandle node = IPCZ_INVALID_HANDLE;
-
-	test_node_api();
-	ipcz.CreateNode(ipcz_inprocess_driver(), flags, NULL, &node);
-	return node;
-}
+#include "net_fixture.h"
 
 static struct ipcz_portal_route_info route_of(IpczHandle portal)
 {
@@ -108,28 +99,17 @@ FIXTURE(nodes) {
 
 FIXTURE_SETUP(nodes)
 {
-	IpczDriverHandle t0, t1;
-
 	self->broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
 	self->client = new_node(IPCZ_NO_FLAGS);
-	ipcz_inprocess_driver()->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
-						  IPCZ_INVALID_DRIVER_HANDLE,
-						  0, NULL, &t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(self->broker, t0, 1,
-						   IPCZ_NO_FLAGS, NULL,
-						   &self->a));
 	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.ConnectNode(self->client, t1, 1,
-				   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
-				   &self->b));
+		  join_to_broker(self->broker, self->client,
+				 IPCZ_CONNECT_NODE_TO_BROKER, &self->a,
+				 &self->b));
 }
 
 FIXTURE_TEARDOWN(nodes)
 {
-	close_handle(self->a);
-	close_handle(self->b);
-	close_handle(self->client);
-	close_handle(self->broker);
+	close_clients(self->broker, &self->client, &self->a, &self->b, 1);
 	EXPECT_EQ(0, ipcz_inprocess_live_objects());
 	EXPECT_EQ(0, leaks_found());
 }

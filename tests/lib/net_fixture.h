@@ -86,6 +86,24 @@ static inline IpczResult join_to_broker(IpczHandle broker, IpczHandle client,
 }
 
 /*
+ * Closes what a fixture joined: for each of `n` clients its portal at the
+ * broker (`to`), its own (`from`) and the client node; then the broker.
+ */
+static inline void close_clients(IpczHandle broker, const IpczHandle *client,
+				 const IpczHandle *to, const IpczHandle *from,
+				 int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		close_handle(to[i]);
+		close_handle(from[i]);
+		close_handle(client[i]);
+	}
+	close_handle(broker);
+}
+
+/*
  * Sends `portal` over the route `from` -> `to` (two ends of a route across
  * nodes) and returns it as it arrives, or IPCZ_INVALID_HANDLE.
  */

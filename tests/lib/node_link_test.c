@@ -35,10 +35,7 @@ FIXTURE_SETUP(nodes)
 
 FIXTURE_TEARDOWN(nodes)
 {
-	close_handle(self->a);
-	close_handle(self->b);
-	close_handle(self->client);
-	close_handle(self->broker);
+	close_clients(self->broker, &self->client, &self->a, &self->b, 1);
 	EXPECT_EQ(0, ipcz_inprocess_live_objects());
 	EXPECT_EQ(0, leaks_found());
 }

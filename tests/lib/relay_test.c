@@ -38,14 +38,7 @@ FIXTURE_SETUP(network)
 
 FIXTURE_TEARDOWN(network)
 {
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		close_handle(self->to[i]);
-		close_handle(self->from[i]);
-		close_handle(self->client[i]);
-	}
-	close_handle(self->broker);
+	close_clients(self->broker, self->client, self->to, self->from, 2);
 	EXPECT_EQ(0, ipcz_inprocess_live_objects());
 	EXPECT_EQ(0, leaks_found());
 }
