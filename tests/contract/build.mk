@@ -27,19 +27,15 @@ DEB_PACKAGES += linux-source
 
 .PRECIOUS: $(CT_OUT)/obj/asan/%.o $(CT_OUT)/obj/tsan/%.o
 
-$(CT_OUT)/obj/asan/%.o: tests/contract/%.c $(CT_HEADERS)
-	@test -f $(CT_KSFT)/kselftest_harness.h || \
+define ct_compile_rule
+$(CT_OUT)/obj/$(1)/%.o: tests/contract/%.c $(CT_HEADERS)
+	@test -f $$(CT_KSFT)/kselftest_harness.h || \
 		{ echo "kselftest_harness.h not found (install linux-source)"; \
 		  exit 1; }
-	@mkdir -p $(@D)
-	$(CC) $(CT_CFLAGS) $(VARIANT_CFLAGS_asan) -c $< -o $@
-
-$(CT_OUT)/obj/tsan/%.o: tests/contract/%.c $(CT_HEADERS)
-	@test -f $(CT_KSFT)/kselftest_harness.h || \
-		{ echo "kselftest_harness.h not found (install linux-source)"; \
-		  exit 1; }
-	@mkdir -p $(@D)
-	$(CC) $(CT_CFLAGS) $(VARIANT_CFLAGS_tsan) -c $< -o $@
+	@mkdir -p $$(@D)
+	$$(CC) $$(CT_CFLAGS) $$(VARIANT_CFLAGS_$(1)) -c $$< -o $$@
+endef
+$(foreach v,asan tsan,$(eval $(call ct_compile_rule,$(v))))
 
 define ct_link_rule
 $(CT_OUT)/$(1)/%_test: $(CT_OUT)/obj/$(1)/%_test.o \

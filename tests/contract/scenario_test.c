@@ -54,35 +54,47 @@ struct reader {
 	atomic_int removed;
 };
 
-static void IPCZ_API reader_handler(const struct IpczTrapEvent *event);
-
-static void reader_arm(struct reader *r)
+/*
+ * Arms `handler` on `portal` for any parcel there. Arming fails while
+ * parcels wait, so those are read first (each a uint32_t) and given to
+ * `take`; a trap handler calling this again re-arms after each event.
+ */
+static void arm_and_drain(IpczHandle portal, IpczTrapEventHandler handler,
+			  uintptr_t context,
+			  void (*take)(uintptr_t context, uint32_t value))
 {
 	const struct IpczTrapConditions conditions = {
 		.size = sizeof(conditions),
 		.flags = IPCZ_TRAP_ABOVE_MIN_LOCAL_PARCELS,
-		.min_local_parcels = 0,
 	};
+	uint32_t value;
+	size_t num_bytes = sizeof(value);
 
-	for (;;) {
-		uint32_t value;
-		size_t num_bytes = sizeof(value);
-		IpczResult result;
-
-		result = ipcz.Trap(r->portal, &conditions, reader_handler,
-				   (uintptr_t)r, IPCZ_NO_FLAGS, NULL, NULL,
-				   NULL);
-		if (result != IPCZ_RESULT_FAILED_PRECONDITION)
-			return;
-		while (ipcz.Get(r->portal, IPCZ_NO_FLAGS, NULL, &value,
+	while (ipcz.Trap(portal, &conditions, handler, context, IPCZ_NO_FLAGS,
+			 NULL, NULL, NULL) == IPCZ_RESULT_FAILED_PRECONDITION) {
+		while (ipcz.Get(portal, IPCZ_NO_FLAGS, NULL, &value,
 				&num_bytes, NULL, NULL, NULL) ==
 		       IPCZ_RESULT_OK) {
-			if (value != (uint32_t)atomic_load(&r->count))
-				atomic_fetch_add(&r->out_of_order, 1);
-			atomic_fetch_add(&r->count, 1);
+			take(context, value);
 			num_bytes = sizeof(value);
 		}
 	}
+}
+
+static void IPCZ_API reader_handler(const struct IpczTrapEvent *event);
+
+static void reader_take(uintptr_t context, uint32_t value)
+{
+	struct reader *r = (struct reader *)context;
+
+	if (value != (uint32_t)atomic_load(&r->count))
+		atomic_fetch_add(&r->out_of_order, 1);
+	atomic_fetch_add(&r->count, 1);
+}
+
+static void reader_arm(struct reader *r)
+{
+	arm_and_drain(r->portal, reader_handler, (uintptr_t)r, reader_take);
 }
 
 static void IPCZ_API reader_handler(const struct IpczTrapEvent *event)
@@ -786,32 +798,21 @@ struct volley {
 
 static void IPCZ_API volley_handler(const struct IpczTrapEvent *event);
 
+/* Returns the ball, one higher, until it reaches the limit. */
+static void volley_take(uintptr_t context, uint32_t value)
+{
+	struct volley *v = (struct volley *)context;
+
+	atomic_fetch_add(&v->seen, 1);
+	value++;
+	if ((int)value < v->limit)
+		ipcz.Put(v->portal, &value, sizeof(value), NULL, 0,
+			 IPCZ_NO_FLAGS, NULL);
+}
+
 static void volley_arm(struct volley *v)
 {
-	const struct IpczTrapConditions conditions = {
-		.size = sizeof(conditions),
-		.flags = IPCZ_TRAP_ABOVE_MIN_LOCAL_PARCELS,
-	};
-
-	for (;;) {
-		uint32_t value;
-		size_t num_bytes = sizeof(value);
-
-		if (ipcz.Trap(v->portal, &conditions, volley_handler,
-			      (uintptr_t)v, IPCZ_NO_FLAGS, NULL, NULL, NULL) !=
-		    IPCZ_RESULT_FAILED_PRECONDITION)
-			return;
-		while (ipcz.Get(v->portal, IPCZ_NO_FLAGS, NULL, &value,
-				&num_bytes, NULL, NULL, NULL) ==
-		       IPCZ_RESULT_OK) {
-			atomic_fetch_add(&v->seen, 1);
-			value++;
-			if ((int)value < v->limit)
-				ipcz.Put(v->portal, &value, sizeof(value),
-					 NULL, 0, IPCZ_NO_FLAGS, NULL);
-			num_bytes = sizeof(value);
-		}
-	}
+	arm_and_drain(v->portal, volley_handler, (uintptr_t)v, volley_take);
 }
 
 static void IPCZ_API volley_handler(const struct IpczTrapEvent *event)
