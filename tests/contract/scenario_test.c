@@ -506,6 +506,18 @@ TEST(reject_reports_transport)
 }
 
 /*
+ * A broker node on the strict driver and a transport pair, `*a` for the
+ * node to connect on, `*b` for the test to close or leave unconnected.
+ */
+static bool broker_and_pair(IpczHandle *node, IpczDriverHandle *a,
+			    IpczDriverHandle *b)
+{
+	return ipcz.CreateNode(sd_driver(), IPCZ_CREATE_NODE_AS_BROKER, NULL,
+			       node) == IPCZ_RESULT_OK &&
+	       sd_transport_pair(true, false, a, b) == IPCZ_RESULT_OK;
+}
+
+/*
  * ActivateTransport() fails inside ConnectNode(): the call fails and, as
  * upstream's Node::ConnectNode() does for every failure, the transport
  * stays the caller's: ipcz must neither close it nor use it again (the
@@ -517,10 +529,7 @@ TEST(activation_failure_leaves_transport_to_caller)
 	IpczHandle node, portal = IPCZ_INVALID_HANDLE;
 	IpczDriverHandle a, b;
 
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.CreateNode(sd_driver(), IPCZ_CREATE_NODE_AS_BROKER,
-				  NULL, &node));
-	ASSERT_EQ(IPCZ_RESULT_OK, sd_transport_pair(true, false, &a, &b));
+	ASSERT_TRUE(broker_and_pair(&node, &a, &b));
 	sd_set_options(&o);
 	EXPECT_NE(IPCZ_RESULT_OK,
 		  ipcz.ConnectNode(node, a, 1, IPCZ_NO_FLAGS, NULL, &portal));
@@ -572,10 +581,7 @@ TEST(peer_transport_closed_unconnected)
 	IpczHandle node, portal;
 	IpczDriverHandle a, b;
 
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.CreateNode(sd_driver(), IPCZ_CREATE_NODE_AS_BROKER,
-				  NULL, &node));
-	ASSERT_EQ(IPCZ_RESULT_OK, sd_transport_pair(true, false, &a, &b));
+	ASSERT_TRUE(broker_and_pair(&node, &a, &b));
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  ipcz.ConnectNode(node, a, 1, IPCZ_NO_FLAGS, NULL, &portal));
 	EXPECT_EQ(IPCZ_RESULT_OK, sd_driver()->Close(b, IPCZ_NO_FLAGS, NULL));
@@ -596,10 +602,7 @@ TEST(garbage_from_peer_with_object)
 	IpczHandle node, portal;
 	IpczDriverHandle a, b;
 
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.CreateNode(sd_driver(), IPCZ_CREATE_NODE_AS_BROKER,
-				  NULL, &node));
-	ASSERT_EQ(IPCZ_RESULT_OK, sd_transport_pair(true, false, &a, &b));
+	ASSERT_TRUE(broker_and_pair(&node, &a, &b));
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  ipcz.ConnectNode(node, a, 1, IPCZ_NO_FLAGS, NULL, &portal));
 	sd_inject(a, junk, sizeof(junk), true);
