@@ -153,6 +153,28 @@ TEST(parcels_both_ways_with_traps)
 }
 
 /*
+ * Sends `*q` from client 1 (B) to the broker (A), which forwards it to
+ * client 2 (C); `*q` is then the portal as it arrived there.
+ */
+static bool forward_b_a_c(struct ct_net *net, IpczHandle *q)
+{
+	IpczHandle got = IPCZ_INVALID_HANDLE;
+
+	return ct_put(net->to_broker[1], "q", q, 1) == IPCZ_RESULT_OK &&
+	       ct_expect(net->to_client[1], "q", &got, 1) &&
+	       ct_put(net->to_client[2], "q", &got, 1) == IPCZ_RESULT_OK &&
+	       ct_expect(net->to_broker[2], "q", q, 1);
+}
+
+/* A pair `*p`-`*q` opened on B, `*q` forwarded through A to C. */
+static bool route_b_a_c(struct ct_net *net, IpczHandle *p, IpczHandle *q)
+{
+	return ipcz.OpenPortals(net->node[1], IPCZ_NO_FLAGS, NULL, p, q) ==
+		       IPCZ_RESULT_OK &&
+	       forward_b_a_c(net, q);
+}
+
+/*
  * B opens a pair and sends one end to the broker A, which forwards it to
  * C: B and C then talk through it, and the route reduces to a direct
  * B-C link that the broker introduced.
@@ -160,15 +182,10 @@ TEST(parcels_both_ways_with_traps)
 TEST(portal_forwarded_b_a_c)
 {
 	struct ct_net net;
-	IpczHandle p, q, got = IPCZ_INVALID_HANDLE;
+	IpczHandle p, q;
 
 	ASSERT_TRUE(ct_net_up(&net, 3));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.OpenPortals(net.node[1], IPCZ_NO_FLAGS, NULL, &p, &q));
-	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "q", &q, 1));
-	ASSERT_TRUE(ct_expect(net.to_client[1], "q", &got, 1));
-	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "q", &got, 1));
-	ASSERT_TRUE(ct_expect(net.to_broker[2], "q", &q, 1));
+	ASSERT_TRUE(route_b_a_c(&net, &p, &q));
 	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "from B", NULL, 0));
 	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(q, "from C", NULL, 0));
 	EXPECT_TRUE(ct_expect(q, "from B", NULL, 0));
@@ -222,17 +239,12 @@ TEST(peer_closed_across_nodes)
 TEST(destroy_middle_node)
 {
 	struct ct_net net;
-	IpczHandle p, q, got;
+	IpczHandle p, q;
 	IpczResult result;
 	struct IpczPortalStatus status;
 
 	ASSERT_TRUE(ct_net_up(&net, 3));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.OpenPortals(net.node[1], IPCZ_NO_FLAGS, NULL, &p, &q));
-	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "q", &q, 1));
-	ASSERT_TRUE(ct_expect(net.to_client[1], "q", &got, 1));
-	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "q", &got, 1));
-	ASSERT_TRUE(ct_expect(net.to_broker[2], "q", &q, 1));
+	ASSERT_TRUE(route_b_a_c(&net, &p, &q));
 	ct_close(&net.to_client[1]);
 	ct_close(&net.to_client[2]);
 	ct_close(&net.node[0]);
@@ -549,7 +561,7 @@ TEST(activation_failure_of_introduced_transport)
 {
 	struct sd_options o = { 0 };
 	struct ct_net net;
-	IpczHandle p, q, got;
+	IpczHandle p, q;
 
 	ASSERT_TRUE(ct_net_up(&net, 3));
 	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "a", NULL, 0));
@@ -558,12 +570,7 @@ TEST(activation_failure_of_introduced_transport)
 	ASSERT_TRUE(ct_expect(net.to_client[2], "a", NULL, 0));
 	o.fail_activations = 1;
 	sd_set_options(&o);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.OpenPortals(net.node[1], IPCZ_NO_FLAGS, NULL, &p, &q));
-	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "q", &q, 1));
-	ASSERT_TRUE(ct_expect(net.to_client[1], "q", &got, 1));
-	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "q", &got, 1));
-	ASSERT_TRUE(ct_expect(net.to_broker[2], "q", &q, 1));
+	ASSERT_TRUE(route_b_a_c(&net, &p, &q));
 	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "1", NULL, 0));
 	EXPECT_TRUE(ct_expect(q, "1", NULL, 0));
 	usleep(100 * 1000);
@@ -646,19 +653,14 @@ TEST(forced_brokering_relays_objects)
 {
 	struct sd_options o = { .forced_brokering = true };
 	struct ct_net net;
-	IpczHandle p, q, got, box;
+	IpczHandle p, q, box;
 	IpczDriverHandle object;
 	uint64_t value = 0;
 	bool arrived, plain;
 
 	sd_set_options(&o);
 	ASSERT_TRUE(ct_net_up(&net, 3));
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  ipcz.OpenPortals(net.node[1], IPCZ_NO_FLAGS, NULL, &p, &q));
-	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "q", &q, 1));
-	ASSERT_TRUE(ct_expect(net.to_client[1], "q", &got, 1));
-	ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_client[2], "q", &got, 1));
-	ASSERT_TRUE(ct_expect(net.to_broker[2], "q", &q, 1));
+	ASSERT_TRUE(route_b_a_c(&net, &p, &q));
 	/* B and C get their direct (non-broker) link first. */
 	ASSERT_TRUE(ct_wait_direct(p));
 	ASSERT_TRUE(ct_wait_direct(q));
@@ -1089,17 +1091,13 @@ TEST(forwarding_with_jitter)
 	sd_set_options(&o);
 	for (round = 0; round < 10; round++) {
 		struct ct_net net;
-		IpczHandle p, q, got;
+		IpczHandle p, q;
 
 		ASSERT_TRUE(ct_net_up(&net, 3));
 		ASSERT_EQ(IPCZ_RESULT_OK, ipcz.OpenPortals(net.node[1],
 			  IPCZ_NO_FLAGS, NULL, &p, &q));
 		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "queued", NULL, 0));
-		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(net.to_broker[1], "q", &q, 1));
-		ASSERT_TRUE(ct_expect(net.to_client[1], "q", &got, 1));
-		ASSERT_EQ(IPCZ_RESULT_OK,
-			  ct_put(net.to_client[2], "q", &got, 1));
-		ASSERT_TRUE(ct_expect(net.to_broker[2], "q", &q, 1));
+		ASSERT_TRUE(forward_b_a_c(&net, &q));
 		ASSERT_EQ(IPCZ_RESULT_OK, ct_put(p, "later", NULL, 0));
 		EXPECT_TRUE(ct_expect(q, "queued", NULL, 0));
 		EXPECT_TRUE(ct_expect(q, "later", NULL, 0));
