@@ -402,33 +402,6 @@ static struct relay_pending **find_pending(struct node *node,
 	return NULL;
 }
 
-/* Takes the pending half for the key, or adds `fresh`; under node->lock. */
-static struct relay_pending *take_or_add(struct node *node,
-					 struct relay_pending *fresh,
-					 bool *refused)
-{
-	struct relay_pending **p, *found = NULL;
-
-	*refused = false;
-	ipcz_lock(&node->lock);
-	p = find_pending(node, fresh->source, fresh->sublink, fresh->seq);
-	if (p && (!(*p)->parcel) != (!fresh->parcel)) {
-		found = *p;
-		*p = found->next;
-		node->num_relay_pending--;
-	} else if (p || node->closed ||
-		   node->num_relay_pending >= RELAY_MAX_PENDING) {
-		/* The same half twice, or too much waiting. */
-		*refused = true;
-	} else {
-		fresh->next = node->relay_pending;
-		node->relay_pending = fresh;
-		node->num_relay_pending++;
-	}
-	ipcz_unlock(&node->lock);
-	return found;
-}
-
 static void free_pending(struct node *node, struct relay_pending *p)
 {
 	if (p->parcel) {
@@ -441,12 +414,44 @@ static void free_pending(struct node *node, struct relay_pending *p)
 	free(p);
 }
 
+/*
+ * Takes the pending half matching `fresh` into `*found`, or files `fresh`
+ * to wait for its other half (`*found` NULL). The same half twice, or too
+ * much waiting, is refused: `fresh` is freed and false returned.
+ */
+static bool take_or_add(struct node *node, struct relay_pending *fresh,
+			struct relay_pending **found)
+{
+	struct relay_pending **p;
+	bool refused = false;
+
+	*found = NULL;
+	ipcz_lock(&node->lock);
+	p = find_pending(node, fresh->source, fresh->sublink, fresh->seq);
+	if (p && (!(*p)->parcel) != (!fresh->parcel)) {
+		*found = *p;
+		*p = (*found)->next;
+		node->num_relay_pending--;
+	} else if (p || node->closed ||
+		   node->num_relay_pending >= RELAY_MAX_PENDING) {
+		refused = true;
+	} else {
+		fresh->next = node->relay_pending;
+		node->relay_pending = fresh;
+		node->num_relay_pending++;
+	}
+	ipcz_unlock(&node->lock);
+	if (refused)
+		free_pending(node, fresh);
+	return !refused;
+}
+
 IpczResult relay_join_parcel(struct node_link *link, uint64_t sublink,
 			     uint64_t seq, struct parcel *parcel,
 			     struct box **placeholders, uint32_t count)
 {
 	struct relay_pending *fresh = calloc(1, sizeof(*fresh)), *found;
-	bool refused, joined;
+	bool joined;
 
 	if (!fresh || !node_link_remote_name(link, fresh->source)) {
 		free(fresh);
@@ -461,11 +466,8 @@ IpczResult relay_join_parcel(struct node_link *link, uint64_t sublink,
 	fresh->count = count;
 	node_link_ref(link);
 	fresh->link = link;
-	found = take_or_add(link->node, fresh, &refused);
-	if (refused) {
-		free_pending(link->node, fresh);
+	if (!take_or_add(link->node, fresh, &found))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	}
 	if (!found)
 		return IPCZ_RESULT_OK;	/* waits for its objects */
 	node_link_unref(link);
@@ -484,7 +486,6 @@ IpczResult relay_accept_relayed_message(struct node_link *link,
 {
 	struct relay_pending *fresh, *found;
 	struct relayed r;
-	bool refused;
 
 	/* Only from this node's broker. */
 	if (!node_link_is_broker_link(link) ||
@@ -522,11 +523,8 @@ IpczResult relay_accept_relayed_message(struct node_link *link,
 	fresh->seq = r.message.seq;
 	fresh->count = r.message.num_objects;
 	free(r.entries);
-	found = take_or_add(link->node, fresh, &refused);
-	if (refused) {
-		free_pending(link->node, fresh);
+	if (!take_or_add(link->node, fresh, &found))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
-	}
 	if (!found)
 		return IPCZ_RESULT_OK;	/* waits for its parcel */
 	/*
