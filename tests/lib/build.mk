@@ -35,6 +35,7 @@ DEB_PACKAGES += linux-source
 
 define libtest_variant_rule
 $(LIBTEST_OUT)/$(1)/%: tests/lib/%.c tests/lib/lib_test.h tests/lib/net_fixture.h \
+		tests/lib/nodes_fixture.h \
 		$(BUILD)/$(1)/libipcz.a $(BUILD)/$(1)/libipcz-drivers.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(LIBTEST_CFLAGS) $$(VARIANT_CFLAGS_$(1)) -o $$@ $$< \

@@ -7,6 +7,7 @@
 #include "kselftest_harness.h"
 #include "lib_test.h"
 #include "net_fixture.h"
+#include "nodes_fixture.h"
 
 static struct ipcz_portal_route_info route_of(IpczHandle portal)
 {
@@ -91,27 +92,6 @@ TEST(local_pair_is_direct_until_closed)
 	EXPECT_FALSE(route_of(b).flags & IPCZ_ROUTE_DIRECT);
 	close_handle(b);
 	close_handle(node);
-}
-
-FIXTURE(nodes) {
-	IpczHandle broker, client, a, b;
-};
-
-FIXTURE_SETUP(nodes)
-{
-	self->broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
-	self->client = new_node(IPCZ_NO_FLAGS);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  join_to_broker(self->broker, self->client,
-				 IPCZ_CONNECT_NODE_TO_BROKER, &self->a,
-				 &self->b));
-}
-
-FIXTURE_TEARDOWN(nodes)
-{
-	close_clients(self->broker, &self->client, &self->a, &self->b, 1);
-	EXPECT_EQ(0, ipcz_inprocess_live_objects());
-	EXPECT_EQ(0, leaks_found());
 }
 
 TEST_F(nodes, initial_portals_are_direct_and_remote)

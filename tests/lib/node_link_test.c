@@ -18,27 +18,7 @@
 #include "lib/handle_table.h"
 #include "lib_test.h"
 #include "net_fixture.h"
-
-FIXTURE(nodes) {
-	IpczHandle broker, client, a, b;
-};
-
-FIXTURE_SETUP(nodes)
-{
-	self->broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
-	self->client = new_node(IPCZ_NO_FLAGS);
-	ASSERT_EQ(IPCZ_RESULT_OK,
-		  join_to_broker(self->broker, self->client,
-				 IPCZ_CONNECT_NODE_TO_BROKER, &self->a,
-				 &self->b));
-}
-
-FIXTURE_TEARDOWN(nodes)
-{
-	close_clients(self->broker, &self->client, &self->a, &self->b, 1);
-	EXPECT_EQ(0, ipcz_inprocess_live_objects());
-	EXPECT_EQ(0, leaks_found());
-}
+#include "nodes_fixture.h"
 
 TEST_F(nodes, parcels_both_ways)
 {
