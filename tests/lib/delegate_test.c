@@ -361,9 +361,7 @@ TEST(delegate_serves_only_delegating_nodes)
 		EXPECT_EQ(!cases[i].dropped, provided) TH_LOG("case %zu", i);
 		EXPECT_EQ(!cases[i].dropped, provided_with_memory);
 		driver->DeactivateTransport(t1, 0, NULL);
-		driver->Close(t1, 0, NULL);
-		close_handle(portal);
-		close_handle(broker);
+		close_node_facing_test(broker, portal, t1);
 		EXPECT_EQ(0, ipcz_inprocess_live_objects())
 			TH_LOG("case %zu", i);
 	}

@@ -52,8 +52,7 @@ TEST_F(nodes, closure_across_nodes)
 	self->a = IPCZ_INVALID_HANDLE;
 	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED, status_flags(self->b));
 	ASSERT_EQ(IPCZ_RESULT_OK, get_str(self->b, buf, sizeof(buf)));
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(self->b));
+	ASSERT_TRUE(link_dropped(self->b));
 	ASSERT_EQ(IPCZ_RESULT_NOT_FOUND, put_str(self->b, "x"));
 }
 
@@ -61,10 +60,8 @@ TEST_F(nodes, closing_a_node_breaks_its_routes)
 {
 	close_handle(self->broker);
 	self->broker = IPCZ_INVALID_HANDLE;
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(self->b));
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(self->a));
+	ASSERT_TRUE(link_dropped(self->b));
+	ASSERT_TRUE(link_dropped(self->a));
 }
 
 TEST_F(nodes, portal_to_the_other_node_and_back)
@@ -99,8 +96,7 @@ TEST_F(nodes, portal_to_the_other_node_and_back)
 	ASSERT_STREQ("round trip", buf);
 	/* Closure travels through the proxies too. */
 	close_handle(c);
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(back));
+	ASSERT_TRUE(link_dropped(back));
 	close_handle(back);
 }
 
@@ -371,22 +367,20 @@ TEST(mismatched_roles_disconnect)
 
 TEST(garbage_from_the_transport_drops_the_link)
 {
-	IpczHandle broker = new_node(IPCZ_CREATE_NODE_AS_BROKER), a;
 	const struct IpczDriver *driver = ipcz_inprocess_driver();
-	IpczDriverHandle t0, t1;
 	const char garbage[] = "not an ipcz message at all";
+	IpczDriverHandle t1;
+	IpczHandle a;
+	IpczHandle broker = node_facing_test(driver,
+					     IPCZ_CREATE_NODE_AS_BROKER,
+					     IPCZ_NO_FLAGS, &a, &t1);
 
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
-						   IPCZ_NO_FLAGS, NULL, &a));
+	ASSERT_NE(IPCZ_INVALID_HANDLE, a);
 	ASSERT_EQ(IPCZ_RESULT_OK, driver->Transmit(t1, garbage,
 						   sizeof(garbage), NULL, 0, 0,
 						   NULL));
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(a));
-	driver->Close(t1, 0, NULL);
-	close_handle(a);
-	close_handle(broker);
+	ASSERT_TRUE(link_dropped(a));
+	close_node_facing_test(broker, a, t1);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 }
 
@@ -410,8 +404,7 @@ TEST_F(nodes, merge_with_a_remote_route)
 	ASSERT_STREQ("to broker", buf);
 	close_handle(self->b);
 	self->b = IPCZ_INVALID_HANDLE;
-	ASSERT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(d));
+	ASSERT_TRUE(link_dropped(d));
 	close_handle(d);
 }
 
@@ -704,9 +697,7 @@ TEST(hostile_messages_never_crash)
 			;
 	}
 	TH_LOG("%d connections for 3000 messages", connections);
-	driver->Close(t1, 0, NULL);
-	close_handle(a);
-	close_handle(broker);
+	close_node_facing_test(broker, a, t1);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
 }
@@ -781,13 +772,9 @@ TEST(bad_introductions_drop_the_link)
 			handles[k] = ipcz_inprocess_test_object_create(k, 1);
 		accept_introduction(t1, cases[i].name0, cases[i].side,
 				    cases[i].bytes, handles, cases[i].handles);
-		EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED |
-				  IPCZ_PORTAL_STATUS_DEAD,
-			  status_flags(portal))
+		EXPECT_TRUE(link_dropped(portal))
 			TH_LOG("case %zu", i);
-		ipcz_inprocess_driver()->Close(t1, 0, NULL);
-		close_handle(portal);
-		close_handle(client);
+		close_node_facing_test(client, portal, t1);
 	}
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
@@ -801,34 +788,28 @@ TEST(bad_introductions_drop_the_link)
 TEST(introductions_only_from_the_broker)
 {
 	const struct IpczDriver *driver = ipcz_inprocess_driver();
-	IpczHandle broker = new_node(IPCZ_CREATE_NODE_AS_BROKER), a, portal;
 	struct msg_introduction_name request = {
 		.header = { .type = MSG_REQUEST_INTRODUCTION },
 	};
-	IpczDriverHandle t0, t1, end[2];
-	IpczHandle client;
+	IpczDriverHandle t1, end[2];
+	IpczHandle a, portal, client;
+	IpczHandle broker = node_facing_test(driver,
+					     IPCZ_CREATE_NODE_AS_BROKER,
+					     IPCZ_NO_FLAGS, &a, &t1);
 
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
-						   IPCZ_NO_FLAGS, NULL, &a));
+	ASSERT_NE(IPCZ_INVALID_HANDLE, a);
 	fake_connect(t1, 1, 0, IPCZ_CONNECT_NODE_TO_BROKER);
 	transports(&end[0], &end[1]);
 	accept_introduction(t1, 5, 0, 0, &end[0], 1);
-	EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(a));
+	EXPECT_TRUE(link_dropped(a));
 	driver->Close(end[1], 0, NULL);
-	driver->Close(t1, 0, NULL);
-	close_handle(a);
-	close_handle(broker);
+	close_node_facing_test(broker, a, t1);
 
 	client = client_of_fake_broker(&portal, &t1);
 	request.name[0] = 5;
 	transmit_raw(t1, &request, sizeof(request), NULL, 0);
-	EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(portal));
-	driver->Close(t1, 0, NULL);
-	close_handle(portal);
-	close_handle(client);
+	EXPECT_TRUE(link_dropped(portal));
+	close_node_facing_test(client, portal, t1);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
 }
@@ -862,17 +843,13 @@ TEST(refused_introductions_keep_the_link)
 	ASSERT_LE(1, num_seen);
 	EXPECT_EQ(MSG_CONNECT, seen_types[0]);
 	driver->DeactivateTransport(t1, 0, NULL);
-	driver->Close(t1, 0, NULL);
-	close_handle(a);
-	close_handle(broker);
+	close_node_facing_test(broker, a, t1);
 
 	broker = client_of_fake_broker(&a, &t1);
 	request.header.type = MSG_REJECT_INTRODUCTION;
 	transmit_raw(t1, &request, sizeof(request), NULL, 0);
 	ASSERT_EQ(0, status_flags(a) & IPCZ_PORTAL_STATUS_DEAD);
-	driver->Close(t1, 0, NULL);
-	close_handle(a);
-	close_handle(broker);
+	close_node_facing_test(broker, a, t1);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
 }
@@ -899,7 +876,7 @@ TEST(bad_introduction_memory_drops_the_link)
 		.num_initial_portals = 1,
 		.introducer_pool = 1,
 	};
-	IpczDriverHandle t0, t1, mine[2], handles[6];
+	IpczDriverHandle t1, mine[2], handles[6];
 	IpczHandle portal, client, broker, a;
 	size_t i, k;
 
@@ -916,13 +893,9 @@ TEST(bad_introduction_memory_drops_the_link)
 			handles[k] = ipcz_inprocess_test_object_create(k, 1);
 		transmit_raw(t1, &message, sizeof(message), handles,
 			     cases[i].handles);
-		EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED |
-				  IPCZ_PORTAL_STATUS_DEAD,
-			  status_flags(portal))
+		EXPECT_TRUE(link_dropped(portal))
 			TH_LOG("case %zu", i);
-		driver->Close(t1, 0, NULL);
-		close_handle(portal);
-		close_handle(client);
+		close_node_facing_test(client, portal, t1);
 	}
 
 	/* Side A of an introduction claims a buffer side B never got. */
@@ -949,23 +922,17 @@ TEST(bad_introduction_memory_drops_the_link)
 	}
 	EXPECT_EQ(0, status_flags(portal) & IPCZ_PORTAL_STATUS_DEAD);
 	driver->Close(mine[1], 0, NULL);
-	driver->Close(t1, 0, NULL);
-	close_handle(portal);
-	close_handle(client);
+	close_node_facing_test(client, portal, t1);
 
 	/* A client that was not introduced claims it. */
-	broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
-	transports(&t0, &t1);
-	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
-						   IPCZ_NO_FLAGS, NULL, &a));
+	broker = node_facing_test(driver, IPCZ_CREATE_NODE_AS_BROKER,
+				  IPCZ_NO_FLAGS, &a, &t1);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, a);
 	connect.name[0] = 1;
 	wire_seq = 0;
 	transmit_raw(t1, &connect, sizeof(connect), NULL, 0);
-	EXPECT_EQ(IPCZ_PORTAL_STATUS_PEER_CLOSED | IPCZ_PORTAL_STATUS_DEAD,
-		  status_flags(a));
-	driver->Close(t1, 0, NULL);
-	close_handle(a);
-	close_handle(broker);
+	EXPECT_TRUE(link_dropped(a));
+	close_node_facing_test(broker, a, t1);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
 }
@@ -1002,9 +969,7 @@ TEST(introduction_starts_a_link)
 
 	driver->DeactivateTransport(mine[1], 0, NULL);
 	driver->Close(mine[1], 0, NULL);
-	driver->Close(t1, 0, NULL);
-	close_handle(portal);
-	close_handle(client);
+	close_node_facing_test(client, portal, t1);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
 }
