@@ -177,6 +177,17 @@ static inline bool ct_net_up(struct ct_net *net, int num_nodes)
 	return true;
 }
 
+/* Unboxes `box` into `*contents`; false unless it held a `type`. */
+static inline bool ct_unbox(IpczHandle box, IpczBoxType type,
+			    struct IpczBoxContents *contents)
+{
+	memset(contents, 0, sizeof(*contents));
+	contents->size = sizeof(*contents);
+	return ipcz.Unbox(box, IPCZ_NO_FLAGS, NULL, contents) ==
+		       IPCZ_RESULT_OK &&
+	       contents->type == type;
+}
+
 static inline void ct_close(IpczHandle *handle)
 {
 	if (*handle != IPCZ_INVALID_HANDLE)

@@ -317,11 +317,9 @@ static IpczHandle box_object(IpczHandle node, IpczDriverHandle object)
 
 static IpczDriverHandle unbox_object(IpczHandle box)
 {
-	struct IpczBoxContents contents = { .size = sizeof(contents) };
+	struct IpczBoxContents contents;
 
-	if (ipcz.Unbox(box, IPCZ_NO_FLAGS, NULL, &contents) !=
-	    IPCZ_RESULT_OK ||
-	    contents.type != IPCZ_BOX_TYPE_DRIVER_OBJECT)
+	if (!ct_unbox(box, IPCZ_BOX_TYPE_DRIVER_OBJECT, &contents))
 		return IPCZ_INVALID_DRIVER_HANDLE;
 	return contents.object.driver_object;
 }

@@ -212,11 +212,9 @@ TEST(traps_on_remote_closure)
  */
 static IpczHandle subparcel_in(IpczHandle box)
 {
-	struct IpczBoxContents contents = { .size = sizeof(contents) };
+	struct IpczBoxContents contents;
 
-	if (ipcz.Unbox(box, IPCZ_NO_FLAGS, NULL, &contents) !=
-		    IPCZ_RESULT_OK ||
-	    contents.type != IPCZ_BOX_TYPE_SUBPARCEL)
+	if (!ct_unbox(box, IPCZ_BOX_TYPE_SUBPARCEL, &contents))
 		return IPCZ_INVALID_HANDLE;
 	return contents.object.subparcel;
 }
