@@ -746,6 +746,29 @@ static void accept_introduction(IpczDriverHandle t, uint8_t name0,
 	transmit_raw(t, &message, sizeof(message), handles, num_handles);
 }
 
+/*
+ * Whether a client, its link to its (fake) broker alive, drops that link
+ * when the broker sends it `message` with `num_handles` fresh test objects.
+ */
+static int introduction_drops_the_link(struct msg_accept_introduction *message,
+				       size_t num_handles)
+{
+	IpczDriverHandle t1, handles[9];
+	IpczHandle portal;
+	IpczHandle client = client_of_fake_broker(&portal, &t1);
+	int was_alive = portal != IPCZ_INVALID_HANDLE &&
+			!(status_flags(portal) & IPCZ_PORTAL_STATUS_DEAD);
+	int dropped;
+	size_t k;
+
+	for (k = 0; k < num_handles && k < 9; k++)
+		handles[k] = ipcz_inprocess_test_object_create(k, 1);
+	transmit_raw(t1, message, sizeof(*message), handles, k);
+	dropped = was_alive && link_dropped(portal);
+	close_node_facing_test(client, portal, t1);
+	return dropped;
+}
+
 /* Each malformed introduction from the broker drops the client's link. */
 TEST(bad_introductions_drop_the_link)
 {
@@ -760,21 +783,19 @@ TEST(bad_introductions_drop_the_link)
 		{ 5, 0, 4, 1 },		/* bytes that are not there */
 		{ 5, 0, 0, 9 },		/* too many handles */
 	};
-	size_t i, k;
+	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		IpczDriverHandle t1, handles[9];
-		IpczHandle portal = IPCZ_INVALID_HANDLE;
-		IpczHandle client = client_of_fake_broker(&portal, &t1);
+		struct msg_accept_introduction message = {
+			.header = { .type = MSG_ACCEPT_INTRODUCTION },
+			.side = cases[i].side,
+			.transport_bytes = cases[i].bytes,
+		};
 
-		ASSERT_EQ(0, status_flags(portal) & IPCZ_PORTAL_STATUS_DEAD);
-		for (k = 0; k < cases[i].handles; k++)
-			handles[k] = ipcz_inprocess_test_object_create(k, 1);
-		accept_introduction(t1, cases[i].name0, cases[i].side,
-				    cases[i].bytes, handles, cases[i].handles);
-		EXPECT_TRUE(link_dropped(portal))
+		message.name[0] = cases[i].name0;
+		EXPECT_TRUE(introduction_drops_the_link(&message,
+							cases[i].handles))
 			TH_LOG("case %zu", i);
-		close_node_facing_test(client, portal, t1);
 	}
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
@@ -876,9 +897,9 @@ TEST(bad_introduction_memory_drops_the_link)
 		.num_initial_portals = 1,
 		.introducer_pool = 1,
 	};
-	IpczDriverHandle t1, mine[2], handles[6];
+	IpczDriverHandle t1, mine[2];
 	IpczHandle portal, client, broker, a;
-	size_t i, k;
+	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct msg_accept_introduction message = {
@@ -887,15 +908,10 @@ TEST(bad_introduction_memory_drops_the_link)
 			.memory_handles = cases[i].memory_handles,
 		};
 
-		client = client_of_fake_broker(&portal, &t1);
 		message.name[0] = 5;
-		for (k = 0; k < cases[i].handles; k++)
-			handles[k] = ipcz_inprocess_test_object_create(k, 1);
-		transmit_raw(t1, &message, sizeof(message), handles,
-			     cases[i].handles);
-		EXPECT_TRUE(link_dropped(portal))
+		EXPECT_TRUE(introduction_drops_the_link(&message,
+							cases[i].handles))
 			TH_LOG("case %zu", i);
-		close_node_facing_test(client, portal, t1);
 	}
 
 	/* Side A of an introduction claims a buffer side B never got. */
