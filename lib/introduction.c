@@ -713,7 +713,8 @@ void node_link_introduction_complete(struct node_link *link)
 	size_t count, i;
 
 	if (link->side == LINK_SIDE_B)
-		node_link_send_connect(link, IPCZ_INVALID_DRIVER_HANDLE, OP_TRANSPORT);
+		node_link_send_connect(link, IPCZ_INVALID_DRIVER_HANDLE,
+				       OP_TRANSPORT);
 	count = node_take_intro_waiters(link->node, link->remote_name,
 					&waiters);
 	for (i = 0; i < count; i++) {

@@ -103,7 +103,8 @@ struct transport {
 	struct transport *peer;		/* a reference, until closed */
 	IpczHandle listener;
 	IpczTransportActivityHandler handler;	/* NULL unless active */
-	_Atomic bool broker_end;	/* held by a broker (forced brokering) */
+	/* Held by a broker (forced brokering). */
+	_Atomic bool broker_end;
 	bool peer_active;	/* the peer can take deliveries */
 	bool peer_closed;
 	bool notifying;		/* a handler call is running */
@@ -438,7 +439,8 @@ static bool brokered_transport(IpczDriverHandle handle)
 		return true;
 	pthread_mutex_lock(&transport->lock);
 	brokered = atomic_load(&transport->broker_end) ||
-		   (transport->peer && atomic_load(&transport->peer->broker_end));
+		   (transport->peer &&
+		    atomic_load(&transport->peer->broker_end));
 	pthread_mutex_unlock(&transport->lock);
 	return brokered;
 }
