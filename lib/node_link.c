@@ -359,11 +359,32 @@ static IpczResult accept_route_closed(struct node_link *link,
 	return IPCZ_RESULT_OK;
 }
 
+/* As node_link_route_of(), also naming the link (not a reference). */
+static struct router *route_and_link_of(struct node_link *link,
+					uint64_t sublink, uint8_t *type,
+					const struct router_link **router_link)
+{
+	struct sublink_entry *entry;
+	struct router *router = NULL;
+
+	ipcz_lock(&link->lock);
+	entry = sublink_map_find(&link->routes, sublink);
+	if (entry) {
+		router = entry->router;
+		router_ref(router);
+		*type = entry->link_type;
+		*router_link = entry->link;
+	}
+	ipcz_unlock(&link->lock);
+	return router;
+}
+
 static IpczResult accept_route_disconnected(struct node_link *link,
 					    const uint8_t *bytes,
 					    size_t num_bytes)
 {
 	struct msg_route_disconnected message;
+	const struct router_link *router_link = NULL;
 	struct router *router;
 	uint8_t type;
 
@@ -371,9 +392,10 @@ static IpczResult accept_route_disconnected(struct node_link *link,
 	    num_bytes != sizeof(message))
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	memcpy(&message, bytes, sizeof(message));
-	router = node_link_route_of(link, message.sublink, &type);
+	router = route_and_link_of(link, message.sublink, &type, &router_link);
 	if (router) {
-		router_accept_route_disconnected(router, OP_TRANSPORT, type);
+		router_accept_link_disconnected(router, OP_TRANSPORT, type,
+						router_link);
 		router_unref(router);
 	}
 	return IPCZ_RESULT_OK;
@@ -411,6 +433,12 @@ static IpczResult accept_bypass(struct node_link *link, const uint8_t *bytes,
 		bypass.cut = message.cut;
 		result = router_bypass_accept(link, router, router_link, type,
 					      &bypass);
+	} else if (message.op == BYPASS_PROBE) {
+		/* No route here on that sublink: say so (see BYPASS_PROBE). */
+		memset(&bypass, 0, sizeof(bypass));
+		bypass.op = BYPASS_GONE;
+		node_link_send_bypass(link, OP_TRANSPORT, message.sublink,
+				      &bypass);
 	}
 	router_link_unref(router_link);
 	router_unref(router);
@@ -525,8 +553,9 @@ void node_link_disconnect(struct node_link *link, enum op_context ctx)
 	ipcz_unlock(&link->lock);
 
 	for (i = 0; i < count; i++) {
-		router_accept_route_disconnected(entries[i].router, ctx,
-						 entries[i].link_type);
+		router_accept_link_disconnected(entries[i].router, ctx,
+						entries[i].link_type,
+						entries[i].link);
 		router_unref(entries[i].router);
 	}
 	free(entries);

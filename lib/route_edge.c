@@ -17,6 +17,7 @@ struct route_edge_decay *route_edge_decay_alloc(void)
 		decay->link = NULL;
 		decay->length_to = SEQ_NONE;
 		decay->length_from = SEQ_NONE;
+		decay->lost = false;
 	}
 	return decay;
 }
@@ -56,6 +57,7 @@ bool route_edge_begin_decay(struct route_edge *edge,
 	decay->link = edge->primary;
 	decay->length_to = SEQ_NONE;
 	decay->length_from = SEQ_NONE;
+	decay->lost = false;
 	edge->decay = decay;
 	edge->primary = NULL;
 	return true;
@@ -90,6 +92,19 @@ bool route_edge_maybe_finish_decay(struct route_edge *edge, uint64_t sent,
 		return false;
 	*dropped = route_edge_release_decaying(edge);
 	return true;
+}
+
+bool route_edge_lost_decay_owes(const struct route_edge *edge, uint64_t sent,
+				uint64_t received)
+{
+	const struct route_edge_decay *decay = edge->decay;
+
+	if (!decay || !decay->lost)
+		return false;
+	if (decay->length_to == SEQ_NONE || sent < decay->length_to)
+		return true;
+	return decay->length_from != SEQ_NONE &&
+	       received < decay->length_from;
 }
 
 struct router *route_edge_local_peer(struct route_edge *edge)

@@ -27,6 +27,12 @@ struct route_edge_decay {
 	struct router_link *link;
 	uint64_t length_to;	/* SEQ_NONE while unknown */
 	uint64_t length_from;	/* SEQ_NONE while unknown */
+	/*
+	 * The link went down (its node link died) while the decay was not
+	 * over. Nothing more can go or come over it: the decay may still end
+	 * well if its cuts, once known, show nothing was owed over it.
+	 */
+	bool lost;
 };
 
 struct route_edge {
@@ -82,6 +88,14 @@ bool route_edge_use_decaying(const struct route_edge *edge, uint64_t n);
 bool route_edge_maybe_finish_decay(struct route_edge *edge, uint64_t sent,
 				   uint64_t received,
 				   struct router_link **dropped);
+
+/*
+ * Whether a decay whose link was lost owes parcels it can no longer carry:
+ * some below its outgoing cut not sent yet (or that cut unknown), or some
+ * below its known incoming cut not received. Such a loss breaks the route.
+ */
+bool route_edge_lost_decay_owes(const struct route_edge *edge, uint64_t sent,
+				uint64_t received);
 
 /* A new reference to the local router on the primary link, if any. */
 struct router *route_edge_local_peer(struct route_edge *edge);

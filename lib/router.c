@@ -764,6 +764,142 @@ void router_accept_route_disconnected(struct router *router,
 	router_flush(router, ctx, false);
 }
 
+/*
+ * Whether the router waits for a link registered for it but not adopted
+ * yet (a transfer or bypass announced a sublink whose link is set only
+ * after the message went out): losing such a link breaks the route.
+ */
+static bool awaits_link_locked(const struct router *router)
+{
+	const struct route_edge *edges[2] = { &router->outward,
+					      router->inward };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const struct route_edge *edge = edges[i];
+
+		if (!edge)
+			continue;
+		if (!edge->primary || (edge->decay && !edge->decay->link))
+			return true;
+	}
+	return router->bridge != NULL;
+}
+
+enum lost_link_verdict {
+	LOST_BREAKS_ROUTE,	/* the route depended on it */
+	LOST_IS_STALE,		/* the router no longer holds it */
+	LOST_IS_DONE,		/* a decay that owed nothing more */
+	LOST_IS_PENDING,	/* a decay whose incoming cut is not known yet */
+};
+
+/*
+ * What losing `edge`'s decaying link means, given what went over it
+ * (`sent`) and came over it (`received`). The decay is marked lost: if its
+ * incoming cut is still unknown (a bypass whose far end has not told its
+ * cut yet), the verdict waits for that cut (router_flush() checks).
+ */
+static enum lost_link_verdict judge_lost_decay(struct route_edge *edge,
+					       uint64_t sent,
+					       uint64_t received)
+{
+	const struct route_edge_decay *decay = edge->decay;
+
+	if (decay->length_to != SEQ_NONE && decay->length_from != SEQ_NONE &&
+	    sent >= decay->length_to && received >= decay->length_from)
+		return LOST_IS_DONE;
+	edge->decay->lost = true;
+	return route_edge_lost_decay_owes(edge, sent, received) ?
+		       LOST_BREAKS_ROUTE : LOST_IS_PENDING;
+}
+
+/*
+ * What losing `link` (not dereferenced: it may be gone) means to the
+ * route. Losing a primary link breaks it. A decaying link matters only
+ * while parcels are still owed over it, either way. A link the router no
+ * longer holds at all (dropped after a decay, its node link going down
+ * before it was unregistered) is nothing to the route.
+ */
+static enum lost_link_verdict judge_lost_link(struct router *router,
+					      const struct router_link *link)
+{
+	struct route_edge *inward = router->inward;
+	const struct route_edge *bridge = router->bridge;
+
+	if (link == router->outward.primary ||
+	    (inward && link == inward->primary) ||
+	    (bridge && (link == bridge->primary ||
+			link == route_edge_decaying_link(bridge))))
+		return LOST_BREAKS_ROUTE;
+	if (link == route_edge_decaying_link(&router->outward))
+		return judge_lost_decay(&router->outward,
+					seq_queue_current(&router->outbound),
+					seq_queue_length(&router->inbound));
+	if (inward && link == route_edge_decaying_link(inward))
+		return judge_lost_decay(inward,
+					seq_queue_current(&router->inbound),
+					seq_queue_length(&router->outbound));
+	return awaits_link_locked(router) ? LOST_BREAKS_ROUTE : LOST_IS_STALE;
+}
+
+void router_accept_link_disconnected(struct router *router,
+				     enum op_context ctx, enum link_type from,
+				     const struct router_link *link)
+{
+	struct router_link *pending = NULL;
+	enum lost_link_verdict verdict;
+
+	ipcz_lock(&router->lock);
+	verdict = router->disconnected ? LOST_BREAKS_ROUTE :
+					 judge_lost_link(router, link);
+	if (verdict == LOST_IS_PENDING)
+		pending = router_bypass_pending_ref_locked(router);
+	ipcz_unlock(&router->lock);
+	switch (verdict) {
+	case LOST_BREAKS_ROUTE:
+		router_accept_route_disconnected(router, ctx, from);
+		break;
+	case LOST_IS_DONE:
+		router_flush(router, ctx, false);
+		break;
+	case LOST_IS_PENDING:
+		/*
+		 * The proxy is gone: whether the far end took over the new
+		 * link (its cut is then on the way) can only be asked there.
+		 */
+		if (pending) {
+			router_bypass_send_probe(pending, ctx);
+			router_link_unref(pending);
+		}
+		break;
+	case LOST_IS_STALE:
+		break;
+	}
+}
+
+/*
+ * Whether a decay whose link was lost turned out to owe parcels (its cuts
+ * became known): the route is broken then. Sets *from to the side.
+ */
+static bool lost_decay_breaks_locked(struct router *router,
+				     enum link_type *from)
+{
+	if (route_edge_lost_decay_owes(&router->outward,
+				       seq_queue_current(&router->outbound),
+				       seq_queue_length(&router->inbound))) {
+		*from = LINK_CENTRAL;
+		return true;
+	}
+	if (router->inward &&
+	    route_edge_lost_decay_owes(router->inward,
+				       seq_queue_current(&router->inbound),
+				       seq_queue_length(&router->outbound))) {
+		*from = LINK_PERIPHERAL_INWARD;
+		return true;
+	}
+	return false;
+}
+
 /* Parcels collected under the router's lock, sent after it is released. */
 struct flush_list {
 	struct flush_item {
@@ -873,6 +1009,18 @@ void router_flush(struct router *router, enum op_context ctx,
 	struct trap_events events;
 	struct flush_list list;
 	size_t i;
+
+	enum link_type lost_from = LINK_CENTRAL;
+	bool lost_breaks;
+
+	ipcz_lock(&router->lock);
+	lost_breaks = !router->disconnected &&
+		      lost_decay_breaks_locked(router, &lost_from);
+	ipcz_unlock(&router->lock);
+	if (lost_breaks) {
+		router_accept_route_disconnected(router, ctx, lost_from);
+		return;
+	}
 
 	trap_events_init(&events);
 	flush_list_init(&list);

@@ -120,6 +120,14 @@ void router_accept_route_closure(struct router *router, enum op_context ctx,
 void router_accept_route_disconnected(struct router *router,
 				      enum op_context ctx,
 				      enum link_type from);
+/*
+ * `link` (of type `from`, one the router had registered on a node link)
+ * went down with its node link or was told the route broke. Breaks the
+ * route only if the router still depends on that link; see router.c.
+ */
+void router_accept_link_disconnected(struct router *router,
+				     enum op_context ctx, enum link_type from,
+				     const struct router_link *link);
 
 /*
  * Gives a router made for the far end of a new link (an initial portal of

@@ -1176,6 +1176,25 @@ static enum bypass_result accept_ready(struct router *router,
 	return BYPASS_OK;
 }
 
+/*
+ * The node we prepared `link` for has no route on it: the proxy died
+ * before passing the link on, so the inward peer never learns of us and
+ * the route, whose old link is lost too, is broken.
+ */
+static void accept_gone(struct router *router, struct router_link *link,
+			enum op_context ctx)
+{
+	bool broken;
+
+	ipcz_lock(&router->lock);
+	broken = !router->disconnected && router->bypass &&
+		 router->bypass->pending == link && router->outward.decay &&
+		 router->outward.decay->lost;
+	ipcz_unlock(&router->lock);
+	if (broken)
+		router_accept_route_disconnected(router, ctx, LINK_CENTRAL);
+}
+
 static enum bypass_result accept_cancel(struct router *router,
 					struct router_link *link,
 					enum op_context ctx)
@@ -1537,6 +1556,14 @@ enum bypass_result router_bypass_accept(struct node_link *node_link,
 			return BYPASS_INVALID;
 		accept_retry(router, link, OP_TRANSPORT);
 		return BYPASS_OK;
+	case BYPASS_PROBE:
+		/* We took the link: our READY went before this. */
+		return type == LINK_CENTRAL ? BYPASS_OK : BYPASS_INVALID;
+	case BYPASS_GONE:
+		if (type != LINK_CENTRAL)
+			return BYPASS_INVALID;
+		accept_gone(router, link, OP_TRANSPORT);
+		return BYPASS_OK;
 	default:
 		return BYPASS_INVALID;
 	}
@@ -1560,6 +1587,21 @@ void router_bypass_links_changed_locked(struct router *router)
 {
 	if (router->bypass && router->bypass->phase == PHASE_FAILED)
 		router->bypass->phase = PHASE_NONE;
+}
+
+struct router_link *router_bypass_pending_ref_locked(struct router *router)
+{
+	struct router_link *pending = router->bypass ? router->bypass->pending :
+						       NULL;
+
+	if (pending)
+		router_link_ref(pending);
+	return pending;
+}
+
+void router_bypass_send_probe(struct router_link *link, enum op_context ctx)
+{
+	send(link, ctx, BYPASS_PROBE, NULL, 0, 0);
 }
 
 struct router_link *router_bypass_take_pending(struct router *router)

@@ -34,6 +34,14 @@ enum bypass_op {
 	BYPASS_JOINED = 11,
 	/* Y -> Z, X being on Y's node: route `new_sublink` here, X's cut. */
 	BYPASS_LINK_LOCAL = 12,
+	/*
+	 * X -> Z, on the new sublink, once the proxy's node link died before
+	 * Z's READY came: is the route there? A node with no route on that
+	 * sublink answers GONE (node_link.c); Z itself stays silent, its
+	 * READY being already on the way.
+	 */
+	BYPASS_PROBE = 13,
+	BYPASS_GONE = 14,
 };
 
 /* A bypass message as the routing code sees it (see node_message.h). */
@@ -61,6 +69,15 @@ enum bypass_result router_bypass_accept(struct node_link *node_link,
 					struct router_link *link,
 					uint8_t type,
 					const struct bypass_message *message);
+
+/*
+ * A new reference to the link prepared for the inward peer that has not
+ * answered yet, if any (under the router's lock).
+ */
+struct router_link *router_bypass_pending_ref_locked(struct router *router);
+
+/* Asks over `link`, a prepared link, whether its far end took it. */
+void router_bypass_send_probe(struct router_link *link, enum op_context ctx);
 
 /*
  * With the router's lock held: whether a declined proxy is owed a retry
