@@ -401,6 +401,35 @@ static IpczResult accept_route_disconnected(struct node_link *link,
 	return IPCZ_RESULT_OK;
 }
 
+/*
+ * A bypass step for a sublink with no route here (the router there moved
+ * on or ended meanwhile) that the sender waits on: answer it as refused,
+ * so the sender's locks and decays are undone, or the route's closure
+ * could wait on them forever. Answers are never answered.
+ */
+static void answer_bypass_without_route(struct node_link *link,
+					const struct msg_bypass *message)
+{
+	struct bypass_message answer = { 0 };
+
+	switch (message->op) {
+	case BYPASS_REQUEST:
+	case BYPASS_REQUEST_LOCAL:
+		answer.op = BYPASS_DECLINED;
+		break;
+	case BYPASS_LINK_TO:
+	case BYPASS_LINK_LOCAL:
+		answer.op = BYPASS_REFUSED;
+		break;
+	case BYPASS_PROBE:
+		answer.op = BYPASS_GONE;
+		break;
+	default:
+		return;
+	}
+	node_link_send_bypass(link, OP_TRANSPORT, message->sublink, &answer);
+}
+
 static IpczResult accept_bypass(struct node_link *link, const uint8_t *bytes,
 				size_t num_bytes)
 {
@@ -433,12 +462,8 @@ static IpczResult accept_bypass(struct node_link *link, const uint8_t *bytes,
 		bypass.cut = message.cut;
 		result = router_bypass_accept(link, router, router_link, type,
 					      &bypass);
-	} else if (message.op == BYPASS_PROBE) {
-		/* No route here on that sublink: say so (see BYPASS_PROBE). */
-		memset(&bypass, 0, sizeof(bypass));
-		bypass.op = BYPASS_GONE;
-		node_link_send_bypass(link, OP_TRANSPORT, message.sublink,
-				      &bypass);
+	} else {
+		answer_bypass_without_route(link, &message);
 	}
 	router_link_unref(router_link);
 	router_unref(router);

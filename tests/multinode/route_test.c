@@ -1656,8 +1656,14 @@ static void wr_drain(struct mn_ctx *ctx, struct wr_home *home, uint32_t r)
 				  "route %u end %u: nothing beyond the stream",
 				  r, end);
 	}
-	for (end = 0; end < 2; end++)
-		mn_close(ctx, home->portal[r][end]);
+	/* Closure carries end 1's exact length: nothing may follow it. */
+	mn_close(ctx, home->portal[r][1]);
+	if (mn_wait_status(ctx, home->portal[r][0],
+			   IPCZ_PORTAL_STATUS_PEER_CLOSED, "a route home"))
+		MN_EXPECT(ctx, mn_status(home->portal[r][0])
+					       .num_local_parcels == 0,
+			  "route %u: nothing after end 1's stream", r);
+	mn_close(ctx, home->portal[r][0]);
 }
 
 /* Logs the proxies this node still holds once the ends have moved on. */
