@@ -999,7 +999,7 @@ void router_flush(struct router *router, enum op_context ctx,
 	struct router_link *outward_link, *decaying_outward, *bridge_link = NULL;
 	struct router_link *inward_link = NULL, *decaying_inward = NULL;
 	struct router_link *dropped_outward = NULL, *dropped_bridge = NULL;
-	struct router_link *dropped_inward = NULL;
+	struct router_link *dropped_inward = NULL, *dropped_inward_decay = NULL;
 	struct router_link *dead_outward = NULL, *dead_bridge = NULL;
 	struct router_link *dead_inward = NULL;
 	uint64_t final_outward = SEQ_NONE, final_inward = SEQ_NONE;
@@ -1109,6 +1109,19 @@ void router_flush(struct router *router, enum op_context ctx,
 			router->bridge = NULL;
 		}
 	}
+	if (!dead_inward && router->inward && !router->outward.primary &&
+	    !router->outward.decay &&
+	    seq_queue_fully_consumed(&router->outbound)) {
+		/*
+		 * A proxy whose inward end closed and whose closure went out:
+		 * with no outward link left nothing more comes in, and the
+		 * closed end wants nothing, so the inward links go too (the
+		 * proxies further in do the same).
+		 */
+		dead_inward = route_edge_release_primary(router->inward);
+		dropped_inward_decay =
+			route_edge_release_decaying(router->inward);
+	}
 	ipcz_unlock(&router->lock);
 
 	trap_events_dispatch(&events);
@@ -1120,6 +1133,7 @@ void router_flush(struct router *router, enum op_context ctx,
 
 	deactivate_and_unref(dropped_outward);
 	deactivate_and_unref(dropped_inward);
+	deactivate_and_unref(dropped_inward_decay);
 	router_link_unref(dropped_bridge);
 
 	if (bridge_link && !dead_bridge && stable_outward)
