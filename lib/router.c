@@ -1000,6 +1000,7 @@ void router_flush(struct router *router, enum op_context ctx,
 	struct router_link *inward_link = NULL, *decaying_inward = NULL;
 	struct router_link *dropped_outward = NULL, *dropped_bridge = NULL;
 	struct router_link *dropped_inward = NULL, *dropped_inward_decay = NULL;
+	struct router_link *dropped_outward_rest[3] = { NULL };
 	struct router_link *dead_outward = NULL, *dead_bridge = NULL;
 	struct router_link *dead_inward = NULL;
 	uint64_t final_outward = SEQ_NONE, final_inward = SEQ_NONE;
@@ -1121,6 +1122,20 @@ void router_flush(struct router *router, enum op_context ctx,
 		dead_inward = route_edge_release_primary(router->inward);
 		dropped_inward_decay =
 			route_edge_release_decaying(router->inward);
+	} else if (router->inward && !router->inward->primary &&
+		   !router->inward->decay &&
+		   seq_queue_fully_consumed(&router->inbound)) {
+		/*
+		 * The same the other way: the outward end's closure went in
+		 * and the inward links are gone, so nothing more goes out.
+		 * A bypass this proxy took part in as the outward peer (its
+		 * prepared link) cannot matter any more either.
+		 */
+		dropped_outward_rest[0] =
+			route_edge_release_primary(&router->outward);
+		dropped_outward_rest[1] =
+			route_edge_release_decaying(&router->outward);
+		dropped_outward_rest[2] = router_bypass_take_pending(router);
 	}
 	ipcz_unlock(&router->lock);
 
@@ -1134,6 +1149,8 @@ void router_flush(struct router *router, enum op_context ctx,
 	deactivate_and_unref(dropped_outward);
 	deactivate_and_unref(dropped_inward);
 	deactivate_and_unref(dropped_inward_decay);
+	for (i = 0; i < 3; i++)
+		deactivate_and_unref(dropped_outward_rest[i]);
 	router_link_unref(dropped_bridge);
 
 	if (bridge_link && !dead_bridge && stable_outward)

@@ -1666,17 +1666,6 @@ static void wr_drain(struct mn_ctx *ctx, struct wr_home *home, uint32_t r)
 	mn_close(ctx, home->portal[r][0]);
 }
 
-/* Logs the proxies this node still holds once the ends have moved on. */
-static void wr_report_proxies(struct mn_ctx *ctx)
-{
-	struct ipcz_node_info info = { .size = sizeof(info) };
-
-	if (ipcz_introspect_node(ctx->node, &info) == IPCZ_RESULT_OK &&
-	    info.proxies)
-		fprintf(stderr, "# %s: %llu proxies left after the wandering\n",
-			ctx->name, (unsigned long long)info.proxies);
-}
-
 /* The broker starts every end on its way (its hop 0). */
 static void wr_start(struct mn_ctx *ctx, const IpczHandle *to)
 {
@@ -1731,7 +1720,12 @@ static void wr_role(struct mn_ctx *ctx)
 	}
 	for (r = 0; r < WR_ROUTES && ctx->index == WR_BROKER; r++)
 		wr_drain(ctx, home, r);
-	wr_report_proxies(ctx);
+	/*
+	 * Every route is closed once the broker drained it (a client waits
+	 * for that), so no proxy may stay: not on a route, nor one left
+	 * waiting for a bypass step or a closure that cannot come.
+	 */
+	mn_wait_no_proxies(ctx, "after the wandering");
 	if (ctx->index == WR_BROKER) {
 		for (i = 0; i < 2; i++)
 			if (!done[i])
