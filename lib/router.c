@@ -790,7 +790,7 @@ enum lost_link_verdict {
 	LOST_BREAKS_ROUTE,	/* the route depended on it */
 	LOST_IS_STALE,		/* the router no longer holds it */
 	LOST_IS_DONE,		/* a decay that owed nothing more */
-	LOST_IS_PENDING,	/* a decay whose incoming cut is not known yet */
+	LOST_IS_PENDING,	/* a decay whose incoming cut is unknown */
 };
 
 /*
