@@ -93,13 +93,9 @@ static void send_introduction_name(struct node_link *link, enum op_context ctx,
 	struct msg_introduction_name message = {
 		.header = { .size = sizeof(message), .type = (uint16_t)type },
 	};
-	struct message_builder b;
 
 	memcpy(message.name, name, sizeof(message.name));
-	message_builder_init(&b);
-	message_builder_append(&b, &message, sizeof(message));
-	node_link_transmit(link, &b, ctx);
-	message_builder_free(&b);
+	node_link_transmit_fixed(link, ctx, &message, sizeof(message));
 }
 
 /* Releases the bypasses waiting for a link to `name` without retrying. */
@@ -416,12 +412,8 @@ static bool send_to_other_brokers(struct node *node, const void *message,
 	}
 	ipcz_unlock(&node->lock);
 	for (i = 0; i < count; i++) {
-		struct message_builder b;
-
-		message_builder_init(&b);
-		message_builder_append(&b, message, size);
-		node_link_transmit(brokers[i], &b, OP_TRANSPORT);
-		message_builder_free(&b);
+		node_link_transmit_fixed(brokers[i], OP_TRANSPORT, message,
+					 size);
 		node_link_unref(brokers[i]);
 	}
 	free(brokers);

@@ -154,6 +154,19 @@ bool node_link_transmit(struct node_link *link, struct message_builder *b,
 	return send_message(link, b, NULL, ctx);
 }
 
+bool node_link_transmit_fixed(struct node_link *link, enum op_context ctx,
+			      const void *message, size_t size)
+{
+	struct message_builder b;
+	bool sent;
+
+	message_builder_init(&b);
+	message_builder_append(&b, message, size);
+	sent = node_link_transmit(link, &b, ctx);
+	message_builder_free(&b);
+	return sent;
+}
+
 bool node_link_transmit_numbered(struct node_link *link,
 				 struct message_builder *b,
 				 enum op_context ctx)
@@ -255,12 +268,8 @@ void node_link_send_route_closed(struct node_link *link, enum op_context ctx,
 		.sublink = sublink,
 		.length = length,
 	};
-	struct message_builder b;
 
-	message_builder_init(&b);
-	message_builder_append(&b, &message, sizeof(message));
-	node_link_transmit(link, &b, ctx);
-	message_builder_free(&b);
+	node_link_transmit_fixed(link, ctx, &message, sizeof(message));
 }
 
 void node_link_send_route_disconnected(struct node_link *link,
@@ -271,12 +280,8 @@ void node_link_send_route_disconnected(struct node_link *link,
 			    .type = MSG_ROUTE_DISCONNECTED },
 		.sublink = sublink,
 	};
-	struct message_builder b;
 
-	message_builder_init(&b);
-	message_builder_append(&b, &message, sizeof(message));
-	node_link_transmit(link, &b, ctx);
-	message_builder_free(&b);
+	node_link_transmit_fixed(link, ctx, &message, sizeof(message));
 }
 
 uint64_t node_link_allocate_sublink(struct node_link *link)
@@ -303,8 +308,10 @@ bool node_link_add_route(struct node_link *link, uint64_t sublink,
 	return added;
 }
 
-struct router *node_link_route_of(struct node_link *link, uint64_t sublink,
-			       uint8_t *type)
+/* As node_link_route_of(), also naming the link (not a reference). */
+static struct router *route_and_link_of(struct node_link *link,
+					uint64_t sublink, uint8_t *type,
+					const struct router_link **router_link)
 {
 	struct sublink_entry *entry;
 	struct router *router = NULL;
@@ -315,9 +322,18 @@ struct router *node_link_route_of(struct node_link *link, uint64_t sublink,
 		router = entry->router;
 		router_ref(router);
 		*type = entry->link_type;
+		*router_link = entry->link;
 	}
 	ipcz_unlock(&link->lock);
 	return router;
+}
+
+struct router *node_link_route_of(struct node_link *link, uint64_t sublink,
+				  uint8_t *type)
+{
+	const struct router_link *unused;
+
+	return route_and_link_of(link, sublink, type, &unused);
 }
 
 void node_link_send_stop_proxying(struct node_link *link, enum op_context ctx,
@@ -331,12 +347,8 @@ void node_link_send_stop_proxying(struct node_link *link, enum op_context ctx,
 		.inbound_cut = inbound_cut,
 		.outbound_cut = outbound_cut,
 	};
-	struct message_builder b;
 
-	message_builder_init(&b);
-	message_builder_append(&b, &message, sizeof(message));
-	node_link_transmit(link, &b, ctx);
-	message_builder_free(&b);
+	node_link_transmit_fixed(link, ctx, &message, sizeof(message));
 }
 
 static IpczResult accept_route_closed(struct node_link *link,
@@ -357,26 +369,6 @@ static IpczResult accept_route_closed(struct node_link *link,
 		router_unref(router);
 	}
 	return IPCZ_RESULT_OK;
-}
-
-/* As node_link_route_of(), also naming the link (not a reference). */
-static struct router *route_and_link_of(struct node_link *link,
-					uint64_t sublink, uint8_t *type,
-					const struct router_link **router_link)
-{
-	struct sublink_entry *entry;
-	struct router *router = NULL;
-
-	ipcz_lock(&link->lock);
-	entry = sublink_map_find(&link->routes, sublink);
-	if (entry) {
-		router = entry->router;
-		router_ref(router);
-		*type = entry->link_type;
-		*router_link = entry->link;
-	}
-	ipcz_unlock(&link->lock);
-	return router;
 }
 
 static IpczResult accept_route_disconnected(struct node_link *link,
@@ -1166,13 +1158,9 @@ void node_link_send_bypass(struct node_link *link, enum op_context ctx,
 		.new_sublink = bypass->new_sublink,
 		.cut = bypass->cut,
 	};
-	struct message_builder b;
 
 	memcpy(message.name, bypass->name, sizeof(message.name));
-	message_builder_init(&b);
-	message_builder_append(&b, &message, sizeof(message));
-	node_link_transmit(link, &b, ctx);
-	message_builder_free(&b);
+	node_link_transmit_fixed(link, ctx, &message, sizeof(message));
 }
 
 /* ---- introspection ---- */

@@ -96,6 +96,9 @@ void node_link_release_transport(struct node_link *link);
  */
 bool node_link_transmit(struct node_link *link, struct message_builder *b,
 			enum op_context ctx);
+/* node_link_transmit() of one fixed-size message without driver objects. */
+bool node_link_transmit_fixed(struct node_link *link, enum op_context ctx,
+			      const void *message, size_t size);
 /*
  * Sends a message node_link_memory_send() already numbered for the
  * driver; as node_link_transmit() otherwise.
