@@ -454,8 +454,8 @@ static bool read_fixed(const uint8_t *bytes, size_t num_bytes, void *message,
  * or again) is ignored: the link made the first time serves both.
  */
 IpczResult node_link_accept_request_introduction(struct node_link *link,
-					      const uint8_t *bytes,
-					      size_t num_bytes)
+						 const uint8_t *bytes,
+						 size_t num_bytes)
 {
 	struct msg_introduction_name message;
 	struct node *node = link->node;
@@ -546,8 +546,8 @@ static void introduce_indirectly(struct node_link *link,
  * brokers.
  */
 IpczResult node_link_accept_request_indirect(struct node_link *link,
-					  const uint8_t *bytes,
-					  size_t num_bytes)
+					     const uint8_t *bytes,
+					     size_t num_bytes)
 {
 	struct msg_indirect_introduction message;
 	struct node_link *target;
@@ -569,10 +569,10 @@ IpczResult node_link_accept_request_indirect(struct node_link *link,
  * its own: the end for our node (side A, the requester) is passed on.
  */
 IpczResult node_link_accept_accept_indirect(struct node_link *link,
-					 const uint8_t *bytes,
-					 size_t num_bytes,
-					 const IpczDriverHandle *handles,
-					 size_t num_handles, size_t *claimed)
+					    const uint8_t *bytes,
+					    size_t num_bytes,
+					    const IpczDriverHandle *handles,
+					    size_t num_handles, size_t *claimed)
 {
 	const struct IpczDriver *driver = node_link_driver(link);
 	IpczDriverHandle transport = IPCZ_INVALID_DRIVER_HANDLE;
@@ -616,8 +616,8 @@ static bool from_own_broker(struct node_link *link)
 }
 
 IpczResult node_link_accept_reject_introduction(struct node_link *link,
-					     const uint8_t *bytes,
-					     size_t num_bytes)
+						const uint8_t *bytes,
+						size_t num_bytes)
 {
 	struct msg_introduction_name message;
 
@@ -629,12 +629,9 @@ IpczResult node_link_accept_reject_introduction(struct node_link *link,
 	return IPCZ_RESULT_OK;
 }
 
-IpczResult node_link_accept_accept_introduction(struct node_link *link,
-					     const uint8_t *bytes,
-					     size_t num_bytes,
-					     const IpczDriverHandle *handles,
-					     size_t num_handles,
-					     size_t *claimed)
+IpczResult node_link_accept_accept_introduction(
+	struct node_link *link, const uint8_t *bytes, size_t num_bytes,
+	const IpczDriverHandle *handles, size_t num_handles, size_t *claimed)
 {
 	const struct IpczDriver *driver = node_link_driver(link);
 	IpczDriverHandle transport = IPCZ_INVALID_DRIVER_HANDLE;

@@ -60,7 +60,7 @@ void node_link_build_connect(struct node_link *link, IpczDriverHandle shared,
 }
 
 void node_link_send_connect(struct node_link *link, IpczDriverHandle shared,
-			 enum op_context ctx)
+			    enum op_context ctx)
 {
 	struct message_builder b;
 
@@ -141,10 +141,10 @@ static IpczResult join_portals(struct node_link *link, struct router **initial,
  * The handshake may carry one driver object: the primary buffer of the
  * link's pool, from a node that may be side A (see node_link_connect()).
  */
-IpczResult node_link_accept_connect(struct node_link *link, const uint8_t *bytes,
-				 size_t num_bytes,
-				 const IpczDriverHandle *handles,
-				 size_t num_handles, size_t *claimed)
+IpczResult node_link_accept_connect(struct node_link *link,
+				    const uint8_t *bytes, size_t num_bytes,
+				    const IpczDriverHandle *handles,
+				    size_t num_handles, size_t *claimed)
 {
 	struct msg_connect message;
 	struct router **initial;
@@ -265,7 +265,8 @@ static IpczResult join_portals(struct node_link *link, struct router **initial,
 		if (i < linked)
 			router_link = remote_router_link_create(
 				link, i, LINK_CENTRAL, side);
-		if (router_link && node_link_add_route(link, i, initial[i], router_link))
+		if (router_link &&
+		    node_link_add_route(link, i, initial[i], router_link))
 			router_set_outward_link(initial[i], OP_TRANSPORT,
 						router_link);
 		else if (router_link)

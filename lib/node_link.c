@@ -184,7 +184,8 @@ bool node_link_transmit_numbered(struct node_link *link,
 	return finish_send(link, b, result, !dead, ctx);
 }
 
-void node_link_set_header(struct message_builder *b, enum node_message_type type)
+void node_link_set_header(struct message_builder *b,
+			  enum node_message_type type)
 {
 	struct msg_header header = {
 		.size = (uint32_t)b->size,
@@ -611,14 +612,13 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 				     num_handles, claimed);
 	if (header.type == MSG_CONNECT)
 		return node_link_accept_connect(link, data, num_bytes, handles,
-				      num_handles, claimed);
+						num_handles, claimed);
 	if (header.type == MSG_ACCEPT_INDIRECT_INTRODUCTION)
-		return node_link_accept_accept_indirect(link, data, num_bytes, handles,
-					      num_handles, claimed);
+		return node_link_accept_accept_indirect(
+			link, data, num_bytes, handles, num_handles, claimed);
 	if (header.type == MSG_ACCEPT_INTRODUCTION)
-		return node_link_accept_accept_introduction(link, data, num_bytes,
-						  handles, num_handles,
-						  claimed);
+		return node_link_accept_accept_introduction(
+			link, data, num_bytes, handles, num_handles, claimed);
 	if (header.type == MSG_ADD_BLOCK_BUFFER)
 		return node_link_memory_accept_block_buffer(
 			&link->memory, data, num_bytes, handles, num_handles,
@@ -648,9 +648,11 @@ static IpczResult dispatch(struct node_link *link, const void *data,
 	case MSG_BYPASS:
 		return accept_bypass(link, data, num_bytes);
 	case MSG_REQUEST_INTRODUCTION:
-		return node_link_accept_request_introduction(link, data, num_bytes);
+		return node_link_accept_request_introduction(link, data,
+							     num_bytes);
 	case MSG_REJECT_INTRODUCTION:
-		return node_link_accept_reject_introduction(link, data, num_bytes);
+		return node_link_accept_reject_introduction(link, data,
+							    num_bytes);
 	case MSG_REQUEST_INDIRECT_INTRODUCTION:
 		return node_link_accept_request_indirect(link, data, num_bytes);
 	case MSG_REQUEST_MEMORY:
@@ -1071,9 +1073,8 @@ IpczResult node_link_report_bad_activity(struct node_link *link,
 	/* Once the link is gone there is no transport left to blame. */
 	if (transport == IPCZ_INVALID_DRIVER_HANDLE)
 		return IPCZ_RESULT_FAILED_PRECONDITION;
-	return node_link_driver(link)->ReportBadTransportActivity(transport, context,
-							   IPCZ_NO_FLAGS,
-							   NULL);
+	return node_link_driver(link)->ReportBadTransportActivity(
+		transport, context, IPCZ_NO_FLAGS, NULL);
 }
 
 /* ---- for the bypass protocol (lib/router_bypass.c) ---- */

@@ -566,7 +566,8 @@ static struct api_object *decode_portal(struct decoder *d,
 	link = remote_router_link_create(d->link, record->sublink,
 					 LINK_PERIPHERAL_OUTWARD,
 					 link_side_opposite(d->link->side));
-	if (!link || !node_link_add_route(d->link, record->sublink, router, link)) {
+	if (!link ||
+	    !node_link_add_route(d->link, record->sublink, router, link)) {
 		router_link_unref(link);
 		router_unref(router);
 		return NULL;
@@ -648,10 +649,11 @@ static struct api_object *decode_direct_portal(struct decoder *d,
  * may have moved or closed meanwhile: then the new router simply goes
  * through the proxy), and the proxy is told where to stop.
  */
-static struct api_object *decode_returning_portal(struct decoder *d,
-						  const struct wire_object *record)
+static struct api_object *
+decode_returning_portal(struct decoder *d, const struct wire_object *record)
 {
-	const uint8_t *bytes = take_data(d, sizeof(struct wire_returning_portal));
+	const uint8_t *bytes =
+		take_data(d, sizeof(struct wire_returning_portal));
 	struct wire_returning_portal wire;
 	struct sublink_entry *entry;
 	struct router_link *link, *peer_link = NULL;
@@ -709,10 +711,10 @@ static struct api_object *decode_driver_object(struct decoder *d,
 	    record->num_handles > d->num_handles - d->next_handle)
 		return NULL;
 	d->next_handle += record->num_handles;
-	if (driver->Deserialize(bytes, record->num_bytes,
-				d->handles + record->first_handle,
-				record->num_handles, d->link->transport,
-				IPCZ_NO_FLAGS, NULL, &handle) != IPCZ_RESULT_OK) {
+	if (driver->Deserialize(
+		    bytes, record->num_bytes, d->handles + record->first_handle,
+		    record->num_handles, d->link->transport, IPCZ_NO_FLAGS,
+		    NULL, &handle) != IPCZ_RESULT_OK) {
 		/* The handles were claimed: close them ourselves. */
 		uint32_t i;
 
@@ -830,9 +832,9 @@ static struct api_object *decode_object(struct decoder *d, int depth)
 }
 
 IpczResult node_link_accept_parcel(struct node_link *link, const uint8_t *bytes,
-				size_t num_bytes,
-				const IpczDriverHandle *handles,
-				size_t num_handles, size_t *claimed)
+				   size_t num_bytes,
+				   const IpczDriverHandle *handles,
+				   size_t num_handles, size_t *claimed)
 {
 	struct msg_parcel message;
 	struct decoder d = { .link = link, .handles = handles,
