@@ -186,22 +186,21 @@ static void portal_detach(struct bench_channel *c, int side)
 	free(c);
 }
 
+/* What every ipcz row shares: a portal pair over the chosen driver. */
+#define PORTAL_OPS                                             \
+	.attach = portal_attach, .send = portal_send,          \
+	.receive = portal_receive, .detach = portal_detach
+
 const struct bench_transport bench_ipcz_socket = {
 	.name = "ipcz-socket",
 	.create = portal_create_socket,
-	.attach = portal_attach,
-	.send = portal_send,
-	.receive = portal_receive,
-	.detach = portal_detach,
+	PORTAL_OPS,
 };
 
 const struct bench_transport bench_ipcz_kernel = {
 	.name = "ipcz-kernel",
 	.create = portal_create_kernel,
-	.attach = portal_attach,
-	.send = portal_send,
-	.receive = portal_receive,
-	.detach = portal_detach,
+	PORTAL_OPS,
 };
 
 /* A parcel already queued, or -1 (none yet, peer gone, or an error). */
@@ -372,10 +371,7 @@ static int trap_serve(struct bench_channel *c, void *buffer)
 const struct bench_transport bench_ipcz_socket_trap = {
 	.name = "ipcz-socket-trap",
 	.create = portal_create_socket,
-	.attach = portal_attach,
-	.send = portal_send,
-	.receive = portal_receive,
-	.detach = portal_detach,
+	PORTAL_OPS,
 	.ping_pong = trap_ping_pong,
 	.serve = trap_serve,
 };
@@ -383,10 +379,7 @@ const struct bench_transport bench_ipcz_socket_trap = {
 const struct bench_transport bench_ipcz_kernel_trap = {
 	.name = "ipcz-kernel-trap",
 	.create = portal_create_kernel,
-	.attach = portal_attach,
-	.send = portal_send,
-	.receive = portal_receive,
-	.detach = portal_detach,
+	PORTAL_OPS,
 	.ping_pong = trap_ping_pong,
 	.serve = trap_serve,
 };
