@@ -14,6 +14,7 @@
 #include "lib/driver.h"
 #include "lib/handle_table.h"
 #include "lib/node.h"
+#include "lib/node_link.h"
 #include "lib/parcel_wrapper.h"
 #include "lib/router.h"
 
@@ -102,6 +103,21 @@ api_create_node(const struct IpczDriver *driver, IpczCreateNodeFlags flags,
 	return IPCZ_RESULT_OK;
 }
 
+/*
+ * A non-broker has one broker at a time. Upstream lets a second connection
+ * replace the first, trusting the broker-assigned name; here a non-broker
+ * names itself, so the broker could not tell a reconnection from another
+ * node claiming the name. The header's "flags invalid for node" is the
+ * answer instead, before anything is created; the caller keeps the
+ * transport and the first link goes on.
+ */
+static bool wants_second_broker(struct node *node, IpczConnectNodeFlags flags)
+{
+	return (flags & (IPCZ_CONNECT_NODE_TO_BROKER |
+			 IPCZ_CONNECT_NODE_INHERIT_BROKER)) &&
+	       node_link_has_broker(node);
+}
+
 static IpczResult IPCZ_API
 api_connect_node(IpczHandle node_handle, IpczDriverHandle transport,
 		 size_t num_initial_portals, IpczConnectNodeFlags flags,
@@ -118,6 +134,8 @@ api_connect_node(IpczHandle node_handle, IpczDriverHandle transport,
 		result = IPCZ_RESULT_INVALID_ARGUMENT;
 	else if (num_initial_portals > MAX_INITIAL_PORTALS)
 		result = IPCZ_RESULT_OUT_OF_RANGE;
+	else if (wants_second_broker(node, flags))
+		result = IPCZ_RESULT_INVALID_ARGUMENT;
 	else
 		result = node_connect(node, transport, num_initial_portals,
 				      flags, portals);

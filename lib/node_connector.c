@@ -285,3 +285,34 @@ static IpczResult join_portals(struct node_link *link, struct router **initial,
 		node_link_introduction_complete(link);
 	return IPCZ_RESULT_OK;
 }
+
+/*
+ * A link that gives this node its broker. Introduced links also carry the
+ * broker's flags of the node that asked, so they are left out.
+ */
+static bool gives_broker(struct node_link *link)
+{
+	const IpczConnectNodeFlags broker_flags =
+		IPCZ_CONNECT_NODE_TO_BROKER | IPCZ_CONNECT_NODE_INHERIT_BROKER;
+	bool gives;
+
+	ipcz_lock(&link->lock);
+	gives = !link->introduced && (link->flags & broker_flags) &&
+		link->state != LINK_DEAD;
+	ipcz_unlock(&link->lock);
+	return gives;
+}
+
+bool node_link_has_broker(struct node *node)
+{
+	bool found = false;
+	size_t i;
+
+	if (node->is_broker)
+		return false;
+	ipcz_lock(&node->lock);
+	for (i = 0; i < node->num_links && !found; i++)
+		found = gives_broker(node->links[i]);
+	ipcz_unlock(&node->lock);
+	return found;
+}

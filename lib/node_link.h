@@ -40,6 +40,13 @@ IpczResult node_link_connect(struct node *node, IpczDriverHandle transport,
 			     IpczConnectNodeFlags flags, size_t num_portals,
 			     IpczHandle *portals);
 
+/*
+ * Whether the non-broker `node` already has a broker: a live link made
+ * with IPCZ_CONNECT_NODE_TO_BROKER or IPCZ_CONNECT_NODE_INHERIT_BROKER,
+ * connected or still connecting. Always false on a broker.
+ */
+bool node_link_has_broker(struct node *node);
+
 static inline void node_link_ref(struct node_link *link)
 {
 	api_object_ref((struct api_object *)link);
