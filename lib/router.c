@@ -583,6 +583,17 @@ IpczResult router_trap(struct router *router,
 	return result;
 }
 
+bool router_remove_trap(struct router *router, IpczTrapEventHandler handler,
+			uintptr_t context)
+{
+	bool removed;
+
+	ipcz_lock(&router->lock);
+	removed = trap_set_remove(&router->traps, handler, context);
+	ipcz_unlock(&router->lock);
+	return removed;
+}
+
 static bool has_local_peer(struct router *router, struct router *other)
 {
 	struct router *peer;

@@ -107,6 +107,13 @@ IpczResult router_trap(struct router *router,
 		       IpczTrapConditionFlags *satisfied,
 		       struct IpczPortalStatus *status);
 
+/*
+ * Takes back a trap installed by router_trap() that has not fired: true
+ * if it was still installed (its handler will never run).
+ */
+bool router_remove_trap(struct router *router, IpczTrapEventHandler handler,
+			uintptr_t context);
+
 /* Joins the routes of two unused portals with a bridge link. */
 IpczResult router_merge(struct router *router, struct router *other);
 

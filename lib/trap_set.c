@@ -175,6 +175,25 @@ void trap_set_update(struct trap_set *set, enum trap_reason reason,
 		trap_set_destroy(set);
 }
 
+bool trap_set_remove(struct trap_set *set, IpczTrapEventHandler handler,
+		     uintptr_t context)
+{
+	uint32_t i;
+
+	for (i = 0; i < trap_set_count(set); i++) {
+		struct trap *trap = &set->list->traps[i];
+
+		if (trap->handler != handler || trap->context != context)
+			continue;
+		memmove(trap, trap + 1,
+			(set->list->count - i - 1) * sizeof(*trap));
+		if (--set->list->count == 0)
+			trap_set_destroy(set);
+		return true;
+	}
+	return false;
+}
+
 void trap_set_remove_all(struct trap_set *set, bool within_api_call,
 			 struct trap_events *events)
 {

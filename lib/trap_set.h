@@ -86,6 +86,13 @@ void trap_set_update(struct trap_set *set, enum trap_reason reason,
 		     const struct portal_state *state, bool within_api_call,
 		     struct trap_events *events);
 
+/*
+ * Removes, without an event, the first trap installed with `handler` and
+ * `context`. False if there is none (it fired, or was never installed).
+ */
+bool trap_set_remove(struct trap_set *set, IpczTrapEventHandler handler,
+		     uintptr_t context);
+
 /* Fires IPCZ_TRAP_REMOVED on every trap and empties the set. */
 void trap_set_remove_all(struct trap_set *set, bool within_api_call,
 			 struct trap_events *events);

@@ -179,4 +179,25 @@ TEST_F(traps, remove_all_fires_removed)
 	ASSERT_TRUE(trap_set_empty(&self->set));
 }
 
+TEST_F(traps, remove_takes_one_trap_back_silently)
+{
+	struct portal_state state = { 0 };
+	struct IpczTrapConditions c = conditions(IPCZ_TRAP_DEAD, 0, 0);
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(IPCZ_RESULT_OK, trap_set_add(&self->set, &c, handler,
+						       i, &state, NULL, NULL));
+	ASSERT_TRUE(trap_set_remove(&self->set, handler, 1));
+	ASSERT_FALSE(trap_set_remove(&self->set, handler, 1));
+	ASSERT_EQ(2, trap_set_count(&self->set));
+	ASSERT_TRUE(trap_set_remove(&self->set, handler, 0));
+	ASSERT_TRUE(trap_set_remove(&self->set, handler, 2));
+	ASSERT_TRUE(trap_set_empty(&self->set));
+	ASSERT_FALSE(trap_set_remove(&self->set, handler, 2));
+	trap_set_remove_all(&self->set, false, &self->events);
+	trap_events_dispatch(&self->events);
+	ASSERT_EQ(0, fired);
+}
+
 TEST_HARNESS_MAIN
