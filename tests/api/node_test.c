@@ -356,6 +356,103 @@ TEST_F(node, connect_node_invalid)
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(broker, IPCZ_NO_FLAGS, NULL));
 }
 
+/*
+ * A non-broker has one broker at a time: while it has one, linked or
+ * still connecting, a second TO_BROKER or INHERIT_BROKER is a flag the
+ * node cannot use (INVALID_ARGUMENT), nothing is written or taken, and
+ * the first connection goes on. Upstream would replace the first
+ * connection; see Documentation/api-guide.rst for why libipcz refuses.
+ */
+static void expect_second_broker_refused(struct __test_metadata *_metadata,
+					 IpczHandle node)
+{
+	IpczHandle portal = IPCZ_INVALID_HANDLE;
+	IpczDriverHandle t0, t1;
+
+	make_transports(_metadata, &t0, &t1);
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz.ConnectNode(node, t0, 1, IPCZ_CONNECT_NODE_TO_BROKER,
+				   NULL, &portal));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz.ConnectNode(node, t0, 1,
+				   IPCZ_CONNECT_NODE_INHERIT_BROKER, NULL,
+				   &portal));
+	EXPECT_EQ(IPCZ_INVALID_HANDLE, portal);
+	EXPECT_EQ(IPCZ_RESULT_OK, test_driver()->Close(t0, IPCZ_NO_FLAGS,
+						       NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, test_driver()->Close(t1, IPCZ_NO_FLAGS,
+						       NULL));
+}
+
+TEST_F(node, a_second_broker_is_refused)
+{
+	IpczHandle broker, to_broker, to_client;
+	IpczDriverHandle t0, t1;
+	char text[16];
+
+	broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	ASSERT_NE(IPCZ_INVALID_HANDLE, broker);
+	make_transports(_metadata, &t0, &t1);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(self->node, t1, 1,
+				   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+				   &to_broker));
+	/* Still connecting: the broker has not answered yet. */
+	expect_second_broker_refused(_metadata, self->node);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(broker, t0, 1, IPCZ_NO_FLAGS, NULL,
+				   &to_client));
+	expect_second_broker_refused(_metadata, self->node);
+
+	ASSERT_EQ(IPCZ_RESULT_OK, put_str(to_client, "still linked"));
+	ASSERT_EQ(IPCZ_RESULT_OK, get_str(to_broker, text, sizeof(text)));
+	EXPECT_STREQ("still linked", text);
+	EXPECT_EQ(0, portal_status(to_broker).flags);
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(to_broker, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(to_client, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(broker, IPCZ_NO_FLAGS, NULL));
+}
+
+/* Once its broker is gone, a node may connect to another. */
+TEST_F(node, a_broker_after_the_first_is_gone)
+{
+	IpczHandle brokers[2], to_broker[2], to_client[2];
+	char text[16];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		IpczDriverHandle t0, t1;
+
+		brokers[i] = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+		ASSERT_NE(IPCZ_INVALID_HANDLE, brokers[i]);
+		make_transports(_metadata, &t0, &t1);
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(brokers[i], t0, 1, IPCZ_NO_FLAGS,
+					   NULL, &to_client[i]));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(self->node, t1, 1,
+					   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+					   &to_broker[i]));
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(to_client[i], "hello"));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  get_str(to_broker[i], text, sizeof(text)));
+		EXPECT_STREQ("hello", text);
+		if (i > 0)
+			break;
+		EXPECT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Close(brokers[0], IPCZ_NO_FLAGS, NULL));
+		EXPECT_TRUE(portal_status(to_broker[0]).flags &
+			    IPCZ_PORTAL_STATUS_DEAD);
+	}
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Close(to_broker[i], IPCZ_NO_FLAGS, NULL));
+		EXPECT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Close(to_client[i], IPCZ_NO_FLAGS, NULL));
+	}
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(brokers[1], IPCZ_NO_FLAGS, NULL));
+}
+
 TEST(close_node_with_open_portals)
 {
 	IpczHandle node, a, b;
