@@ -398,7 +398,9 @@ static IpczResult accept_route_disconnected(struct node_link *link,
  * A bypass step for a sublink with no route here (the router there moved
  * on or ended meanwhile) that the sender waits on: answer it as refused,
  * so the sender's locks and decays are undone, or the route's closure
- * could wait on them forever. Answers are never answered.
+ * could wait on them forever. A READY finding no route means the router
+ * that prepared the link let go of it when its route broke: GONE tells
+ * Z, which took the link. Other answers are never answered.
  */
 static void answer_bypass_without_route(struct node_link *link,
 					const struct msg_bypass *message)
@@ -415,6 +417,7 @@ static void answer_bypass_without_route(struct node_link *link,
 		answer.op = BYPASS_REFUSED;
 		break;
 	case BYPASS_PROBE:
+	case BYPASS_READY:
 		answer.op = BYPASS_GONE;
 		break;
 	default:

@@ -1169,30 +1169,46 @@ static enum bypass_result accept_ready(struct router *router,
 		ok = true;
 	}
 	ipcz_unlock(&router->lock);
+	if (stale) {
+		/*
+		 * Our route broke while Z was taking the link: the
+		 * disconnection we sent over it may have come before Z had
+		 * the route, and was then lost. Z must hear it now.
+		 */
+		send(link, ctx, BYPASS_GONE, NULL, 0, 0);
+		return BYPASS_OK;
+	}
 	if (!ok)
-		return stale ? BYPASS_OK : BYPASS_INVALID;
+		return BYPASS_INVALID;
 	/* The reference `pending` held goes to the edge. */
 	router_set_outward_link(router, ctx, link);
 	return BYPASS_OK;
 }
 
 /*
- * The node we prepared `link` for has no route on it: the proxy died
- * before passing the link on, so the inward peer never learns of us and
- * the route, whose old link is lost too, is broken.
+ * GONE, over a link prepared for a bypass. As X: the node we prepared
+ * `link` for has no route on it, so the proxy died before passing the
+ * link on, the inward peer never learns of us and the route, whose old
+ * link is lost too, is broken. As Z: X's node answered our READY so, X's
+ * route having broken (X let go of the link we took, or is letting go);
+ * its disconnection may have reached our node before we had the route.
+ * Losing that link is judged as losing any link.
  */
 static void accept_gone(struct router *router, struct router_link *link,
 			enum op_context ctx)
 {
-	bool broken;
+	bool prepared, broken;
 
 	ipcz_lock(&router->lock);
-	broken = !router->disconnected && router->bypass &&
-		 router->bypass->pending == link && router->outward.decay &&
+	prepared = router->bypass && router->bypass->pending == link;
+	broken = !router->disconnected && prepared && router->outward.decay &&
 		 router->outward.decay->lost;
 	ipcz_unlock(&router->lock);
 	if (broken)
 		router_accept_route_disconnected(router, ctx, LINK_CENTRAL);
+	else if (!prepared)
+		router_accept_link_disconnected(router, ctx, LINK_CENTRAL,
+						link);
 }
 
 static enum bypass_result accept_cancel(struct router *router,

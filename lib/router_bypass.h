@@ -41,6 +41,11 @@ enum bypass_op {
 	 * READY being already on the way.
 	 */
 	BYPASS_PROBE = 13,
+	/*
+	 * The answer to a PROBE, or to a READY reaching X's node after X's
+	 * route broke (no route there, or X disconnected): Z then breaks the
+	 * route, whose disconnection from X may have come before Z had it.
+	 */
 	BYPASS_GONE = 14,
 };
 
