@@ -104,18 +104,25 @@ api_create_node(const struct IpczDriver *driver, IpczCreateNodeFlags flags,
 }
 
 /*
- * A non-broker has one broker at a time. Upstream lets a second connection
- * replace the first, trusting the broker-assigned name; here a non-broker
- * names itself, so the broker could not tell a reconnection from another
- * node claiming the name. The header's "flags invalid for node" is the
- * answer instead, before anything is created; the caller keeps the
- * transport and the first link goes on.
+ * A non-broker that already has a broker (linked or still connecting):
+ * INHERIT_BROKER is a flag it cannot use, as the header says; TO_BROKER
+ * replaces the old broker, as upstream's reconnection does, so the node
+ * starts over with no connection and a new name before connecting.
  */
-static bool wants_second_broker(struct node *node, IpczConnectNodeFlags flags)
+static IpczResult prepare_for_broker(struct node *node,
+				     IpczConnectNodeFlags flags)
 {
-	return (flags & (IPCZ_CONNECT_NODE_TO_BROKER |
-			 IPCZ_CONNECT_NODE_INHERIT_BROKER)) &&
-	       node_link_has_broker(node);
+	const IpczConnectNodeFlags roles = IPCZ_CONNECT_NODE_TO_BROKER |
+					   IPCZ_CONNECT_NODE_INHERIT_BROKER |
+					   IPCZ_CONNECT_NODE_SHARE_BROKER;
+
+	if (!(flags & (IPCZ_CONNECT_NODE_TO_BROKER |
+		       IPCZ_CONNECT_NODE_INHERIT_BROKER)) ||
+	    !node_link_has_broker(node))
+		return IPCZ_RESULT_OK;
+	if ((flags & roles) != IPCZ_CONNECT_NODE_TO_BROKER)
+		return IPCZ_RESULT_INVALID_ARGUMENT;
+	return node_start_over(node);
 }
 
 static IpczResult IPCZ_API
@@ -134,9 +141,9 @@ api_connect_node(IpczHandle node_handle, IpczDriverHandle transport,
 		result = IPCZ_RESULT_INVALID_ARGUMENT;
 	else if (num_initial_portals > MAX_INITIAL_PORTALS)
 		result = IPCZ_RESULT_OUT_OF_RANGE;
-	else if (wants_second_broker(node, flags))
-		result = IPCZ_RESULT_INVALID_ARGUMENT;
 	else
+		result = prepare_for_broker(node, flags);
+	if (result == IPCZ_RESULT_OK)
 		result = node_connect(node, transport, num_initial_portals,
 				      flags, portals);
 	node_unref(node);

@@ -182,14 +182,20 @@ void node_remove_link(struct node *node, struct node_link *link)
 		node_link_unref(link);
 }
 
-IpczResult node_close(struct node *node)
+/*
+ * Drops every connection of the node, and with them what waited on them:
+ * routes through the links break and their peers see closure. A closing
+ * node also refuses new links from then on.
+ */
+static void drop_connections(struct node *node, bool closing)
 {
 	struct node_intro_waiter *waiters;
 	struct node_link **links;
 	size_t count, num_waiters, i;
 
 	ipcz_lock(&node->lock);
-	node->closed = true;
+	if (closing)
+		node->closed = true;
 	links = node->links;
 	count = node->num_links;
 	node->links = NULL;
@@ -202,12 +208,34 @@ IpczResult node_close(struct node *node)
 	drop_waiters(waiters, num_waiters);
 	relay_forget(node, NULL);
 	allocation_delegate_forget(node, NULL);
-	/* Routes through the node's links break; their peers see closure. */
 	for (i = 0; i < count; i++) {
 		node_link_disconnect(links[i], OP_API_CALL);
 		node_link_unref(links[i]);
 	}
 	free(links);
+}
+
+IpczResult node_close(struct node *node)
+{
+	drop_connections(node, true);
+	return IPCZ_RESULT_OK;
+}
+
+IpczResult node_start_over(struct node *node)
+{
+	uint8_t name[sizeof(node->name)];
+
+	if (node->driver.GenerateRandomBytes(sizeof(name), IPCZ_NO_FLAGS,
+					     NULL, name) != IPCZ_RESULT_OK)
+		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
+	drop_connections(node, false);
+	/*
+	 * A name of its own again: the broker may not have seen the old
+	 * links go yet, and refuses a name it still links.
+	 */
+	ipcz_lock(&node->lock);
+	memcpy(node->name, name, sizeof(name));
+	ipcz_unlock(&node->lock);
 	return IPCZ_RESULT_OK;
 }
 

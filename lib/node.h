@@ -75,6 +75,14 @@ void node_destroy(struct node *node);
 IpczResult node_close(struct node *node);
 
 /*
+ * A non-broker connecting to a new broker starts over, as upstream's node
+ * does once its new broker connection is up: every connection is dropped
+ * (the portals on them see their peer closed) and the node takes a new
+ * name. RESOURCE_EXHAUSTED, with nothing dropped, if no name can be made.
+ */
+IpczResult node_start_over(struct node *node);
+
+/*
  * ConnectNode() after the API-level checks: validates the flags for this
  * node as upstream does, then connects (node_link.c).
  */

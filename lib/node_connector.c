@@ -33,7 +33,10 @@ static struct msg_connect connect_message(struct node_link *link)
 		.num_initial_portals = link->num_portals,
 	};
 
+	/* A non-broker's name changes when it starts over (node.c). */
+	ipcz_lock(&link->node->lock);
 	memcpy(message.name, link->node->name, sizeof(message.name));
+	ipcz_unlock(&link->node->lock);
 	return message;
 }
 
@@ -127,6 +130,56 @@ static bool roles_match(struct node_link *link,
 	}
 	*side = LINK_SIDE_B;
 	return local_to_broker && remote->is_broker && !remote_to_broker;
+}
+
+/*
+ * Whether `other` is an older, live link of the same node to the broker
+ * `link` now connected; the caller holds the node's lock.
+ */
+static bool is_older_broker_link(struct node_link *other,
+				 struct node_link *link)
+{
+	bool same;
+
+	if (other == link)
+		return false;
+	ipcz_lock(&other->lock);
+	same = other->state == LINK_CONNECTED && !other->introduced &&
+	       (other->remote_flags & IPCZ_CONNECT_NODE_TO_BROKER) &&
+	       (other->flags & IPCZ_CONNECT_NODE_TO_BROKER) &&
+	       memcmp(other->remote_name, link->remote_name,
+		      sizeof(link->remote_name)) == 0;
+	ipcz_unlock(&other->lock);
+	return same;
+}
+
+/*
+ * Two brokers connecting again replace their old connection, as upstream
+ * does for any new connection to a node already linked: the old link is
+ * dropped and the routes over it see their peer closed. (Non-brokers
+ * reconnecting to their broker start over before connecting: node.c.)
+ */
+static void replace_older_broker_links(struct node_link *link)
+{
+	struct node *node = link->node;
+	struct node_link **older;
+	size_t count = 0, i;
+
+	ipcz_lock(&node->lock);
+	older = calloc(node->num_links ? node->num_links : 1,
+		       sizeof(*older));
+	for (i = 0; older && i < node->num_links; i++) {
+		if (is_older_broker_link(node->links[i], link)) {
+			node_link_ref(node->links[i]);
+			older[count++] = node->links[i];
+		}
+	}
+	ipcz_unlock(&node->lock);
+	for (i = 0; i < count; i++) {
+		node_link_disconnect(older[i], OP_TRANSPORT);
+		node_link_unref(older[i]);
+	}
+	free(older);
 }
 
 static IpczResult accept_introducer_pool(struct node_link *link,
@@ -223,6 +276,8 @@ IpczResult node_link_accept_connect(struct node_link *link,
 		ipcz_unlock(&link->lock);
 		return IPCZ_RESULT_INVALID_ARGUMENT;
 	}
+	if (link->node->is_broker && message.is_broker)
+		replace_older_broker_links(link);
 	return join_portals(link, initial, count, message.num_initial_portals,
 			    side);
 }

@@ -357,22 +357,17 @@ TEST_F(node, connect_node_invalid)
 }
 
 /*
- * A non-broker has one broker at a time: while it has one, linked or
- * still connecting, a second TO_BROKER or INHERIT_BROKER is a flag the
- * node cannot use (INVALID_ARGUMENT), nothing is written or taken, and
- * the first connection goes on. Upstream would replace the first
- * connection; see Documentation/api-guide.rst for why libipcz refuses.
+ * A node that has a broker, linked or still connecting, cannot inherit
+ * another (the header: it must not have one already): INVALID_ARGUMENT,
+ * nothing written or taken, the first connection untouched.
  */
-static void expect_second_broker_refused(struct __test_metadata *_metadata,
-					 IpczHandle node)
+static void expect_inherit_refused(struct __test_metadata *_metadata,
+				   IpczHandle node)
 {
 	IpczHandle portal = IPCZ_INVALID_HANDLE;
 	IpczDriverHandle t0, t1;
 
 	make_transports(_metadata, &t0, &t1);
-	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
-		  ipcz.ConnectNode(node, t0, 1, IPCZ_CONNECT_NODE_TO_BROKER,
-				   NULL, &portal));
 	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
 		  ipcz.ConnectNode(node, t0, 1,
 				   IPCZ_CONNECT_NODE_INHERIT_BROKER, NULL,
@@ -384,7 +379,7 @@ static void expect_second_broker_refused(struct __test_metadata *_metadata,
 						       NULL));
 }
 
-TEST_F(node, a_second_broker_is_refused)
+TEST_F(node, no_inheriting_a_second_broker)
 {
 	IpczHandle broker, to_broker, to_client;
 	IpczDriverHandle t0, t1;
@@ -398,11 +393,11 @@ TEST_F(node, a_second_broker_is_refused)
 				   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
 				   &to_broker));
 	/* Still connecting: the broker has not answered yet. */
-	expect_second_broker_refused(_metadata, self->node);
+	expect_inherit_refused(_metadata, self->node);
 	ASSERT_EQ(IPCZ_RESULT_OK,
 		  ipcz.ConnectNode(broker, t0, 1, IPCZ_NO_FLAGS, NULL,
 				   &to_client));
-	expect_second_broker_refused(_metadata, self->node);
+	expect_inherit_refused(_metadata, self->node);
 
 	ASSERT_EQ(IPCZ_RESULT_OK, put_str(to_client, "still linked"));
 	ASSERT_EQ(IPCZ_RESULT_OK, get_str(to_broker, text, sizeof(text)));
@@ -411,6 +406,56 @@ TEST_F(node, a_second_broker_is_refused)
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(to_broker, IPCZ_NO_FLAGS, NULL));
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(to_client, IPCZ_NO_FLAGS, NULL));
 	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(broker, IPCZ_NO_FLAGS, NULL));
+}
+
+/*
+ * Connecting TO_BROKER again replaces the first connection, as upstream's
+ * reconnection does, whether to the same broker or another: the old
+ * portals on both sides see their peer closed, the new ones work.
+ */
+TEST_F(node, a_second_broker_replaces_the_first)
+{
+	IpczHandle brokers[2], to_broker[3], to_client[3];
+	IpczDriverHandle t0, t1;
+	char text[16];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		brokers[i] = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+		ASSERT_NE(IPCZ_INVALID_HANDLE, brokers[i]);
+	}
+	/* Broker 0, broker 0 again, then broker 1. */
+	for (i = 0; i < 3; i++) {
+		make_transports(_metadata, &t0, &t1);
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(brokers[i / 2], t0, 1,
+					   IPCZ_NO_FLAGS, NULL,
+					   &to_client[i]));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(self->node, t1, 1,
+					   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+					   &to_broker[i]));
+		ASSERT_EQ(IPCZ_RESULT_OK, put_str(to_client[i], "hello"));
+		ASSERT_EQ(IPCZ_RESULT_OK,
+			  get_str(to_broker[i], text, sizeof(text)));
+		EXPECT_STREQ("hello", text);
+		if (i == 0)
+			continue;
+		EXPECT_TRUE(portal_status(to_broker[i - 1]).flags &
+			    IPCZ_PORTAL_STATUS_DEAD);
+		EXPECT_TRUE(portal_status(to_client[i - 1]).flags &
+			    IPCZ_PORTAL_STATUS_DEAD);
+		EXPECT_EQ(0, portal_status(to_broker[i]).flags);
+	}
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Close(to_broker[i], IPCZ_NO_FLAGS, NULL));
+		EXPECT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Close(to_client[i], IPCZ_NO_FLAGS, NULL));
+	}
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(IPCZ_RESULT_OK,
+			  ipcz.Close(brokers[i], IPCZ_NO_FLAGS, NULL));
 }
 
 /* Once its broker is gone, a node may connect to another. */

@@ -840,21 +840,20 @@ MN_TEST(client_drops_garbage_handshake)
 }
 
 /*
- * Reconnection over a transport the broker sent (upstream's
- * ReconnectTest.BrokerNonBroker). Upstream lets the new connection replace
- * the old one; libipcz's non-brokers name themselves and a broker will not
- * let a second link claim a name it already links (that would let any
- * client cut another off), so the replacement cannot be told from an
- * impersonation. The defined behaviour instead: a non-broker that already
- * has a broker (linked or still connecting) is refused a second broker
- * with INVALID_ARGUMENT, the header's "flags invalid for node"; it keeps
- * the transport, whose closure the broker's new portals see as a closed
- * peer. The old link goes on working, and nothing leaks.
+ * Reconnection (upstream's ReconnectTest.BrokerNonBroker and BrokerBroker):
+ * node 0, a broker, makes a new transport pair, sends one end boxed to
+ * node 1 over their first connection and connects over the other; node 1
+ * connects TO_BROKER over the end it received. The new connection
+ * replaces the old one: the new portals work, and both old initial
+ * portals see their peer closed. Node 1 is a non-broker (which starts
+ * over with a new name) or a broker (the brokers drop their older link).
  */
 
-static void reconnect_broker(struct mn_ctx *ctx)
+static void reconnect_first(struct mn_ctx *ctx)
 {
 	const struct IpczDriver *driver = mn_driver();
+	const IpczConnectNodeFlags flags = ctx->test->nodes[1].broker ?
+		IPCZ_CONNECT_NODE_TO_BROKER : IPCZ_NO_FLAGS;
 	struct IpczBoxContents contents = {
 		.size = sizeof(contents),
 		.type = IPCZ_BOX_TYPE_DRIVER_OBJECT,
@@ -863,8 +862,7 @@ static void reconnect_broker(struct mn_ctx *ctx)
 	IpczHandle old, fresh, box;
 
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
-			  mn_connect(ctx, 0, 1, IPCZ_NO_FLAGS, &old),
-			  "ConnectNode");
+			  mn_connect(ctx, 0, 1, flags, &old), "ConnectNode");
 	mn_ping(ctx, old);
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  driver->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
@@ -879,30 +877,21 @@ static void reconnect_broker(struct mn_ctx *ctx)
 			 mn_put_str(old, "transport", &box, 1),
 			 "Put of a boxed transport");
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
-			  ipcz.ConnectNode(ctx->node, ours, 1, IPCZ_NO_FLAGS,
-					   NULL, &fresh),
+			  ipcz.ConnectNode(ctx->node, ours, 1, flags, NULL,
+					   &fresh),
 			  "ConnectNode over the new transport");
-	mn_wait_status(ctx, fresh, IPCZ_PORTAL_STATUS_PEER_CLOSED,
-		       "the refused connection's portal");
-	MN_EXPECT(ctx, !(mn_status(old).flags &
-			 IPCZ_PORTAL_STATUS_PEER_CLOSED),
-		  "the old link dropped");
-	mn_ping(ctx, old);
-	mn_expect_str(ctx, old, "done", NULL, 0);
+	mn_ping(ctx, fresh);
+	mn_wait_status(ctx, old, IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "the old link dropped");
+	mn_expect_str(ctx, fresh, "done", NULL, 0);
 	mn_close(ctx, old);
 	mn_close(ctx, fresh);
 }
 
-static void reconnect_client(struct mn_ctx *ctx)
+static void reconnect_second(struct mn_ctx *ctx)
 {
-	const IpczConnectNodeFlags second_broker[] = {
-		IPCZ_CONNECT_NODE_TO_BROKER,
-		IPCZ_CONNECT_NODE_INHERIT_BROKER,
-	};
 	struct IpczBoxContents contents = { .size = sizeof(contents) };
-	IpczHandle old, fresh = IPCZ_INVALID_HANDLE, box;
-	IpczDriverHandle transport;
-	size_t i;
+	IpczHandle old, fresh, box;
 
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  mn_connect(ctx, 0, 1, IPCZ_CONNECT_NODE_TO_BROKER,
@@ -914,34 +903,166 @@ static void reconnect_client(struct mn_ctx *ctx)
 			  ipcz.Unbox(box, 0, NULL, &contents), "Unbox");
 	MN_REQUIRE(ctx, contents.type == IPCZ_BOX_TYPE_DRIVER_OBJECT,
 		   "box type %u", (unsigned int)contents.type);
-	transport = contents.object.driver_object;
-	for (i = 0; i < sizeof(second_broker) / sizeof(*second_broker); i++) {
-		MN_EXPECT_RESULT(ctx, IPCZ_RESULT_INVALID_ARGUMENT,
-				 ipcz.ConnectNode(ctx->node, transport, 1,
-						  second_broker[i], NULL,
-						  &fresh),
-				 "a second broker");
-		MN_EXPECT(ctx, fresh == IPCZ_INVALID_HANDLE,
-			  "a refused ConnectNode wrote a portal");
-	}
-	/* Refused, the transport is still ours to close. */
-	MN_EXPECT_RESULT(ctx, IPCZ_RESULT_OK,
-			 mn_driver()->Close(transport, IPCZ_NO_FLAGS, NULL),
-			 "Close of the refused transport");
-	mn_pong(ctx, old);
-	mn_put_str(old, "done", NULL, 0);
-	mn_wait_status(ctx, old, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(ctx->node,
+					   contents.object.driver_object, 1,
+					   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+					   &fresh),
+			  "ConnectNode over the received transport");
+	mn_pong(ctx, fresh);
+	mn_wait_status(ctx, old, IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "the old link dropped");
+	mn_put_str(fresh, "done", NULL, 0);
+	mn_wait_status(ctx, fresh, IPCZ_PORTAL_STATUS_DEAD, "node 0 closed");
 	mn_close(ctx, old);
+	mn_close(ctx, fresh);
 }
 
 MN_TEST(reconnect_over_a_sent_transport)
 {
 	static const struct mn_test test = {
 		.num_nodes = 2,
-		.nodes = { { "broker", true, reconnect_broker },
-			   { "client", false, reconnect_client } },
+		.nodes = { { "broker", true, reconnect_first },
+			   { "client", false, reconnect_second } },
 		.num_links = 1,
 		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+MN_TEST(brokers_reconnect_over_a_sent_transport)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker0", true, reconnect_first },
+			   { "broker1", true, reconnect_second } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * Reconnection undoes the introductions too (upstream's
+ * TransitiveReconnection): clients A and B talk over a direct link the
+ * broker introduced; A reconnects to the broker, which drops A's link to B
+ * as well (the A-B portals see their peer closed), and a new A-B pair made
+ * by A and passed on by the broker is direct again once the broker has
+ * introduced A's new name to B.
+ */
+enum { TR_BROKER, TR_A, TR_B };
+
+static void transitive_broker(struct mn_ctx *ctx)
+{
+	const struct IpczDriver *driver = mn_driver();
+	struct IpczBoxContents contents = {
+		.size = sizeof(contents),
+		.type = IPCZ_BOX_TYPE_DRIVER_OBJECT,
+	};
+	IpczHandle clients[2], a, b, fresh, box, a_to_b;
+	IpczDriverHandle ours, theirs;
+
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 2, clients));
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.OpenPortals(ctx->node, 0, NULL, &a, &b),
+			  "OpenPortals");
+	mn_put_str(clients[0], "a", &a, 1);
+	mn_put_str(clients[1], "b", &b, 1);
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  driver->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
+						   IPCZ_INVALID_DRIVER_HANDLE,
+						   0, NULL, &ours, &theirs),
+			  "CreateTransports");
+	contents.object.driver_object = theirs;
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.Box(ctx->node, &contents, 0, NULL, &box),
+			  "Box of a transport");
+	mn_expect_str(ctx, clients[0], "ready", NULL, 0);
+	mn_put_str(clients[0], "transport", &box, 1);
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(ctx->node, ours, 1, IPCZ_NO_FLAGS,
+					   NULL, &fresh),
+			  "ConnectNode over the new transport");
+	mn_ping(ctx, fresh);
+	mn_wait_status(ctx, clients[0], IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "A's old link dropped");
+	MN_REQUIRE(ctx, mn_expect_str(ctx, fresh, "to b", &a_to_b, 1));
+	mn_put_str(clients[1], "from a", &a_to_b, 1);
+	mn_expect_str(ctx, fresh, "bye", NULL, 0);
+	mn_expect_str(ctx, clients[1], "bye", NULL, 0);
+	mn_close(ctx, clients[0]);
+	mn_close(ctx, clients[1]);
+	mn_close(ctx, fresh);
+}
+
+static void transitive_a(struct mn_ctx *ctx)
+{
+	struct IpczBoxContents contents = { .size = sizeof(contents) };
+	IpczHandle broker, fresh, to_b, box, mine, theirs;
+
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
+	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "a", &to_b, 1));
+	mn_wait_direct(ctx, to_b, true, "A-B before");
+	mn_ping(ctx, to_b);
+	mn_put_str(broker, "ready", NULL, 0);
+	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "transport", &box, 1));
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.Unbox(box, 0, NULL, &contents), "Unbox");
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.ConnectNode(ctx->node,
+					   contents.object.driver_object, 1,
+					   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
+					   &fresh),
+			  "ConnectNode over the received transport");
+	mn_pong(ctx, fresh);
+	mn_wait_status(ctx, broker, IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "the old broker link dropped");
+	mn_wait_status(ctx, to_b, IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "the old link to B dropped");
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.OpenPortals(ctx->node, 0, NULL, &mine,
+					   &theirs),
+			  "OpenPortals");
+	mn_put_str(fresh, "to b", &theirs, 1);
+	mn_wait_direct(ctx, mine, true, "A-B after");
+	mn_ping(ctx, mine);
+	mn_put_str(fresh, "bye", NULL, 0);
+	mn_wait_status(ctx, fresh, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
+	mn_close(ctx, broker);
+	mn_close(ctx, to_b);
+	mn_close(ctx, mine);
+	mn_close(ctx, fresh);
+}
+
+static void transitive_b(struct mn_ctx *ctx)
+{
+	IpczHandle broker, to_a, again;
+
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 1, &broker));
+	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "b", &to_a, 1));
+	mn_wait_direct(ctx, to_a, true, "B-A before");
+	mn_pong(ctx, to_a);
+	mn_wait_status(ctx, to_a, IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "the old link to A dropped");
+	MN_REQUIRE(ctx, mn_expect_str(ctx, broker, "from a", &again, 1));
+	mn_wait_direct(ctx, again, true, "B-A after");
+	mn_pong(ctx, again);
+	mn_put_str(broker, "bye", NULL, 0);
+	mn_wait_status(ctx, broker, IPCZ_PORTAL_STATUS_DEAD, "broker closed");
+	mn_close(ctx, broker);
+	mn_close(ctx, to_a);
+	mn_close(ctx, again);
+}
+
+MN_TEST(reconnect_drops_and_renews_introductions)
+{
+	static const struct mn_test test = {
+		.num_nodes = 3,
+		.nodes = { { "broker", true, transitive_broker },
+			   { "a", false, transitive_a },
+			   { "b", false, transitive_b } },
+		.num_links = 2,
+		.links = { { TR_BROKER, TR_A }, { TR_BROKER, TR_B } },
 	};
 	MN_RUN(test);
 }
