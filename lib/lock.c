@@ -5,19 +5,7 @@
  */
 #include "lib/lock.h"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-static void futex_wait(_Atomic uint32_t *word, uint32_t value)
-{
-	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
-}
-
-static void futex_wake_one(_Atomic uint32_t *word)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
+#include "lib/futex.h"
 
 void ipcz_lock_slow(struct ipcz_lock *lock)
 {
@@ -35,12 +23,12 @@ void ipcz_lock_slow(struct ipcz_lock *lock)
 	}
 	while (atomic_exchange_explicit(&lock->state, 2,
 					memory_order_acquire) != 0)
-		futex_wait(&lock->state, 2);
+		futex_wait_private(&lock->state, 2, 0);
 }
 
 void ipcz_unlock_wake(struct ipcz_lock *lock)
 {
-	futex_wake_one(&lock->state);
+	futex_wake_private(&lock->state, 1);
 }
 
 void ipcz_lock_pair(struct ipcz_lock *a, struct ipcz_lock *b)

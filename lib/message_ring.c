@@ -175,6 +175,11 @@ int message_ring_write_waiting(struct message_ring *ring, uint64_t seq,
 
 bool message_ring_should_signal(struct message_ring *ring)
 {
+	return message_ring_claim_signal(ring) != MESSAGE_RING_SIGNAL_NONE;
+}
+
+enum message_ring_signal message_ring_claim_signal(struct message_ring *ring)
+{
 	uint32_t state;
 
 	/*
@@ -185,15 +190,25 @@ bool message_ring_should_signal(struct message_ring *ring)
 	state = atomic_load_explicit(&ring->ctl->consumer_state,
 				     memory_order_relaxed);
 	if (state == MESSAGE_RING_AWAKE)
-		return false;
+		return MESSAGE_RING_SIGNAL_NONE;
 	/*
-	 * Asleep (or a garbage value, treated as asleep: a peer that writes
-	 * garbage only costs its own producer extra signals). Claim the
-	 * wakeup; if the consumer woke up meanwhile, nobody needs a signal.
+	 * Asleep (or a garbage value, treated as asleep in its driver: a
+	 * peer that writes garbage only costs its own producer extra
+	 * signals). Claim the wakeup; if the consumer woke up meanwhile,
+	 * nobody needs a signal.
 	 */
-	return atomic_compare_exchange_strong_explicit(
-		&ring->ctl->consumer_state, &state, MESSAGE_RING_AWAKE,
-		memory_order_relaxed, memory_order_relaxed);
+	if (!atomic_compare_exchange_strong_explicit(
+		    &ring->ctl->consumer_state, &state, MESSAGE_RING_AWAKE,
+		    memory_order_relaxed, memory_order_relaxed))
+		return MESSAGE_RING_SIGNAL_NONE;
+	return state == MESSAGE_RING_ASLEEP_FUTEX ? MESSAGE_RING_SIGNAL_FUTEX :
+						    MESSAGE_RING_SIGNAL_DRIVER;
+}
+
+bool message_ring_consumed(struct message_ring *ring, uint64_t pos)
+{
+	return atomic_load_explicit(&ring->ctl->head, memory_order_acquire) >=
+	       pos;
 }
 
 /* Consumer: refreshes the producer's tail, validating it. */
@@ -314,9 +329,9 @@ bool message_ring_has_data(struct message_ring *ring)
 	       ring->pos;
 }
 
-bool message_ring_prepare_sleep(struct message_ring *ring)
+static bool prepare_sleep_as(struct message_ring *ring, uint32_t state)
 {
-	atomic_store_explicit(&ring->ctl->consumer_state, MESSAGE_RING_ASLEEP,
+	atomic_store_explicit(&ring->ctl->consumer_state, state,
 			      memory_order_relaxed);
 	/*
 	 * Orders the state store before the tail load; pairs with the fence
@@ -330,6 +345,16 @@ bool message_ring_prepare_sleep(struct message_ring *ring)
 		return false;
 	}
 	return true;
+}
+
+bool message_ring_prepare_sleep(struct message_ring *ring)
+{
+	return prepare_sleep_as(ring, MESSAGE_RING_ASLEEP);
+}
+
+bool message_ring_prepare_futex_sleep(struct message_ring *ring)
+{
+	return prepare_sleep_as(ring, MESSAGE_RING_ASLEEP_FUTEX);
 }
 
 void message_ring_wake(struct message_ring *ring)

@@ -51,9 +51,23 @@
 #define MESSAGE_RING_MAX_CAPACITY (1u << 30)
 #define MESSAGE_RING_PAD 1u
 
+/*
+ * ASLEEP: the consumer's thread sleeps in its driver; the producer signals
+ * through the driver. ASLEEP_FUTEX: an application thread sleeps on the
+ * state word itself (ipcz_wait_portal()); the producer wakes it with a
+ * futex call, which costs no driver message and no driver thread.
+ */
 enum message_ring_consumer_state {
 	MESSAGE_RING_AWAKE = 0,
 	MESSAGE_RING_ASLEEP = 1,
+	MESSAGE_RING_ASLEEP_FUTEX = 2,
+};
+
+/* How the producer must signal after a write, if at all. */
+enum message_ring_signal {
+	MESSAGE_RING_SIGNAL_NONE,
+	MESSAGE_RING_SIGNAL_DRIVER,
+	MESSAGE_RING_SIGNAL_FUTEX,
 };
 
 /* Shared control block; all zeros is an empty ring with an awake consumer. */
@@ -136,6 +150,24 @@ int message_ring_write_waiting(struct message_ring *ring, uint64_t seq,
 bool message_ring_should_signal(struct message_ring *ring);
 
 /*
+ * Producer: message_ring_should_signal(), telling how: FUTEX when the
+ * consumer sleeps on the state word (wake it there), DRIVER otherwise.
+ */
+enum message_ring_signal message_ring_claim_signal(struct message_ring *ring);
+
+/* Producer: the position just after everything written so far. */
+static inline uint64_t message_ring_written(const struct message_ring *ring)
+{
+	return ring->pos;
+}
+
+/*
+ * Producer: whether the consumer says it has taken everything up to
+ * `pos`. Only a hint (the consumer could lie, to its own loss).
+ */
+bool message_ring_consumed(struct message_ring *ring, uint64_t pos);
+
+/*
  * Consumer: copies the next message's payload into @buf (@size bytes)
  * without consuming it. Returns 0; -EAGAIN when the ring is empty;
  * -ENOBUFS when the payload is larger than @size (msg->len tells how much
@@ -161,6 +193,12 @@ bool message_ring_has_data(struct message_ring *ring);
  * if it may sleep: the producer will signal for the next message.
  */
 bool message_ring_prepare_sleep(struct message_ring *ring);
+
+/*
+ * Consumer: message_ring_prepare_sleep() for a thread that will sleep on
+ * the state word with a futex (publishes ASLEEP_FUTEX).
+ */
+bool message_ring_prepare_futex_sleep(struct message_ring *ring);
 
 /* Consumer: marks itself awake after a sleep (on any wakeup). */
 void message_ring_wake(struct message_ring *ring);

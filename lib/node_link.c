@@ -733,6 +733,14 @@ static IpczResult IPCZ_API on_activity(IpczHandle listener, const void *data,
 	return result;
 }
 
+void node_link_wait(struct node_link *link, _Atomic uint32_t *word,
+		    uint32_t seen, uint64_t deadline_ns)
+{
+	if (node_link_memory_wait(&link->memory, word, seen, deadline_ns,
+				  dispatch_in_order, link) != IPCZ_RESULT_OK)
+		node_link_disconnect(link, OP_API_CALL);
+}
+
 static struct node_link *link_alloc(struct node *node,
 				    IpczConnectNodeFlags flags)
 {

@@ -85,6 +85,15 @@ void node_link_remove_route(struct node_link *link, uint64_t sublink,
  */
 void node_link_disconnect(struct node_link *link, enum op_context ctx);
 
+/*
+ * An application thread waiting on a portal of this link delivers the
+ * link's messages and sleeps on its ring (node_link_memory_wait()), until
+ * `*word` differs from `seen` or `deadline_ns`. A link that breaks
+ * meanwhile is dropped, as on the driver's thread.
+ */
+void node_link_wait(struct node_link *link, _Atomic uint32_t *word,
+		    uint32_t seen, uint64_t deadline_ns);
+
 /* Reject(): tells the driver that `context` came from a bad transport. */
 IpczResult node_link_report_bad_activity(struct node_link *link,
 					 uintptr_t context);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "lib/driver.h"
+#include "lib/futex.h"
 #include "lib/node_message.h"
 
 /*
@@ -599,8 +600,14 @@ static enum node_link_memory_path send_locked(struct node_link_memory *m,
 		return NLM_PATH_DRIVER;
 	if (r)
 		return NLM_PATH_BROKEN;
-	return message_ring_should_signal(ring) ? NLM_PATH_RING_SIGNAL :
-						  NLM_PATH_RING;
+	switch (message_ring_claim_signal(ring)) {
+	case MESSAGE_RING_SIGNAL_DRIVER:
+		return NLM_PATH_RING_SIGNAL;
+	case MESSAGE_RING_SIGNAL_FUTEX:
+		return NLM_PATH_RING_FUTEX;
+	default:
+		return NLM_PATH_RING;
+	}
 }
 
 static void count_path(struct node_link_memory *m,
@@ -609,12 +616,49 @@ static void count_path(struct node_link_memory *m,
 	if (path == NLM_PATH_DRIVER)
 		atomic_fetch_add_explicit(&m->sent_driver, 1,
 					  memory_order_relaxed);
-	else if (path == NLM_PATH_RING || path == NLM_PATH_RING_SIGNAL)
+	else if (path == NLM_PATH_RING || path == NLM_PATH_RING_SIGNAL ||
+		 path == NLM_PATH_RING_FUTEX)
 		atomic_fetch_add_explicit(&m->sent_ring, 1,
 					  memory_order_relaxed);
 	if (path == NLM_PATH_RING_SIGNAL)
 		atomic_fetch_add_explicit(&m->doorbells, 1,
 					  memory_order_relaxed);
+	if (path == NLM_PATH_RING_FUTEX)
+		atomic_fetch_add_explicit(&m->futex_wakes, 1,
+					  memory_order_relaxed);
+}
+
+/*
+ * The peer's application thread said it sleeps on the ring, but the futex
+ * wake found nobody: it is between two waits, or about to sleep, and was
+ * most likely preempted by our own wakeup. Let it run first (on a shared
+ * CPU it then finds the message itself, with no driver message and no
+ * driver thread woken); ring the driver's doorbell only if the message is
+ * still there afterwards.
+ */
+static bool consumer_took_it(struct message_ring *ring, uint64_t written)
+{
+	sched_yield();
+	return message_ring_consumed(ring, written);
+}
+
+/*
+ * Counts a send and, if the peer's application thread sleeps on the ring
+ * (node_link_memory_wait() over there), wakes it: outside send_lock, the
+ * system call being the slow part. The ring lives as long as `m`.
+ */
+static enum node_link_memory_path
+finish_send_path(struct node_link_memory *m, enum node_link_memory_path path,
+		 uint64_t written)
+{
+	struct message_ring *ring = link_memory_outgoing_ring(&m->lm);
+
+	if (path == NLM_PATH_RING_FUTEX &&
+	    futex_wake_shared(message_ring_state_word(ring), 1) <= 0)
+		path = consumer_took_it(ring, written) ? NLM_PATH_RING :
+							 NLM_PATH_RING_SIGNAL;
+	count_path(m, path);
+	return path == NLM_PATH_RING_FUTEX ? NLM_PATH_RING : path;
 }
 
 enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
@@ -622,12 +666,13 @@ enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
 						 size_t num_handles)
 {
 	enum node_link_memory_path path;
+	uint64_t written;
 
 	ipcz_lock(&m->send_lock);
 	path = send_locked(m, bytes, num_bytes, num_handles);
+	written = message_ring_written(link_memory_outgoing_ring(&m->lm));
 	ipcz_unlock(&m->send_lock);
-	count_path(m, path);
-	return path;
+	return finish_send_path(m, path, written);
 }
 
 enum node_link_memory_path
@@ -636,13 +681,14 @@ node_link_memory_send_growth(struct node_link_memory *m, void *bytes,
 			     struct node_link_growth *g)
 {
 	enum node_link_memory_path path = NLM_PATH_REFUSED;
+	uint64_t written;
 
 	ipcz_lock(&m->send_lock);
 	if (register_growth(m, g))
 		path = send_locked(m, bytes, num_bytes, num_handles);
+	written = message_ring_written(link_memory_outgoing_ring(&m->lm));
 	ipcz_unlock(&m->send_lock);
-	count_path(m, path);
-	return path;
+	return finish_send_path(m, path, written);
 }
 
 /* ---- receiving ---- */
@@ -683,6 +729,22 @@ static bool park(struct node_link_memory *m, uint64_t seq, const void *data,
 }
 
 /*
+ * Whether the drainer, out of messages, leaves the ring to be signalled
+ * with a futex wake: when it sleeps on the ring itself, and on the
+ * driver's thread too once an application thread has waited on this link
+ * (that thread may be asleep on the ring, or about to wait again: the
+ * driver's thread, draining a doorbell meanwhile, must not take the next
+ * wakeup away from it; if nobody sleeps there, the producer's wake finds
+ * nobody and it rings the doorbell after all).
+ */
+static bool sleep_on_ring_word(struct node_link_memory *m)
+{
+	return (m->futex_drainer ||
+		atomic_load_explicit(&m->app_waits, memory_order_relaxed)) &&
+	       !atomic_load_explicit(&m->no_futex, memory_order_relaxed);
+}
+
+/*
  * Takes the next ring message if it is the next one due. Returns 1 (one
  * delivered through the buffer: *len set), 0 (nothing due now: the ring
  * is empty and the consumer may sleep, or a driver message is missing)
@@ -706,7 +768,9 @@ static int take_ring_message(struct node_link_memory *m, uint32_t *len)
 		if (message_ring_spin(ring, &m->spin, &spun))
 			continue;
 		m->last_spin_ns = spun;
-		if (!message_ring_prepare_sleep(ring))
+		if (!(sleep_on_ring_word(m) ?
+			      message_ring_prepare_futex_sleep(ring) :
+			      message_ring_prepare_sleep(ring)))
 			continue;
 		m->sleep_started_ns = now_ns();
 		return 0;
@@ -788,7 +852,25 @@ static IpczResult drain(struct node_link_memory *m,
 		result = IPCZ_RESULT_INVALID_ARGUMENT;
 	}
 	m->draining = false;
+	m->futex_drainer = false;
 	return result;
+}
+
+/*
+ * Takes the drainer role after a sleep (under receive_lock): marks the
+ * consumer awake and tells the spin policy how long the sleep lasted.
+ * `futex_drainer`: an application thread that will sleep on the ring.
+ */
+static void begin_drain(struct node_link_memory *m, bool futex_drainer)
+{
+	m->draining = true;
+	m->futex_drainer = futex_drainer;
+	message_ring_wake(link_memory_incoming_ring(&m->lm));
+	if (m->sleep_started_ns) {
+		spin_policy_update(&m->spin, false, m->last_spin_ns,
+				   now_ns() - m->sleep_started_ns);
+		m->sleep_started_ns = 0;
+	}
 }
 
 static IpczResult receive_doorbell(struct node_link_memory *m,
@@ -810,13 +892,7 @@ static IpczResult receive_doorbell(struct node_link_memory *m,
 		ipcz_unlock(&m->receive_lock);
 		return IPCZ_RESULT_OK;
 	}
-	m->draining = true;
-	message_ring_wake(link_memory_incoming_ring(&m->lm));
-	if (m->sleep_started_ns) {
-		spin_policy_update(&m->spin, false, m->last_spin_ns,
-				   now_ns() - m->sleep_started_ns);
-		m->sleep_started_ns = 0;
-	}
+	begin_drain(m, false);
 	result = drain(m, dispatch, context);
 	ipcz_unlock(&m->receive_lock);
 	return result;
@@ -877,4 +953,87 @@ IpczResult node_link_memory_receive(struct node_link_memory *m,
 	result = drain(m, dispatch, context);
 	ipcz_unlock(&m->receive_lock);
 	return result;
+}
+
+/* ---- an application thread as the drainer ---- */
+
+/*
+ * Takes receive_lock if an application thread may drain now. Another
+ * drainer (the driver's thread, on a doorbell) is usually done soon: let
+ * it run a few times, since a waiter that gives up here sleeps only on
+ * its trap, and every message then goes through the driver's thread.
+ */
+static bool take_drainer_role(struct node_link_memory *m)
+{
+	int tries;
+
+	for (tries = 0; tries < NODE_LINK_MEMORY_WAIT_TRIES; tries++) {
+		bool usable, busy;
+
+		ipcz_lock(&m->receive_lock);
+		usable = !m->broken && atomic_load(&m->open) &&
+			 !atomic_load_explicit(&m->no_futex,
+					       memory_order_relaxed);
+		busy = m->draining;
+		if (usable && !busy)
+			return true;
+		ipcz_unlock(&m->receive_lock);
+		if (!usable)
+			return false;
+		sched_yield();
+	}
+	return false;
+}
+
+static void sleep_on_ring(struct node_link_memory *m, _Atomic uint32_t *word,
+			  uint32_t seen, uint64_t deadline_ns)
+{
+	_Atomic uint32_t *state =
+		message_ring_state_word(link_memory_incoming_ring(&m->lm));
+	int r;
+
+	r = futex_wait_two(state, MESSAGE_RING_ASLEEP_FUTEX, word, seen,
+			   deadline_ns);
+	if (r == -EFAULT || r == -ENOSYS || r == -EINVAL || r == -EPERM) {
+		/*
+		 * The kernel cannot key a futex on this pool's memory (or is
+		 * too old): this link's waits go through the driver's thread
+		 * from now on. The ring may still say we sleep on it: the
+		 * producer's futex wake fails, and it signals the driver.
+		 */
+		atomic_store(&m->no_futex, true);
+	}
+}
+
+IpczResult node_link_memory_wait(struct node_link_memory *m,
+				 _Atomic uint32_t *word, uint32_t seen,
+				 uint64_t deadline_ns,
+				 node_link_memory_dispatch_fn dispatch,
+				 void *context)
+{
+	IpczResult result;
+	uint32_t state;
+
+	if (!take_drainer_role(m)) {
+		futex_wait_private(word, seen, deadline_ns);
+		return IPCZ_RESULT_OK;
+	}
+	atomic_store_explicit(&m->app_waits, true, memory_order_relaxed);
+	begin_drain(m, true);
+	result = drain(m, dispatch, context);
+	state = atomic_load(message_ring_state_word(
+		link_memory_incoming_ring(&m->lm)));
+	ipcz_unlock(&m->receive_lock);
+	if (result != IPCZ_RESULT_OK)
+		return result;
+	/*
+	 * Not asleep on the ring: the drain stopped for a driver message
+	 * still on its way, which the driver's thread will deliver (and
+	 * drain after). Our trap tells us when it concerns us.
+	 */
+	if (state != MESSAGE_RING_ASLEEP_FUTEX)
+		futex_wait_private(word, seen, deadline_ns);
+	else
+		sleep_on_ring(m, word, seen, deadline_ns);
+	return IPCZ_RESULT_OK;
 }

@@ -45,6 +45,9 @@
 /* How long a sender waits for room in a full ring (see wait_for_room). */
 #define NODE_LINK_MEMORY_FULL_WAIT_NS 200000u
 
+/* How often a waiting thread lets another drainer finish first. */
+#define NODE_LINK_MEMORY_WAIT_TRIES 8
+
 /* A serialized memory object in the handshake, at most. */
 #define NODE_LINK_MEMORY_MAX_SERIALIZED 256u
 #define NODE_LINK_MEMORY_MAX_HANDLES 4u
@@ -101,6 +104,18 @@ struct node_link_memory {
 	uint64_t next_receive_seq;
 	bool draining;		/* a thread is delivering */
 	bool rerun;		/* a doorbell rang while it was */
+	/*
+	 * The drainer is an application thread in node_link_memory_wait(),
+	 * which sleeps on the ring's state word rather than in the driver.
+	 */
+	bool futex_drainer;
+	/*
+	 * An application thread waited on this link: from then on every
+	 * drainer leaves the ring to be signalled with a futex wake, and a
+	 * producer whose wake finds nobody tries the driver after that.
+	 */
+	_Atomic bool app_waits;
+	_Atomic bool no_futex;	/* futex sleeping failed on this pool */
 	bool broken;		/* a protocol violation was seen */
 	struct parked_message *parked;	/* sorted by seq */
 	uint32_t num_parked;
@@ -115,13 +130,14 @@ struct node_link_memory {
 	uint32_t num_buffers, buffer_capacity;
 
 	/* Counters (for tests and measurements). */
-	_Atomic uint64_t sent_ring, sent_driver, doorbells;
+	_Atomic uint64_t sent_ring, sent_driver, doorbells, futex_wakes;
 };
 
 /* Where a numbered message must go. */
 enum node_link_memory_path {
 	NLM_PATH_RING,		/* written into the ring: done */
 	NLM_PATH_RING_SIGNAL,	/* written; send an empty Transmit */
+	NLM_PATH_RING_FUTEX,	/* written; wake the futex sleeper (internal) */
 	NLM_PATH_DRIVER,	/* send it through the driver */
 	NLM_PATH_BROKEN,	/* the ring is corrupt: drop the link */
 	NLM_PATH_REFUSED,	/* not sent, not numbered: the link is fine */
@@ -304,5 +320,27 @@ IpczResult node_link_memory_receive(struct node_link_memory *m,
 				    size_t num_handles, size_t *claimed,
 				    node_link_memory_dispatch_fn dispatch,
 				    void *context);
+
+/*
+ * An application thread waiting for something on this link (a parcel for
+ * a portal, say) lends itself as the drainer: it delivers whatever is due,
+ * and when nothing is, sleeps on the incoming ring's state word so that
+ * the peer's next ring message wakes it directly, without a driver message
+ * or the driver's thread; it also wakes when `*word` differs from `seen`
+ * (the caller's trap fired) or at `deadline_ns` (CLOCK_MONOTONIC, 0: none).
+ * When another thread drains, or the pool cannot be slept on, it only
+ * waits on `word`. Returns after one sleep, or at once when something was
+ * delivered; the caller checks its condition and calls again. Failure is
+ * as for node_link_memory_receive() (drop the link).
+ *
+ * Nothing is to be undone when the wait is over: the ring may still say
+ * that a thread sleeps on it, but a producer whose futex wake finds no
+ * sleeper signals the driver instead, whose thread drains from then on.
+ */
+IpczResult node_link_memory_wait(struct node_link_memory *m,
+				 _Atomic uint32_t *word, uint32_t seen,
+				 uint64_t deadline_ns,
+				 node_link_memory_dispatch_fn dispatch,
+				 void *context);
 
 #endif

@@ -19,14 +19,14 @@
 #   $(BUILD)/vm-tests/multinode-<prog>-kernel  kernel driver, a process per
 #                                              role, run in the test VM
 #
-# <prog> is connect, route, failure or reduction (<prog>_test.c). Suite
+# <prog> is connect, route, failure, reduction or wait (<prog>_test.c). Suite
 # `multinode`: check-multinode runs the native programs ->
 # $(RESULTS)/multinode.result (their TAP in $(MN_OUT)/tap/, written to a
 # directory of its own per run so that two runs do not mix);
 # the kernel ones run with the rest of the VM suite (check-vm), or alone
 # with `make multinode-vm-test`. Documentation/multinode-tests.rst.
 
-MN_PROGS   := connect route failure reduction
+MN_PROGS   := connect route failure reduction wait
 MN_OUT     := $(BUILD)/multinode
 MN_KSFT     = $(eval MN_KSFT := $(shell $(CURDIR)/tools/linux-source)/tools/testing/selftests)$(MN_KSFT)
 MN_CFLAGS   = -std=gnu11 -D_GNU_SOURCE \

@@ -385,6 +385,35 @@ TEST_F(ring, sleep_and_signal_protocol)
 	EXPECT_FALSE(message_ring_should_signal(&self->prod));
 }
 
+TEST_F(ring, futex_sleep_is_claimed_as_such)
+{
+	_Atomic uint32_t *state = message_ring_state_word(&self->cons);
+	struct message_ring_msg msg;
+	unsigned char buf[64];
+
+	/* A futex sleeper is claimed like any sleeper, and named. */
+	EXPECT_TRUE(message_ring_prepare_futex_sleep(&self->cons));
+	EXPECT_EQ(MESSAGE_RING_ASLEEP_FUTEX, atomic_load(state));
+	ASSERT_EQ(0, message_ring_write(&self->prod, 1, "a", 1));
+	EXPECT_FALSE(message_ring_consumed(&self->prod,
+					   message_ring_written(&self->prod)));
+	EXPECT_EQ(MESSAGE_RING_SIGNAL_FUTEX,
+		  message_ring_claim_signal(&self->prod));
+	EXPECT_EQ(MESSAGE_RING_SIGNAL_NONE,
+		  message_ring_claim_signal(&self->prod));
+	/* With data there, the consumer stays awake. */
+	EXPECT_FALSE(message_ring_prepare_futex_sleep(&self->cons));
+	EXPECT_EQ(MESSAGE_RING_AWAKE, atomic_load(state));
+	ASSERT_EQ(0, message_ring_read(&self->cons, &msg, buf, 64));
+	EXPECT_TRUE(message_ring_consumed(&self->prod,
+					  message_ring_written(&self->prod)));
+	/* A driver sleep is claimed as one. */
+	EXPECT_TRUE(message_ring_prepare_sleep(&self->cons));
+	ASSERT_EQ(0, message_ring_write(&self->prod, 2, "b", 1));
+	EXPECT_EQ(MESSAGE_RING_SIGNAL_DRIVER,
+		  message_ring_claim_signal(&self->prod));
+}
+
 TEST(spin_policy_rules)
 {
 	struct spin_policy p;

@@ -41,6 +41,8 @@ static const struct bench_transport *const transports[] = {
 	&bench_socket_driver,
 	&bench_ipcz_socket,
 	&bench_ipcz_kernel,
+	&bench_ipcz_socket_wait,
+	&bench_ipcz_kernel_wait,
 	&bench_ipcz_socket_trap,
 	&bench_ipcz_kernel_trap,
 };

@@ -110,6 +110,8 @@ extern const struct bench_transport bench_shm_futex;
 extern const struct bench_transport bench_socket_driver;
 extern const struct bench_transport bench_ipcz_socket;
 extern const struct bench_transport bench_ipcz_kernel;
+extern const struct bench_transport bench_ipcz_socket_wait;
+extern const struct bench_transport bench_ipcz_kernel_wait;
 extern const struct bench_transport bench_ipcz_socket_trap;
 extern const struct bench_transport bench_ipcz_kernel_trap;
 

@@ -8,6 +8,11 @@
  * spin), then installing a trap and sleeping on a futex until the trap
  * handler, on the driver's I/O thread, wakes it.
  *
+ * The "-wait" rows wait with ipcz_wait_portal() (include/ipcz/wait.h)
+ * instead of a trap and a futex of their own: the waiting thread delivers
+ * the link's messages itself and sleeps on the shared ring, so the peer's
+ * parcel wakes it directly rather than through the driver's thread.
+ *
  * The "-trap" rows answer inside the trap handlers instead, as Chromium
  * uses ipcz: the handler takes the parcel, puts the reply and installs the
  * next trap, all on the I/O thread, and the application thread only waits
@@ -24,6 +29,7 @@
 
 #include <ipcz/default_driver.h>
 #include <ipcz/ipcz.h>
+#include <ipcz/wait.h>
 
 #include "tools/bench/bench.h"
 
@@ -47,6 +53,7 @@ struct bench_channel {
 	IpczHandle node;
 	IpczHandle portal;
 	bool spin;
+	bool blocking_wait;	/* the "-wait" rows */
 	atomic_uint signal;	/* futex word, bumped by the trap handler */
 	struct trap_run run;	/* the "-trap" rows only */
 };
@@ -88,13 +95,31 @@ static struct bench_channel *portal_create_kernel(void)
 	return portal_create(IPCZ_DRIVER_KERNEL);
 }
 
+static struct bench_channel *with_blocking_wait(struct bench_channel *c)
+{
+	if (c)
+		c->blocking_wait = true;
+	return c;
+}
+
+static struct bench_channel *portal_create_socket_wait(void)
+{
+	return with_blocking_wait(portal_create(IPCZ_DRIVER_SOCKET));
+}
+
+static struct bench_channel *portal_create_kernel_wait(void)
+{
+	return with_blocking_wait(portal_create(IPCZ_DRIVER_KERNEL));
+}
+
 static int portal_attach(struct bench_channel *c, int side)
 {
 	IpczDriverHandle transport;
 	IpczResult result;
 
 	close(c->fds[!side]);
-	c->spin = bench_may_spin();
+	/* ipcz_wait_portal() spins (adaptively) before it sleeps. */
+	c->spin = bench_may_spin() && !c->blocking_wait;
 	c->api.size = sizeof(c->api);
 	if (IpczGetAPI(&c->api) != IPCZ_RESULT_OK ||
 	    c->api.CreateNode(ipcz_driver_table(c->kind),
@@ -139,6 +164,11 @@ static void wait_for_parcel(struct bench_channel *c)
 	};
 	unsigned int seen = atomic_load(&c->signal);
 
+	if (c->blocking_wait) {
+		ipcz_wait_portal(c->portal, &conditions, IPCZ_WAIT_INFINITE,
+				 NULL, NULL);
+		return;
+	}
 	if (c->api.Trap(c->portal, &conditions, on_trap, (uintptr_t)c, 0,
 			NULL, NULL, NULL) != IPCZ_RESULT_OK)
 		return;		/* already satisfied */
@@ -200,6 +230,18 @@ const struct bench_transport bench_ipcz_socket = {
 const struct bench_transport bench_ipcz_kernel = {
 	.name = "ipcz-kernel",
 	.create = portal_create_kernel,
+	PORTAL_OPS,
+};
+
+const struct bench_transport bench_ipcz_socket_wait = {
+	.name = "ipcz-socket-wait",
+	.create = portal_create_socket_wait,
+	PORTAL_OPS,
+};
+
+const struct bench_transport bench_ipcz_kernel_wait = {
+	.name = "ipcz-kernel-wait",
+	.create = portal_create_kernel_wait,
 	PORTAL_OPS,
 };
 
