@@ -471,4 +471,114 @@ TEST(application_object_to_another_node_is_a_subparcel)
 	ipcz.Close(broker, IPCZ_NO_FLAGS, NULL);
 }
 
+/*
+ * Peeking at a subparcel box hands out a handle to the boxed parcel that
+ * the box keeps owning: the same handle every time, usable for gets, and
+ * the very handle a later Unbox() gives away (upstream's peek hands out
+ * the parcel's own handle too).
+ */
+TEST(peek_at_a_subparcel)
+{
+	IpczHandle broker, client, a, b, box, received, peeked, again;
+	IpczDriverHandle t0, t1;
+	struct token token = { .value = 0x1122334455667788u };
+	struct IpczBoxContents contents = empty_contents();
+	unsigned char bytes[sizeof(uintptr_t)];
+	size_t num_bytes = sizeof(bytes), num_handles = 1;
+
+	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
+	broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	client = new_node(IPCZ_NO_FLAGS);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  test_driver()->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
+						  IPCZ_INVALID_DRIVER_HANDLE,
+						  IPCZ_NO_FLAGS, NULL, &t0,
+						  &t1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL, &a));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(client, t1, 1, IPCZ_CONNECT_NODE_TO_BROKER,
+				   NULL, &b));
+	box = box_token(_metadata, broker, &token, true);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(a, NULL, 0, &box, 1,
+					   IPCZ_NO_FLAGS, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(b, IPCZ_NO_FLAGS, NULL, NULL, NULL, &received,
+			   &num_handles, NULL));
+
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Unbox(received, IPCZ_UNBOX_PEEK, NULL, &contents));
+	ASSERT_EQ(IPCZ_BOX_TYPE_SUBPARCEL, contents.type);
+	peeked = contents.object.subparcel;
+	num_handles = 0;
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(peeked, IPCZ_NO_FLAGS, NULL, bytes, &num_bytes,
+			   NULL, &num_handles, NULL));
+	EXPECT_EQ(sizeof(bytes), num_bytes);
+	contents = empty_contents();
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Unbox(received, IPCZ_UNBOX_PEEK, NULL, &contents));
+	EXPECT_EQ(peeked, contents.object.subparcel);
+	contents = empty_contents();
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Unbox(received, IPCZ_NO_FLAGS, NULL, &contents));
+	again = contents.object.subparcel;
+	EXPECT_EQ(peeked, again);
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz.Unbox(received, IPCZ_UNBOX_PEEK, NULL, &contents));
+	/* The parcel's data is read again as often as asked. */
+	num_bytes = sizeof(bytes);
+	EXPECT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(again, IPCZ_NO_FLAGS, NULL, bytes, &num_bytes,
+			   NULL, NULL, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(again, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(a, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(b, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(client, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(broker, IPCZ_NO_FLAGS, NULL));
+	EXPECT_TRUE(no_leaks());
+}
+
+/* Closing a peeked subparcel box takes the peeked handle with it. */
+TEST(closing_a_peeked_subparcel_box)
+{
+	IpczHandle broker, client, a, b, box, received, peeked;
+	IpczDriverHandle t0, t1;
+	struct token token = { .value = 7 };
+	struct IpczBoxContents contents = empty_contents();
+	size_t num_handles = 1;
+
+	ASSERT_EQ(IPCZ_RESULT_OK, api_test_init());
+	broker = new_node(IPCZ_CREATE_NODE_AS_BROKER);
+	client = new_node(IPCZ_NO_FLAGS);
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  test_driver()->CreateTransports(IPCZ_INVALID_DRIVER_HANDLE,
+						  IPCZ_INVALID_DRIVER_HANDLE,
+						  IPCZ_NO_FLAGS, NULL, &t0,
+						  &t1));
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.ConnectNode(broker, t0, 1,
+						   IPCZ_NO_FLAGS, NULL, &a));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.ConnectNode(client, t1, 1, IPCZ_CONNECT_NODE_TO_BROKER,
+				   NULL, &b));
+	box = box_token(_metadata, broker, &token, true);
+	ASSERT_EQ(IPCZ_RESULT_OK, ipcz.Put(a, NULL, 0, &box, 1,
+					   IPCZ_NO_FLAGS, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Get(b, IPCZ_NO_FLAGS, NULL, NULL, NULL, &received,
+			   &num_handles, NULL));
+	ASSERT_EQ(IPCZ_RESULT_OK,
+		  ipcz.Unbox(received, IPCZ_UNBOX_PEEK, NULL, &contents));
+	peeked = contents.object.subparcel;
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(received, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_INVALID_ARGUMENT,
+		  ipcz.Get(peeked, IPCZ_GET_PARTIAL, NULL, NULL, NULL, NULL,
+			   NULL, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(a, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(b, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(client, IPCZ_NO_FLAGS, NULL));
+	EXPECT_EQ(IPCZ_RESULT_OK, ipcz.Close(broker, IPCZ_NO_FLAGS, NULL));
+	EXPECT_TRUE(no_leaks());
+}
+
 TEST_HARNESS_MAIN
