@@ -849,7 +849,7 @@ MN_TEST(client_drops_garbage_handshake)
  * over with a new name) or a broker (the brokers drop their older link).
  */
 
-static void reconnect_first(struct mn_ctx *ctx)
+static void reconnect_first_then(struct mn_ctx *ctx, bool sizes)
 {
 	const struct IpczDriver *driver = mn_driver();
 	const IpczConnectNodeFlags flags = ctx->test->nodes[1].broker ?
@@ -881,6 +881,8 @@ static void reconnect_first(struct mn_ctx *ctx)
 					   &fresh),
 			  "ConnectNode over the new transport");
 	mn_ping(ctx, fresh);
+	if (sizes)
+		exchange_sizes(ctx, fresh);
 	mn_wait_status(ctx, old, IPCZ_PORTAL_STATUS_PEER_CLOSED,
 		       "the old link dropped");
 	mn_expect_str(ctx, fresh, "done", NULL, 0);
@@ -888,15 +890,24 @@ static void reconnect_first(struct mn_ctx *ctx)
 	mn_close(ctx, fresh);
 }
 
-static void reconnect_second(struct mn_ctx *ctx)
+static void reconnect_first(struct mn_ctx *ctx)
+{
+	reconnect_first_then(ctx, false);
+}
+
+static void reconnect_first_sizes(struct mn_ctx *ctx)
+{
+	reconnect_first_then(ctx, true);
+}
+
+static void reconnect_second_with(struct mn_ctx *ctx,
+				  IpczConnectNodeFlags flags, bool sizes)
 {
 	struct IpczBoxContents contents = { .size = sizeof(contents) };
 	IpczHandle old, fresh, box;
 
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
-			  mn_connect(ctx, 0, 1, IPCZ_CONNECT_NODE_TO_BROKER,
-				     &old),
-			  "ConnectNode");
+			  mn_connect(ctx, 0, 1, flags, &old), "ConnectNode");
 	mn_pong(ctx, old);
 	MN_REQUIRE(ctx, mn_expect_str(ctx, old, "transport", &box, 1));
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
@@ -906,10 +917,11 @@ static void reconnect_second(struct mn_ctx *ctx)
 	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
 			  ipcz.ConnectNode(ctx->node,
 					   contents.object.driver_object, 1,
-					   IPCZ_CONNECT_NODE_TO_BROKER, NULL,
-					   &fresh),
+					   flags, NULL, &fresh),
 			  "ConnectNode over the received transport");
 	mn_pong(ctx, fresh);
+	if (sizes)
+		exchange_sizes(ctx, fresh);
 	mn_wait_status(ctx, old, IPCZ_PORTAL_STATUS_PEER_CLOSED,
 		       "the old link dropped");
 	mn_put_str(fresh, "done", NULL, 0);
@@ -918,12 +930,36 @@ static void reconnect_second(struct mn_ctx *ctx)
 	mn_close(ctx, fresh);
 }
 
+static void reconnect_second(struct mn_ctx *ctx)
+{
+	reconnect_second_with(ctx, IPCZ_CONNECT_NODE_TO_BROKER, false);
+}
+
+/* Both connections delegate the client's allocations to the broker. */
+static void reconnect_second_delegating(struct mn_ctx *ctx)
+{
+	reconnect_second_with(ctx, IPCZ_CONNECT_NODE_TO_BROKER |
+			      IPCZ_CONNECT_NODE_TO_ALLOCATION_DELEGATE, true);
+}
+
 MN_TEST(reconnect_over_a_sent_transport)
 {
 	static const struct mn_test test = {
 		.num_nodes = 2,
 		.nodes = { { "broker", true, reconnect_first },
 			   { "client", false, reconnect_second } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+MN_TEST(reconnect_to_an_allocation_delegate)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, reconnect_first_sizes },
+			   { "client", false, reconnect_second_delegating } },
 		.num_links = 1,
 		.links = { { 0, 1 } },
 	};
