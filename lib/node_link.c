@@ -741,6 +741,13 @@ void node_link_wait(struct node_link *link, _Atomic uint32_t *word,
 		node_link_disconnect(link, OP_API_CALL);
 }
 
+void node_link_drain_now(struct node_link *link)
+{
+	if (node_link_memory_drain_now(&link->memory, dispatch_in_order,
+				       link) != IPCZ_RESULT_OK)
+		node_link_disconnect(link, OP_API_CALL);
+}
+
 static struct node_link *link_alloc(struct node *node,
 				    IpczConnectNodeFlags flags)
 {

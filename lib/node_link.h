@@ -94,6 +94,9 @@ void node_link_disconnect(struct node_link *link, enum op_context ctx);
 void node_link_wait(struct node_link *link, _Atomic uint32_t *word,
 		    uint32_t seen, uint64_t deadline_ns);
 
+/* node_link_wait()'s drain alone, without a sleep. */
+void node_link_drain_now(struct node_link *link);
+
 /* Reject(): tells the driver that `context` came from a bad transport. */
 IpczResult node_link_report_bad_activity(struct node_link *link,
 					 uintptr_t context);

@@ -53,6 +53,7 @@ void node_link_memory_init(struct node_link_memory *m,
 	m->memory = IPCZ_INVALID_DRIVER_HANDLE;
 	m->mapping = IPCZ_INVALID_DRIVER_HANDLE;
 	spin_policy_init(&m->spin, 0);
+	spin_policy_init(&m->wait_spin, NODE_LINK_MEMORY_WAIT_SPIN_MAX_NS);
 }
 
 static void close_handles(const struct IpczDriver *driver,
@@ -745,6 +746,19 @@ static bool sleep_on_ring_word(struct node_link_memory *m)
 }
 
 /*
+ * Whether the drainer spins on an empty ring before it gives up: not for
+ * a glance, nor for a waiting application thread whose wait is over (its
+ * message was just delivered: spinning for the next would only delay
+ * the answer it is about to send).
+ */
+static bool may_spin(struct node_link_memory *m)
+{
+	if (m->glance)
+		return false;
+	return !m->wait_word || atomic_load(m->wait_word) == m->wait_seen;
+}
+
+/*
  * Takes the next ring message if it is the next one due. Returns 1 (one
  * delivered through the buffer: *len set), 0 (nothing due now: the ring
  * is empty and the consumer may sleep, or a driver message is missing)
@@ -753,6 +767,8 @@ static bool sleep_on_ring_word(struct node_link_memory *m)
 static int take_ring_message(struct node_link_memory *m, uint32_t *len)
 {
 	struct message_ring *ring = link_memory_incoming_ring(&m->lm);
+	struct spin_policy *policy =
+		m->futex_drainer ? &m->wait_spin : &m->spin;
 	struct message_ring_msg msg;
 	struct msg_header header;
 	uint64_t spun = 0;
@@ -765,13 +781,16 @@ static int take_ring_message(struct node_link_memory *m, uint32_t *len)
 			break;
 		if (r != -EAGAIN)
 			return -EPROTO;
-		if (message_ring_spin(ring, &m->spin, &spun))
+		if (may_spin(m) && message_ring_spin(ring, policy, &spun))
 			continue;
-		m->last_spin_ns = spun;
 		if (!(sleep_on_ring_word(m) ?
 			      message_ring_prepare_futex_sleep(ring) :
 			      message_ring_prepare_sleep(ring)))
 			continue;
+		if (m->glance)
+			return 0;	/* no sleep follows: nothing to time */
+		m->last_spin_ns = spun;
+		m->sleeping_policy = policy;
 		m->sleep_started_ns = now_ns();
 		return 0;
 	}
@@ -853,6 +872,8 @@ static IpczResult drain(struct node_link_memory *m,
 	}
 	m->draining = false;
 	m->futex_drainer = false;
+	m->glance = false;
+	m->wait_word = NULL;
 	return result;
 }
 
@@ -860,14 +881,18 @@ static IpczResult drain(struct node_link_memory *m,
  * Takes the drainer role after a sleep (under receive_lock): marks the
  * consumer awake and tells the spin policy how long the sleep lasted.
  * `futex_drainer`: an application thread that will sleep on the ring.
+ * `glance`: a look without spinning, which no sleep follows (it must not
+ * count as one, or the quick look would shrink the spin budget).
  */
-static void begin_drain(struct node_link_memory *m, bool futex_drainer)
+static void begin_drain(struct node_link_memory *m, bool futex_drainer,
+			bool glance)
 {
 	m->draining = true;
 	m->futex_drainer = futex_drainer;
+	m->glance = glance;
 	message_ring_wake(link_memory_incoming_ring(&m->lm));
-	if (m->sleep_started_ns) {
-		spin_policy_update(&m->spin, false, m->last_spin_ns,
+	if (m->sleep_started_ns && !glance) {
+		spin_policy_update(m->sleeping_policy, false, m->last_spin_ns,
 				   now_ns() - m->sleep_started_ns);
 		m->sleep_started_ns = 0;
 	}
@@ -892,7 +917,7 @@ static IpczResult receive_doorbell(struct node_link_memory *m,
 		ipcz_unlock(&m->receive_lock);
 		return IPCZ_RESULT_OK;
 	}
-	begin_drain(m, false);
+	begin_drain(m, false, false);
 	result = drain(m, dispatch, context);
 	ipcz_unlock(&m->receive_lock);
 	return result;
@@ -1005,6 +1030,40 @@ static void sleep_on_ring(struct node_link_memory *m, _Atomic uint32_t *word,
 	}
 }
 
+/*
+ * Drains as a lent application thread, waiting for `*word` to differ from
+ * `seen` (NULL: a glance). Returns whether this thread was the drainer
+ * (then *result is the drain's, *state the ring's state at its end).
+ */
+static bool lend_thread(struct node_link_memory *m,
+			node_link_memory_dispatch_fn dispatch, void *context,
+			_Atomic uint32_t *word, uint32_t seen,
+			IpczResult *result, uint32_t *state)
+{
+	if (!take_drainer_role(m))
+		return false;
+	atomic_store_explicit(&m->app_waits, true, memory_order_relaxed);
+	begin_drain(m, true, !word);
+	m->wait_word = word;
+	m->wait_seen = seen;
+	*result = drain(m, dispatch, context);
+	*state = atomic_load(message_ring_state_word(
+		link_memory_incoming_ring(&m->lm)));
+	ipcz_unlock(&m->receive_lock);
+	return true;
+}
+
+IpczResult node_link_memory_drain_now(struct node_link_memory *m,
+				      node_link_memory_dispatch_fn dispatch,
+				      void *context)
+{
+	IpczResult result = IPCZ_RESULT_OK;
+	uint32_t state;
+
+	lend_thread(m, dispatch, context, NULL, 0, &result, &state);
+	return result;
+}
+
 IpczResult node_link_memory_wait(struct node_link_memory *m,
 				 _Atomic uint32_t *word, uint32_t seen,
 				 uint64_t deadline_ns,
@@ -1014,17 +1073,11 @@ IpczResult node_link_memory_wait(struct node_link_memory *m,
 	IpczResult result;
 	uint32_t state;
 
-	if (!take_drainer_role(m)) {
+	if (!lend_thread(m, dispatch, context, word, seen, &result, &state)) {
 		futex_wait_private(word, seen, deadline_ns);
 		return IPCZ_RESULT_OK;
 	}
-	atomic_store_explicit(&m->app_waits, true, memory_order_relaxed);
-	begin_drain(m, true);
-	result = drain(m, dispatch, context);
-	state = atomic_load(message_ring_state_word(
-		link_memory_incoming_ring(&m->lm)));
-	ipcz_unlock(&m->receive_lock);
-	if (result != IPCZ_RESULT_OK)
+	if (result != IPCZ_RESULT_OK || atomic_load(word) != seen)
 		return result;
 	/*
 	 * Not asleep on the ring: the drain stopped for a driver message

@@ -45,6 +45,9 @@
 /* How long a sender waits for room in a full ring (see wait_for_room). */
 #define NODE_LINK_MEMORY_FULL_WAIT_NS 200000u
 
+/* The most an application thread spins before it sleeps on the ring. */
+#define NODE_LINK_MEMORY_WAIT_SPIN_MAX_NS 200000u
+
 /* How often a waiting thread lets another drainer finish first. */
 #define NODE_LINK_MEMORY_WAIT_TRIES 8
 
@@ -109,6 +112,9 @@ struct node_link_memory {
 	 * which sleeps on the ring's state word rather than in the driver.
 	 */
 	bool futex_drainer;
+	bool glance;		/* the drainer only looks (no spin) */
+	_Atomic uint32_t *wait_word;	/* a waiting drainer's trap word */
+	uint32_t wait_seen;
 	/*
 	 * An application thread waited on this link: from then on every
 	 * drainer leaves the ring to be signalled with a futex wake, and a
@@ -122,6 +128,14 @@ struct node_link_memory {
 	unsigned char *ring_buffer;	/* one ring payload, for the drainer */
 	uint32_t ring_buffer_size;
 	struct spin_policy spin;
+	/*
+	 * Application threads waiting on the link spin by a policy of their
+	 * own: unlike the driver's thread they wait because they want the
+	 * next message, and both sides of a ping-pong must keep spinning
+	 * long enough to cover the other's wakeup, or neither ever does.
+	 */
+	struct spin_policy wait_spin;
+	struct spin_policy *sleeping_policy;	/* of the last sleep */
 	uint64_t sleep_started_ns;	/* when the consumer last slept */
 	uint64_t last_spin_ns;
 
@@ -342,5 +356,14 @@ IpczResult node_link_memory_wait(struct node_link_memory *m,
 				 uint64_t deadline_ns,
 				 node_link_memory_dispatch_fn dispatch,
 				 void *context);
+
+/*
+ * The drain of node_link_memory_wait() without the sleep: delivers what
+ * is due now if no other thread is draining (a waiter's first look, which
+ * often finds the awaited message already in the ring).
+ */
+IpczResult node_link_memory_drain_now(struct node_link_memory *m,
+				      node_link_memory_dispatch_fn dispatch,
+				      void *context);
 
 #endif

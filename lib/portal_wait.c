@@ -8,6 +8,7 @@
 #include <ipcz/wait.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -24,6 +25,11 @@
 struct portal_waiter {
 	_Atomic uint32_t fired;	/* futex word: 1 once the event came */
 	_Atomic uint32_t refs;
+	/*
+	 * The handler usually runs on the waiting thread itself (which
+	 * delivered the parcel): that thread is not asleep, no wake needed.
+	 */
+	pthread_t waiting_thread;
 	IpczTrapConditionFlags flags;
 	struct IpczPortalStatus status;
 };
@@ -42,7 +48,8 @@ static void IPCZ_API on_event(const struct IpczTrapEvent *event)
 	if (event->status)
 		w->status = *event->status;
 	atomic_store(&w->fired, 1);
-	futex_wake_private(&w->fired, INT_MAX);
+	if (!pthread_equal(pthread_self(), w->waiting_thread))
+		futex_wake_private(&w->fired, INT_MAX);
 	waiter_unref(w);
 }
 
@@ -124,18 +131,35 @@ static IpczResult finish(struct router *router, struct portal_waiter *w,
 	return IPCZ_RESULT_OK;
 }
 
+/*
+ * Delivers what the portal's link has ready before anything else: the
+ * awaited parcel is often there already, and then no trap is needed.
+ */
+static void drain_first(struct router *router)
+{
+	struct node_link *link = outward_node_link(router);
+
+	if (link) {
+		node_link_drain_now(link);
+		node_link_unref(link);
+	}
+}
+
 static IpczResult wait_on(struct router *router,
 			  const struct IpczTrapConditions *conditions,
 			  uint64_t timeout_ns,
 			  IpczTrapConditionFlags *satisfied,
 			  struct IpczPortalStatus *status)
 {
-	struct portal_waiter *w = calloc(1, sizeof(*w));
+	struct portal_waiter *w;
 	IpczResult result;
 
+	drain_first(router);
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return IPCZ_RESULT_RESOURCE_EXHAUSTED;
 	w->refs = 2;
+	w->waiting_thread = pthread_self();
 	result = router_trap(router, conditions, on_event, (uintptr_t)w,
 			     satisfied, status);
 	if (result != IPCZ_RESULT_OK) {
