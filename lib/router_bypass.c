@@ -995,22 +995,55 @@ static void settle_own_request_locked(struct router *router)
 }
 
 /*
- * A request declined only because our own edge was changing is owed a
- * retry, sent once the edge is stable (see router_flush()). So is one
- * that came over a link registered for us that we have not adopted yet
- * (a direct transfer's new central link: its far end may ask before we
- * took it); router_set_outward_link() pays that one.
+ * Whether a request (or handover) refused over `link` was refused only
+ * because our own edge was changing: the asker is then owed a retry once
+ * the edge is stable. So is one that came over a link registered for us
+ * that we have not adopted yet (a direct transfer's new central link:
+ * its far end may ask before we took it).
  */
-static void owe_retry_if_changing_locked(struct router *router,
-					 struct router_link *link,
-					 struct router_bypass **spare)
+static bool changing_locked(const struct router *router,
+			    const struct router_link *link)
 {
 	bool changing = router->outward.primary == link ?
 				!route_edge_is_stable(&router->outward) :
 				!router->outward.primary;
 
-	if (changing && !route_ending_locked(router))
-		bypass_state_locked(router, spare)->retry_owed = 1;
+	return changing && !route_ending_locked(router);
+}
+
+/*
+ * Records the retry owed for a refusal explained by changing_locked(),
+ * once the refusal went out. Recorded before, it could be paid by a
+ * flush on another thread (the edge turning stable) ahead of the refusal
+ * itself: the asker would take the retry while still waiting for its
+ * answer, then the refusal, and stay a proxy for good. If the edge is
+ * stable by now, the retry goes at once; else router_flush() or
+ * router_set_outward_link() pays it when the edge is.
+ */
+static void owe_retry(struct router *router, enum op_context ctx)
+{
+	struct router_bypass *spare = calloc(1, sizeof(*spare));
+	struct router_link *stable = NULL;
+	struct router_bypass *bypass;
+
+	ipcz_lock(&router->lock);
+	if (route_ending_locked(router)) {
+		/* Nothing is worth retrying on a route that ends. */
+	} else if (router->outward.primary &&
+		   route_edge_is_stable(&router->outward)) {
+		stable = router->outward.primary;
+		router_link_ref(stable);
+	} else {
+		bypass = bypass_state_locked(router, &spare);
+		if (bypass)
+			bypass->retry_owed = 1;
+	}
+	ipcz_unlock(&router->lock);
+	free(spare);
+	if (stable) {
+		router_bypass_send_retry(stable, ctx);
+		router_link_unref(stable);
+	}
 }
 
 /* X takes the request: its parcels from the returned cut on wait. */
@@ -1038,7 +1071,7 @@ static void accept_request(struct node_link *node_link, struct router *router,
 	enum link_side our_side = node_link_side(node_link);
 	struct node_link *target;
 	uint64_t sublink = 0, cut = 0;
-	bool ok;
+	bool ok, owed = false;
 
 	target = node_link_find_sibling(node_link, message->name);
 	ok = decay && bypass && target && target != node_link &&
@@ -1051,7 +1084,7 @@ static void accept_request(struct node_link *node_link, struct router *router,
 						  new_link);
 			decay = NULL;
 		} else {
-			owe_retry_if_changing_locked(router, link, &bypass);
+			owed = changing_locked(router, link);
 		}
 		ipcz_unlock(&router->lock);
 		if (!ok)
@@ -1066,6 +1099,8 @@ static void accept_request(struct node_link *node_link, struct router *router,
 		send(link, ctx, BYPASS_ACCEPTED, NULL, sublink, cut);
 	else
 		send(link, ctx, BYPASS_DECLINED, NULL, 0, 0);
+	if (owed)
+		owe_retry(router, ctx);
 	/*
 	 * No link to Z's node yet: the broker may introduce us. Asked only
 	 * after the decline went, so that the retry follows it.
@@ -1094,19 +1129,16 @@ static void accept_request_local(struct node_link *node_link,
 {
 	struct route_edge_decay *decays[2] = { route_edge_decay_alloc(),
 					       route_edge_decay_alloc() };
-	struct router_bypass *bypass = calloc(1, sizeof(*bypass));
-	struct router_bypass *peers = calloc(1, sizeof(*peers));
 	struct router_link *to_peer = NULL, *to_router = NULL;
 	struct router_link *peer_link = NULL;
 	enum link_side our_side = node_link_side(node_link);
 	struct router *peer;
 	uint64_t n = 0, m = 0;
-	bool ok;
+	bool ok, owed = false, peer_owed = false;
 
 	peer = node_link_route(node_link, inward_sublink,
 			       LINK_PERIPHERAL_OUTWARD, &peer_link);
-	ok = peer && peer != router && decays[0] && decays[1] && bypass &&
-	     peers &&
+	ok = peer && peer != router && decays[0] && decays[1] &&
 	     local_router_link_create_pair(LINK_CENTRAL, router, peer, false,
 					   &to_peer, &to_router);
 	if (ok) {
@@ -1115,8 +1147,8 @@ static void accept_request_local(struct node_link *node_link,
 		     may_join_locked(peer, peer_link);
 		if (!ok) {
 			/* Z retries over its link to the proxy, X over its. */
-			owe_retry_if_changing_locked(router, link, &bypass);
-			owe_retry_if_changing_locked(peer, peer_link, &peers);
+			owed = changing_locked(router, link);
+			peer_owed = changing_locked(peer, peer_link);
 		}
 		if (ok) {
 			n = seq_queue_length(&router->outbound);
@@ -1134,8 +1166,6 @@ static void accept_request_local(struct node_link *node_link,
 	}
 	free(decays[0]);
 	free(decays[1]);
-	free(bypass);
-	free(peers);
 	deactivate_and_unref(to_peer);
 	deactivate_and_unref(to_router);
 	if (ok) {
@@ -1145,6 +1175,10 @@ static void accept_request_local(struct node_link *node_link,
 	} else {
 		send(link, ctx, BYPASS_DECLINED, NULL, 0, 0);
 	}
+	if (owed)
+		owe_retry(router, ctx);
+	if (peer_owed)
+		owe_retry(peer, ctx);
 	router_link_unref(peer_link);
 	router_unref(peer);
 }
@@ -1438,17 +1472,14 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 					 const struct bypass_message *message)
 {
 	struct route_edge_decay *decay = route_edge_decay_alloc();
-	struct router_bypass *spare = calloc(1, sizeof(*spare));
 	struct router_link *new_link = NULL;
 	struct node_link *target;
 	uint64_t cut = 0;
-	bool ok;
+	bool ok, owed = false;
 
-	if (message->cut > BYPASS_MAX_CUT || !spare) {
+	if (message->cut > BYPASS_MAX_CUT) {
 		free(decay);
-		free(spare);
-		return message->cut > BYPASS_MAX_CUT ? BYPASS_INVALID :
-						       BYPASS_OK;
+		return BYPASS_INVALID;
 	}
 	if (message->op == BYPASS_LINK_LOCAL) {
 		/* X is on the proxy's node: the new route is on this link. */
@@ -1461,7 +1492,6 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 	     (target != node_link) == (message->op == BYPASS_LINK_TO);
 	if (ok && !node_link_valid_peer_sublink(target, message->new_sublink)) {
 		free(decay);
-		free(spare);
 		node_link_unref(target);
 		return BYPASS_INVALID;
 	}
@@ -1485,7 +1515,7 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 			decay = NULL;
 		} else {
 			/* Refused only while our edge changes: retry then. */
-			owe_retry_if_changing_locked(router, link, &spare);
+			owed = changing_locked(router, link);
 		}
 		ipcz_unlock(&router->lock);
 		if (!ok)
@@ -1493,7 +1523,6 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 					       new_link);
 	}
 	free(decay);
-	free(spare);
 	if (ok) {
 		if (message->op == BYPASS_LINK_TO)
 			send(new_link, ctx, BYPASS_READY, NULL, 0, cut);
@@ -1503,6 +1532,8 @@ static enum bypass_result accept_link_to(struct node_link *node_link,
 	} else {
 		send(link, ctx, BYPASS_REFUSED, NULL, 0, 0);
 	}
+	if (owed)
+		owe_retry(router, ctx);
 	router_link_unref(new_link);
 	if (target)
 		node_link_unref(target);
