@@ -337,6 +337,16 @@ static uint64_t handover_begin_locked(struct handover *h,
 	return k;
 }
 
+static bool is_disconnected(struct router *router)
+{
+	bool disconnected;
+
+	ipcz_lock(&router->lock);
+	disconnected = router->disconnected;
+	ipcz_unlock(&router->lock);
+	return disconnected;
+}
+
 /*
  * After the routers were unlocked: sends LINK_LOCAL if the change began,
  * else forgets X's route, and releases what the handover held.
@@ -344,15 +354,25 @@ static uint64_t handover_begin_locked(struct handover *h,
 static void handover_end(struct handover *h, enum op_context ctx, bool begun,
 			 uint64_t k)
 {
+	struct node_link *to_z = remote_router_link_node_link(h->remote);
+
 	if (!begun && h->new_link)
-		node_link_remove_route(remote_router_link_node_link(h->remote),
-				       h->sublink, h->new_link);
+		node_link_remove_route(to_z, h->sublink, h->new_link);
 	free_decays(h->decays, 5);
 	free(h->spares[0]);
 	free(h->spares[1]);
 	router_link_unref(h->new_link);
 	if (begun)
 		send(h->remote, ctx, BYPASS_LINK_LOCAL, NULL, h->sublink, k);
+	/*
+	 * X's route may have broken since X got the prepared link: its
+	 * disconnection over that link then went ahead of LINK_LOCAL, found
+	 * no route at Z's node and was lost. Sent again now, it follows
+	 * LINK_LOCAL on the same node link and Z hears it. (X breaking after
+	 * this look sends its own, after LINK_LOCAL too.)
+	 */
+	if (begun && is_disconnected(h->peer))
+		node_link_send_route_disconnected(to_z, ctx, h->sublink);
 	router_link_unref(h->remote);
 	router_unref(h->peer);
 }
