@@ -201,8 +201,14 @@ enum message_ring_signal message_ring_claim_signal(struct message_ring *ring)
 		    &ring->ctl->consumer_state, &state, MESSAGE_RING_AWAKE,
 		    memory_order_relaxed, memory_order_relaxed))
 		return MESSAGE_RING_SIGNAL_NONE;
-	return state == MESSAGE_RING_ASLEEP_FUTEX ? MESSAGE_RING_SIGNAL_FUTEX :
-						    MESSAGE_RING_SIGNAL_DRIVER;
+	switch (state) {
+	case MESSAGE_RING_ASLEEP_FUTEX:
+		return MESSAGE_RING_SIGNAL_FUTEX;
+	case MESSAGE_RING_AWAY:
+		return MESSAGE_RING_SIGNAL_AWAY;
+	default:
+		return MESSAGE_RING_SIGNAL_DRIVER;
+	}
 }
 
 bool message_ring_consumed(struct message_ring *ring, uint64_t pos)
@@ -355,6 +361,11 @@ bool message_ring_prepare_sleep(struct message_ring *ring)
 bool message_ring_prepare_futex_sleep(struct message_ring *ring)
 {
 	return prepare_sleep_as(ring, MESSAGE_RING_ASLEEP_FUTEX);
+}
+
+bool message_ring_prepare_away(struct message_ring *ring)
+{
+	return prepare_sleep_as(ring, MESSAGE_RING_AWAY);
 }
 
 void message_ring_wake(struct message_ring *ring)

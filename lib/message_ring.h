@@ -55,12 +55,17 @@
  * ASLEEP: the consumer's thread sleeps in its driver; the producer signals
  * through the driver. ASLEEP_FUTEX: an application thread sleeps on the
  * state word itself (ipcz_wait_portal()); the producer wakes it with a
- * futex call, which costs no driver message and no driver thread.
+ * futex call, which costs no driver message and no driver thread. AWAY:
+ * an application thread drained last and went back to its work without
+ * sleeping (its wait was over); it may wait again soon, and nobody sleeps
+ * on the word, so the producer lets it run first and signals through the
+ * driver only if the message is still unread after that.
  */
 enum message_ring_consumer_state {
 	MESSAGE_RING_AWAKE = 0,
 	MESSAGE_RING_ASLEEP = 1,
 	MESSAGE_RING_ASLEEP_FUTEX = 2,
+	MESSAGE_RING_AWAY = 3,
 };
 
 /* How the producer must signal after a write, if at all. */
@@ -68,6 +73,7 @@ enum message_ring_signal {
 	MESSAGE_RING_SIGNAL_NONE,
 	MESSAGE_RING_SIGNAL_DRIVER,
 	MESSAGE_RING_SIGNAL_FUTEX,
+	MESSAGE_RING_SIGNAL_AWAY,
 };
 
 /* Shared control block; all zeros is an empty ring with an awake consumer. */
@@ -151,7 +157,8 @@ bool message_ring_should_signal(struct message_ring *ring);
 
 /*
  * Producer: message_ring_should_signal(), telling how: FUTEX when the
- * consumer sleeps on the state word (wake it there), DRIVER otherwise.
+ * consumer sleeps on the state word (wake it there), AWAY when it is
+ * away (see above), DRIVER otherwise.
  */
 enum message_ring_signal message_ring_claim_signal(struct message_ring *ring);
 
@@ -199,6 +206,12 @@ bool message_ring_prepare_sleep(struct message_ring *ring);
  * the state word with a futex (publishes ASLEEP_FUTEX).
  */
 bool message_ring_prepare_futex_sleep(struct message_ring *ring);
+
+/*
+ * Consumer: message_ring_prepare_sleep() for an application thread that
+ * leaves the ring without sleeping (publishes AWAY).
+ */
+bool message_ring_prepare_away(struct message_ring *ring);
 
 /* Consumer: marks itself awake after a sleep (on any wakeup). */
 void message_ring_wake(struct message_ring *ring);

@@ -606,6 +606,8 @@ static enum node_link_memory_path send_locked(struct node_link_memory *m,
 		return NLM_PATH_RING_SIGNAL;
 	case MESSAGE_RING_SIGNAL_FUTEX:
 		return NLM_PATH_RING_FUTEX;
+	case MESSAGE_RING_SIGNAL_AWAY:
+		return NLM_PATH_RING_AWAY;
 	default:
 		return NLM_PATH_RING;
 	}
@@ -630,12 +632,13 @@ static void count_path(struct node_link_memory *m,
 }
 
 /*
- * The peer's application thread said it sleeps on the ring, but the futex
- * wake found nobody: it is between two waits, or about to sleep, and was
- * most likely preempted by our own wakeup. Let it run first (on a shared
- * CPU it then finds the message itself, with no driver message and no
- * driver thread woken); ring the driver's doorbell only if the message is
- * still there afterwards.
+ * The peer's application thread went back to its work after its wait
+ * (AWAY), or said it sleeps on the ring but the futex wake found nobody
+ * (it is about to sleep, or left): most likely it was preempted by our
+ * own wakeup of it. Let it run first (on a shared CPU it then finds the
+ * message itself on its way to its next wait, with no driver message and
+ * no driver thread woken); ring the driver's doorbell only if the message
+ * is still there afterwards.
  */
 static bool consumer_took_it(struct message_ring *ring, uint64_t written)
 {
@@ -654,8 +657,9 @@ finish_send_path(struct node_link_memory *m, enum node_link_memory_path path,
 {
 	struct message_ring *ring = link_memory_outgoing_ring(&m->lm);
 
-	if (path == NLM_PATH_RING_FUTEX &&
-	    futex_wake_shared(message_ring_state_word(ring), 1) <= 0)
+	if ((path == NLM_PATH_RING_FUTEX &&
+	     futex_wake_shared(message_ring_state_word(ring), 1) <= 0) ||
+	    path == NLM_PATH_RING_AWAY)
 		path = consumer_took_it(ring, written) ? NLM_PATH_RING :
 							 NLM_PATH_RING_SIGNAL;
 	count_path(m, path);
@@ -759,6 +763,21 @@ static bool may_spin(struct node_link_memory *m)
 }
 
 /*
+ * Announces how the drainer leaves an empty ring: asleep in the driver,
+ * asleep on the ring, or (a waiting application thread whose wait is over,
+ * or a glance) away. False if data came meanwhile.
+ */
+static bool prepare_sleep(struct node_link_memory *m,
+			  struct message_ring *ring)
+{
+	if (m->futex_drainer && !may_spin(m))
+		return message_ring_prepare_away(ring);
+	if (sleep_on_ring_word(m))
+		return message_ring_prepare_futex_sleep(ring);
+	return message_ring_prepare_sleep(ring);
+}
+
+/*
  * Takes the next ring message if it is the next one due. Returns 1 (one
  * delivered through the buffer: *len set), 0 (nothing due now: the ring
  * is empty and the consumer may sleep, or a driver message is missing)
@@ -783,9 +802,7 @@ static int take_ring_message(struct node_link_memory *m, uint32_t *len)
 			return -EPROTO;
 		if (may_spin(m) && message_ring_spin(ring, policy, &spun))
 			continue;
-		if (!(sleep_on_ring_word(m) ?
-			      message_ring_prepare_futex_sleep(ring) :
-			      message_ring_prepare_sleep(ring)))
+		if (!prepare_sleep(m, ring))
 			continue;
 		if (m->glance)
 			return 0;	/* no sleep follows: nothing to time */
@@ -983,16 +1000,16 @@ IpczResult node_link_memory_receive(struct node_link_memory *m,
 /* ---- an application thread as the drainer ---- */
 
 /*
- * Takes receive_lock if an application thread may drain now. Another
- * drainer (the driver's thread, on a doorbell) is usually done soon: let
- * it run a few times, since a waiter that gives up here sleeps only on
- * its trap, and every message then goes through the driver's thread.
+ * Takes receive_lock if an application thread may drain now, trying up to
+ * `tries` times. Another drainer (the driver's thread, on a doorbell) is
+ * usually done soon: a waiter lets it run a few times, since one that
+ * gives up here sleeps only on its trap, and every message then goes
+ * through the driver's thread. A glance tries once: whoever drains will
+ * see what it would have.
  */
-static bool take_drainer_role(struct node_link_memory *m)
+static bool take_drainer_role(struct node_link_memory *m, int tries)
 {
-	int tries;
-
-	for (tries = 0; tries < NODE_LINK_MEMORY_WAIT_TRIES; tries++) {
+	while (tries-- > 0) {
 		bool usable, busy;
 
 		ipcz_lock(&m->receive_lock);
@@ -1003,7 +1020,7 @@ static bool take_drainer_role(struct node_link_memory *m)
 		if (usable && !busy)
 			return true;
 		ipcz_unlock(&m->receive_lock);
-		if (!usable)
+		if (!usable || !tries)
 			return false;
 		sched_yield();
 	}
@@ -1040,7 +1057,7 @@ static bool lend_thread(struct node_link_memory *m,
 			_Atomic uint32_t *word, uint32_t seen,
 			IpczResult *result, uint32_t *state)
 {
-	if (!take_drainer_role(m))
+	if (!take_drainer_role(m, word ? NODE_LINK_MEMORY_WAIT_TRIES : 1))
 		return false;
 	atomic_store_explicit(&m->app_waits, true, memory_order_relaxed);
 	begin_drain(m, true, !word);
@@ -1084,9 +1101,16 @@ IpczResult node_link_memory_wait(struct node_link_memory *m,
 	 * still on its way, which the driver's thread will deliver (and
 	 * drain after). Our trap tells us when it concerns us.
 	 */
-	if (state != MESSAGE_RING_ASLEEP_FUTEX)
+	if (state != MESSAGE_RING_ASLEEP_FUTEX) {
 		futex_wait_private(word, seen, deadline_ns);
-	else
-		sleep_on_ring(m, word, seen, deadline_ns);
-	return IPCZ_RESULT_OK;
+		return IPCZ_RESULT_OK;
+	}
+	sleep_on_ring(m, word, seen, deadline_ns);
+	/*
+	 * A producer's wake of the ring may have woken this thread (it
+	 * counted as the one signal of that sleep) just as the trap fired
+	 * or the deadline passed, and the caller is about to leave: deliver
+	 * what is there now, or that message would wait for the next one.
+	 */
+	return node_link_memory_drain_now(m, dispatch, context);
 }

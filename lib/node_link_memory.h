@@ -152,6 +152,7 @@ enum node_link_memory_path {
 	NLM_PATH_RING,		/* written into the ring: done */
 	NLM_PATH_RING_SIGNAL,	/* written; send an empty Transmit */
 	NLM_PATH_RING_FUTEX,	/* written; wake the futex sleeper (internal) */
+	NLM_PATH_RING_AWAY,	/* written; the consumer is away (internal) */
 	NLM_PATH_DRIVER,	/* send it through the driver */
 	NLM_PATH_BROKEN,	/* the ring is corrupt: drop the link */
 	NLM_PATH_REFUSED,	/* not sent, not numbered: the link is fine */

@@ -412,6 +412,15 @@ TEST_F(ring, futex_sleep_is_claimed_as_such)
 	ASSERT_EQ(0, message_ring_write(&self->prod, 2, "b", 1));
 	EXPECT_EQ(MESSAGE_RING_SIGNAL_DRIVER,
 		  message_ring_claim_signal(&self->prod));
+	ASSERT_EQ(0, message_ring_read(&self->cons, &msg, buf, 64));
+	/* So is a consumer away, once. */
+	EXPECT_TRUE(message_ring_prepare_away(&self->cons));
+	EXPECT_EQ(MESSAGE_RING_AWAY, atomic_load(state));
+	ASSERT_EQ(0, message_ring_write(&self->prod, 3, "c", 1));
+	EXPECT_EQ(MESSAGE_RING_SIGNAL_AWAY,
+		  message_ring_claim_signal(&self->prod));
+	EXPECT_EQ(MESSAGE_RING_SIGNAL_NONE,
+		  message_ring_claim_signal(&self->prod));
 }
 
 TEST(spin_policy_rules)
