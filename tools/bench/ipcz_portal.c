@@ -181,6 +181,9 @@ static ssize_t portal_receive(struct bench_channel *c, void *buffer,
 {
 	long long deadline = 0;
 
+	/* A blocking wait comes first: it returns at once if one is there. */
+	if (c->blocking_wait)
+		wait_for_parcel(c);
 	for (;;) {
 		size_t size = capacity;
 		IpczResult result = c->api.Get(c->portal, 0, NULL, buffer,
