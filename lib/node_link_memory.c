@@ -698,6 +698,32 @@ node_link_memory_send_growth(struct node_link_memory *m, void *bytes,
 
 /* ---- receiving ---- */
 
+/*
+ * Messages this thread is delivering (nested when a trap handler it runs
+ * delivers more). A thread that is delivering must not wait for more:
+ * it is the one that would deliver them.
+ */
+static _Thread_local unsigned int delivering;
+
+bool node_link_memory_delivering_here(void)
+{
+	return delivering != 0;
+}
+
+static IpczResult deliver(node_link_memory_dispatch_fn dispatch,
+			  void *context, const void *data, size_t num_bytes,
+			  const IpczDriverHandle *handles, size_t num_handles,
+			  size_t *claimed)
+{
+	IpczResult result;
+
+	delivering++;
+	result = dispatch(context, data, num_bytes, handles, num_handles,
+			  claimed);
+	delivering--;
+	return result;
+}
+
 /* Parks a driver message ahead of its turn. Under receive_lock. */
 static bool park(struct node_link_memory *m, uint64_t seq, const void *data,
 		 size_t num_bytes, const IpczDriverHandle *handles,
@@ -842,7 +868,8 @@ static IpczResult drain(struct node_link_memory *m,
 			m->num_parked--;
 			ipcz_unlock(&m->receive_lock);
 			claimed = 0;
-			result = dispatch(context, p->bytes, p->num_bytes,
+			result = deliver(dispatch, context, p->bytes,
+					 p->num_bytes,
 					  p->handles, p->num_handles,
 					  &claimed);
 			free_parked(m->driver, p,
@@ -859,7 +886,8 @@ static IpczResult drain(struct node_link_memory *m,
 		ipcz_unlock(&m->receive_lock);
 		r = take_ring_message(m, &len);
 		if (r == 1)
-			result = dispatch(context, m->ring_buffer, len, NULL, 0,
+			result = deliver(dispatch, context, m->ring_buffer,
+					 len, NULL, 0,
 					  &claimed);
 		else if (r < 0)
 			result = IPCZ_RESULT_INVALID_ARGUMENT;
@@ -967,7 +995,7 @@ IpczResult node_link_memory_receive(struct node_link_memory *m,
 		/* Its turn: delivered without a copy. */
 		m->draining = true;
 		ipcz_unlock(&m->receive_lock);
-		result = dispatch(context, data, num_bytes, handles,
+		result = deliver(dispatch, context, data, num_bytes, handles,
 				  num_handles, claimed);
 		ipcz_lock(&m->receive_lock);
 		if (result != IPCZ_RESULT_OK) {

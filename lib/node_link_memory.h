@@ -359,6 +359,12 @@ IpczResult node_link_memory_wait(struct node_link_memory *m,
 				 void *context);
 
 /*
+ * Whether the calling thread is delivering a link's messages (a trap
+ * handler run by a delivery): such a thread must not wait for more.
+ */
+bool node_link_memory_delivering_here(void);
+
+/*
  * The drain of node_link_memory_wait() without the sleep: delivers what
  * is due now if no other thread is draining (a waiter's first look, which
  * often finds the awaited message already in the ring).

@@ -15,6 +15,7 @@
 #include "lib/futex.h"
 #include "lib/handle_table.h"
 #include "lib/node_link.h"
+#include "lib/node_link_memory.h"
 #include "lib/remote_router_link.h"
 #include "lib/router.h"
 
@@ -189,6 +190,11 @@ ipcz_wait_portal(IpczHandle portal,
 	router = (struct router *)handle_table_get(portal, API_OBJECT_PORTAL);
 	if (!router)
 		return IPCZ_RESULT_INVALID_ARGUMENT;
+	if (node_link_memory_delivering_here()) {
+		/* A trap handler run by a delivery: it would wait on itself. */
+		router_unref(router);
+		return IPCZ_RESULT_FAILED_PRECONDITION;
+	}
 	result = wait_on(router, conditions, timeout_ns, satisfied, status);
 	router_unref(router);
 	return result;

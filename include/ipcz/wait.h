@@ -49,6 +49,10 @@ extern "C" {
  *   IPCZ_RESULT_DEADLINE_EXCEEDED: the timeout passed first.
  *   IPCZ_RESULT_CANCELLED: the portal was closed or sent elsewhere (by
  *     another thread) during the wait.
+ *   IPCZ_RESULT_FAILED_PRECONDITION: called from a trap handler that runs
+ *     while libipcz delivers messages from another node (on the driver's
+ *     thread, or inside another wait): that thread is the one that would
+ *     deliver what it waits for.
  *   IPCZ_RESULT_INVALID_ARGUMENT: `portal` is not a portal of this
  *     library, `conditions` is NULL or its size too small, or `status`
  *     is given with a size too small.

@@ -6,12 +6,14 @@
  * waits and the driver's thread take turns: numbered streams in both
  * directions with portals (driver messages) among ring messages, two
  * threads waiting on one link, timeouts (the trap taken back), closure
- * seen by a waiter, and a portal closed under a waiting thread.
+ * seen by a waiter, a portal closed under a waiting thread, and a wait
+ * refused inside a trap handler run by a delivery.
  *
  * With coroutines (one thread for every node) a wait must not block: the
  * roles there wait with a zero timeout and let the others run.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -472,6 +474,69 @@ MN_TEST(closed_under_a_waiter)
 
 	if (coroutines())
 		SKIP(return, "threads of their own block the coroutines");
+	MN_RUN(test);
+}
+
+/* A trap handler run by a delivery may not wait: it is the deliverer. */
+
+struct handler_wait {
+	IpczHandle portal;
+	_Atomic int result;	/* -1 until the handler ran */
+};
+
+static void IPCZ_API wait_in_handler(const struct IpczTrapEvent *event)
+{
+	struct handler_wait *h = (struct handler_wait *)event->context;
+
+	if (event->condition_flags & IPCZ_TRAP_REMOVED)
+		return;
+	atomic_store(&h->result,
+		     ipcz_wait_portal(h->portal, &parcel_or_closed,
+				      TIMEOUT_MS * 1000000ull, NULL, NULL));
+}
+
+static void handler_broker(struct mn_ctx *ctx)
+{
+	static struct handler_wait h = { .result = -1 };
+	IpczHandle client;
+	uint32_t n;
+
+	MN_REQUIRE(ctx, mn_connect_broker(ctx, 1, &client));
+	h.portal = client;
+	MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+			  ipcz.Trap(client, &parcel_or_closed, wait_in_handler,
+				    (uintptr_t)&h, 0, NULL, NULL, NULL),
+			  "Trap");
+	mn_put_u32(client, 1);
+	MN_EXPECT(ctx, mn_get_u32(ctx, client, &n, "the answer") && n == 1,
+		  "answer %u", n);
+	MN_EXPECT(ctx, atomic_load(&h.result) ==
+			       IPCZ_RESULT_FAILED_PRECONDITION,
+		  "a wait in the handler: %d", atomic_load(&h.result));
+	mn_broker_finish(ctx, &client, 1);
+}
+
+static void handler_client(struct mn_ctx *ctx)
+{
+	IpczHandle broker;
+	uint32_t n;
+
+	MN_REQUIRE(ctx, mn_connect_client(ctx, 0, &broker));
+	MN_EXPECT(ctx, mn_get_u32(ctx, broker, &n, "the question"),
+		  "question");
+	mn_put_u32(broker, n);
+	mn_client_finish(ctx, broker);
+}
+
+MN_TEST(no_wait_inside_a_delivery)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, handler_broker },
+			   { "client", false, handler_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
 	MN_RUN(test);
 }
 
