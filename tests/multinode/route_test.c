@@ -1511,10 +1511,8 @@ MN_TEST(driver_objects_across_nodes)
  * other end, checks it is the next number, sends a few of its own and
  * passes the end on, so parcels flow both ways on every route while both
  * of its ends move. Back at the broker, each end must read the other's
- * whole stream, in order, once each, with nothing beyond it. How far the
- * routes were reduced is only reported (proxies each node still holds at
- * the end): a few can stay (Documentation/route-reduction.rst, what is
- * not built yet), which costs hops, never parcels.
+ * whole stream, in order, once each, with nothing beyond it; and once the
+ * routes are closed no node may hold a proxy.
  */
 
 enum { WR_BROKER, WR_LEFT, WR_RIGHT, WR_NODES };
