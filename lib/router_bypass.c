@@ -354,7 +354,9 @@ static bool is_disconnected(struct router *router)
 static void handover_end(struct handover *h, enum op_context ctx, bool begun,
 			 uint64_t k)
 {
-	struct node_link *to_z = remote_router_link_node_link(h->remote);
+	/* No link towards Z if the handover stopped before finding one. */
+	struct node_link *to_z =
+		h->remote ? remote_router_link_node_link(h->remote) : NULL;
 
 	if (!begun && h->new_link)
 		node_link_remove_route(to_z, h->sublink, h->new_link);
