@@ -71,6 +71,16 @@ static struct node_link *outward_node_link(struct router *router)
 	return node_link;
 }
 
+/*
+ * Each sleep of a wait is bounded, starting at 10 ms and doubling up to
+ * 1 s, after which the thread looks at the link again. Every wakeup has
+ * its signal (Documentation/shared-memory.rst); this is a safety net, so
+ * that a missed one (a bug) would cost a delay instead of a hang, for a
+ * few system calls per second of waiting.
+ */
+#define PORTAL_WAIT_FIRST_RECHECK_NS 10000000ull
+#define PORTAL_WAIT_LAST_RECHECK_NS 1000000000ull
+
 /* An absolute deadline, 0 for none. */
 static uint64_t deadline_of(uint64_t timeout_ns)
 {
@@ -94,16 +104,22 @@ static bool before(uint64_t deadline_ns)
 static void wait_for_event(struct router *router, struct portal_waiter *w,
 			   uint64_t deadline_ns)
 {
+	uint64_t recheck_ns = PORTAL_WAIT_FIRST_RECHECK_NS, until;
 	struct node_link *link;
 
 	while (!atomic_load(&w->fired) && before(deadline_ns)) {
+		until = futex_now_ns() + recheck_ns;
+		if (deadline_ns && deadline_ns < until)
+			until = deadline_ns;
 		link = outward_node_link(router);
 		if (link) {
-			node_link_wait(link, &w->fired, 0, deadline_ns);
+			node_link_wait(link, &w->fired, 0, until);
 			node_link_unref(link);
 		} else {
-			futex_wait_private(&w->fired, 0, deadline_ns);
+			futex_wait_private(&w->fired, 0, until);
 		}
+		if (recheck_ns < PORTAL_WAIT_LAST_RECHECK_NS)
+			recheck_ns *= 2;
 	}
 }
 
