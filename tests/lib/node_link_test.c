@@ -16,6 +16,7 @@
 
 #include "kselftest_harness.h"
 #include "lib/handle_table.h"
+#include "lib/router_bypass.h"
 #include "lib_test.h"
 #include "net_fixture.h"
 #include "nodes_fixture.h"
@@ -708,6 +709,7 @@ TEST(hostile_messages_never_crash)
 static uint16_t seen_types[32];
 static uint8_t seen_introduced[32];
 static int num_seen;
+static struct msg_bypass last_bypass;	/* the last MSG_BYPASS seen */
 
 static IpczResult IPCZ_API record_activity(IpczHandle listener,
 					   const void *data, size_t num_bytes,
@@ -725,6 +727,9 @@ static IpczResult IPCZ_API record_activity(IpczHandle listener,
 		return IPCZ_RESULT_OK;
 	memcpy(&connect, data, num_bytes < sizeof(connect) ? num_bytes :
 							      sizeof(connect));
+	if (connect.header.type == MSG_BYPASS &&
+	    num_bytes == sizeof(last_bypass))
+		memcpy(&last_bypass, data, sizeof(last_bypass));
 	seen_types[num_seen] = connect.header.type;
 	seen_introduced[num_seen++] = num_bytes >= sizeof(connect) &&
 				      connect.introduced;
@@ -871,6 +876,56 @@ TEST(refused_introductions_keep_the_link)
 	transmit_raw(t1, &request, sizeof(request), NULL, 0);
 	ASSERT_EQ(0, status_flags(a) & IPCZ_PORTAL_STATUS_DEAD);
 	close_node_facing_test(broker, a, t1);
+	ASSERT_EQ(0, ipcz_inprocess_live_objects());
+	ASSERT_EQ(0, leaks_found());
+}
+
+/*
+ * A bypass step for a sublink the node does not know (a route it let go
+ * of, or a link its peer prepared before this side had it) is answered on
+ * that sublink, and the link stays: READY and PROBE with GONE (so the
+ * asking router breaks that route rather than wait on a link whose far end
+ * is gone), REQUEST with DECLINED, LINK_TO with REFUSED. The client of a
+ * fake broker that sent no buffer has no pool: every answer travels
+ * through the driver, where the test sees it.
+ */
+TEST(bypass_steps_on_unknown_sublinks_are_answered)
+{
+	static const uint32_t steps[][2] = {
+		{ BYPASS_READY, BYPASS_GONE },
+		{ BYPASS_PROBE, BYPASS_GONE },
+		{ BYPASS_REQUEST, BYPASS_DECLINED },
+		{ BYPASS_LINK_TO, BYPASS_REFUSED },
+	};
+	const struct IpczDriver *driver = ipcz_inprocess_driver();
+	IpczDriverHandle t1;
+	IpczHandle portal;
+	IpczHandle client = node_facing_test(driver, IPCZ_NO_FLAGS,
+					     IPCZ_CONNECT_NODE_TO_BROKER,
+					     &portal, &t1);
+	size_t i;
+
+	num_seen = 0;
+	ASSERT_EQ(IPCZ_RESULT_OK, driver->ActivateTransport(t1, 1,
+							    record_activity,
+							    0, NULL));
+	fake_connect(t1, 9, 1, IPCZ_NO_FLAGS);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct msg_bypass step = {
+			.header = { .type = MSG_BYPASS },
+			.sublink = 4242 + i,
+			.op = steps[i][0],
+		};
+
+		memset(&last_bypass, 0, sizeof(last_bypass));
+		transmit_raw(t1, &step, sizeof(step), NULL, 0);
+		EXPECT_EQ(MSG_BYPASS, last_bypass.header.type);
+		EXPECT_EQ(steps[i][1], last_bypass.op);
+		EXPECT_EQ(4242 + i, last_bypass.sublink);
+	}
+	ASSERT_EQ(0, status_flags(portal) & IPCZ_PORTAL_STATUS_DEAD);
+	driver->DeactivateTransport(t1, 0, NULL);
+	close_node_facing_test(client, portal, t1);
 	ASSERT_EQ(0, ipcz_inprocess_live_objects());
 	ASSERT_EQ(0, leaks_found());
 }
