@@ -962,6 +962,10 @@ static IpczResult receive_doorbell(struct node_link_memory *m,
 		ipcz_unlock(&m->receive_lock);
 		return IPCZ_RESULT_OK;
 	}
+	if (m->lends == m->lends_at_doorbell)
+		atomic_store_explicit(&m->app_waits, false,
+				      memory_order_relaxed);
+	m->lends_at_doorbell = m->lends;
 	begin_drain(m, false, false);
 	result = drain(m, dispatch, context);
 	ipcz_unlock(&m->receive_lock);
@@ -1088,6 +1092,7 @@ static bool lend_thread(struct node_link_memory *m,
 	if (!take_drainer_role(m, word ? NODE_LINK_MEMORY_WAIT_TRIES : 1))
 		return false;
 	atomic_store_explicit(&m->app_waits, true, memory_order_relaxed);
+	m->lends++;
 	begin_drain(m, true, !word);
 	m->wait_word = word;
 	m->wait_seen = seen;

@@ -116,11 +116,18 @@ struct node_link_memory {
 	_Atomic uint32_t *wait_word;	/* a waiting drainer's trap word */
 	uint32_t wait_seen;
 	/*
-	 * An application thread waited on this link: from then on every
-	 * drainer leaves the ring to be signalled with a futex wake, and a
-	 * producer whose wake finds nobody tries the driver after that.
+	 * An application thread waited on this link: every drainer leaves
+	 * the ring to be signalled with a futex wake (a producer whose wake
+	 * finds nobody tries the driver after that), until two doorbells
+	 * come with no wait between them.
 	 */
 	_Atomic bool app_waits;
+	/*
+	 * Waits that lent their thread (under receive_lock), and their count
+	 * at the last doorbell: a doorbell with none since the one before
+	 * ends app_waits (the application went back to traps).
+	 */
+	uint64_t lends, lends_at_doorbell;
 	_Atomic bool no_futex;	/* futex sleeping failed on this pool */
 	bool broken;		/* a protocol violation was seen */
 	struct parked_message *parked;	/* sorted by seq */
