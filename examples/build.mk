@@ -5,7 +5,7 @@
 # leak and misuse check) and run by the suite `examples`.
 
 EXAMPLES_OUT  := $(BUILD)/examples
-EXAMPLES      := hello_portals
+EXAMPLES      := hello_portals wait_across_processes
 EXAMPLES_BINS := $(addprefix $(EXAMPLES_OUT)/,$(EXAMPLES))
 
 ALL_TARGETS += $(EXAMPLES_BINS)
