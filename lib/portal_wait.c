@@ -18,6 +18,7 @@
 #include "lib/node_link_memory.h"
 #include "lib/remote_router_link.h"
 #include "lib/router.h"
+#include "lib/trap_set.h"
 
 /*
  * One wait's trap. Two references: the waiting thread's and the trap's,
@@ -211,7 +212,9 @@ ipcz_wait_portal(IpczHandle portal,
 		router_unref(router);
 		return IPCZ_RESULT_FAILED_PRECONDITION;
 	}
+	trap_events_enter_api_delivery();
 	result = wait_on(router, conditions, timeout_ns, satisfied, status);
+	trap_events_leave_api_delivery();
 	router_unref(router);
 	return result;
 }

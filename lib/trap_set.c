@@ -35,8 +35,27 @@ static void defer_event(struct trap_events *events,
 	events->events[events->count++] = *event;
 }
 
+/*
+ * Whether this thread is inside a call of the application that delivers
+ * other nodes' messages (ipcz_wait_portal()): what fires there fires
+ * within an API call, whichever way the message came.
+ */
+static _Thread_local unsigned int delivering_in_api_call;
+
+void trap_events_enter_api_delivery(void)
+{
+	delivering_in_api_call++;
+}
+
+void trap_events_leave_api_delivery(void)
+{
+	delivering_in_api_call--;
+}
+
 void trap_events_dispatch(struct trap_events *events)
 {
+	IpczTrapConditionFlags extra =
+		delivering_in_api_call ? IPCZ_TRAP_WITHIN_API_CALL : 0;
 	uint32_t i;
 
 	for (i = 0; i < events->count; i++) {
@@ -50,7 +69,7 @@ void trap_events_dispatch(struct trap_events *events)
 		const struct IpczTrapEvent trap_event = {
 			.size = sizeof(trap_event),
 			.context = event->context,
-			.condition_flags = event->flags,
+			.condition_flags = event->flags | extra,
 			.status = &status,
 		};
 

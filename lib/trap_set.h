@@ -65,6 +65,14 @@ struct trap_events {
 
 void trap_events_init(struct trap_events *events);
 
+/*
+ * Brackets a call of the application during which this thread delivers
+ * messages from other nodes (a blocking wait): events dispatched meanwhile
+ * carry IPCZ_TRAP_WITHIN_API_CALL.
+ */
+void trap_events_enter_api_delivery(void);
+void trap_events_leave_api_delivery(void);
+
 /* Runs every collected handler in order, then frees the list. */
 void trap_events_dispatch(struct trap_events *events);
 

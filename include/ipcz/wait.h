@@ -40,7 +40,8 @@ extern "C" {
 /*
  * Waits until `conditions` (as for Trap()) hold on `portal`, for at most
  * `timeout_ns` nanoseconds (0: only looks). Traps of other portals whose
- * messages this thread delivers meanwhile run on this thread.
+ * messages this thread delivers meanwhile run on this thread, with
+ * IPCZ_TRAP_WITHIN_API_CALL set.
  *
  * Returns:
  *   IPCZ_RESULT_OK: a condition holds. `satisfied` (optional) gets the

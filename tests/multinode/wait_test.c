@@ -31,6 +31,24 @@ static const struct IpczTrapConditions parcel_or_closed = {
 	.min_local_parcels = 0,
 };
 
+/* Set while this thread is inside ipcz_wait_portal() (for trap checks). */
+static _Thread_local bool inside_wait;
+
+static IpczResult wait_portal(IpczHandle portal,
+			      const struct IpczTrapConditions *conditions,
+			      uint64_t timeout_ns,
+			      IpczTrapConditionFlags *satisfied,
+			      struct IpczPortalStatus *status)
+{
+	IpczResult result;
+
+	inside_wait = true;
+	result = ipcz_wait_portal(portal, conditions, timeout_ns, satisfied,
+				  status);
+	inside_wait = false;
+	return result;
+}
+
 static bool coroutines(void)
 {
 	return mn_variant.mode == MN_MODE_COROUTINES;
@@ -49,12 +67,11 @@ static IpczResult wait_for(struct mn_ctx *ctx, IpczHandle portal,
 	IpczResult result;
 
 	if (!coroutines())
-		return ipcz_wait_portal(portal, conditions,
-					mn_timeout_ms() * 1000000ull,
-					satisfied, status);
+		return wait_portal(portal, conditions,
+				   mn_timeout_ms() * 1000000ull, satisfied,
+				   status);
 	for (;;) {
-		result = ipcz_wait_portal(portal, conditions, 0, satisfied,
-					  status);
+		result = wait_portal(portal, conditions, 0, satisfied, status);
 		if (result != IPCZ_RESULT_DEADLINE_EXCEEDED ||
 		    mn_now_ms() > deadline)
 			return result;
@@ -539,6 +556,104 @@ MN_TEST(no_wait_inside_a_delivery)
 		.num_nodes = 2,
 		.nodes = { { "broker", true, handler_broker },
 			   { "client", false, handler_client } },
+		.num_links = 1,
+		.links = { { 0, 1 } },
+	};
+	MN_RUN(test);
+}
+
+/*
+ * A trap of another portal that fires while a thread waits, because that
+ * thread delivered its parcel, fires within an API call (the wait); one
+ * that fires elsewhere (on the driver's thread, or during another role's
+ * call with coroutines) does not.
+ */
+
+
+struct flag_check {
+	_Atomic int events;
+	_Atomic int mismatches;
+	_Atomic int within;	/* delivered by the waiting thread */
+};
+
+static void IPCZ_API check_within_flag(const struct IpczTrapEvent *event)
+{
+	struct flag_check *c = (struct flag_check *)event->context;
+	bool within = event->condition_flags & IPCZ_TRAP_WITHIN_API_CALL;
+
+	if (event->condition_flags & IPCZ_TRAP_REMOVED)
+		return;
+	if (within)
+		atomic_fetch_add(&c->within, 1);
+	if (within != inside_wait)
+		atomic_fetch_add(&c->mismatches, 1);
+	atomic_fetch_add(&c->events, 1);
+}
+
+static void flag_broker(struct mn_ctx *ctx)
+{
+	static struct flag_check check;
+	const struct IpczTrapConditions new_parcel = {
+		.size = sizeof(new_parcel),
+		.flags = IPCZ_TRAP_NEW_LOCAL_PARCEL,
+	};
+	IpczHandle portals[2];
+	uint32_t n, m;
+
+	MN_REQUIRE(ctx, mn_connect(ctx, 0, 2, IPCZ_NO_FLAGS, portals) ==
+				IPCZ_RESULT_OK);
+	for (n = 0; n < 200; n++) {
+		MN_REQUIRE_RESULT(ctx, IPCZ_RESULT_OK,
+				  ipcz.Trap(portals[1], &new_parcel,
+					    check_within_flag,
+					    (uintptr_t)&check, 0, NULL, NULL,
+					    NULL),
+				  "Trap");
+		mn_put_u32(portals[0], n);
+		MN_REQUIRE(ctx, take(ctx, portals[0], &m, sizeof(m), NULL,
+				     NULL));
+		MN_REQUIRE(ctx, mn_get_u32(ctx, portals[1], &m, "the side"));
+		/* Its handler may still be on its way on another thread. */
+		while (atomic_load(&check.events) <= (int)n &&
+		       !mn_other_failed(ctx))
+			mn_pause(ctx);
+	}
+	MN_EXPECT(ctx, atomic_load(&check.mismatches) == 0,
+		  "%d of %d events flagged wrongly",
+		  atomic_load(&check.mismatches), atomic_load(&check.events));
+	/* Threads that wait deliver (nearly always) what they wait for. */
+	MN_EXPECT(ctx, coroutines() || atomic_load(&check.within) > 0,
+		  "no event fired inside a wait");
+	mn_close(ctx, portals[0]);
+	mn_close(ctx, portals[1]);
+}
+
+static void flag_client(struct mn_ctx *ctx)
+{
+	IpczHandle portals[2];
+	uint32_t n, m;
+
+	MN_REQUIRE(ctx, mn_connect(ctx, 0, 2, IPCZ_CONNECT_NODE_TO_BROKER,
+				   portals) == IPCZ_RESULT_OK);
+	for (n = 0; n < 200; n++) {
+		if (!mn_get_u32(ctx, portals[0], &m, "the question"))
+			break;
+		/* The side parcel first: the broker's wait delivers both. */
+		mn_put_u32(portals[1], m);
+		mn_put_u32(portals[0], m);
+	}
+	mn_wait_status(ctx, portals[0], IPCZ_PORTAL_STATUS_PEER_CLOSED,
+		       "the broker closed");
+	mn_close(ctx, portals[0]);
+	mn_close(ctx, portals[1]);
+}
+
+MN_TEST(traps_fired_inside_a_wait_are_within_an_api_call)
+{
+	static const struct mn_test test = {
+		.num_nodes = 2,
+		.nodes = { { "broker", true, flag_broker },
+			   { "client", false, flag_client } },
 		.num_links = 1,
 		.links = { { 0, 1 } },
 	};
