@@ -807,7 +807,8 @@ static IpczResult activate(struct node_link *link, IpczDriverHandle shared,
 		for (i = 0; i < b.num_handles; i++)
 			driver_close_object(&node->driver, b.handles[i]);
 		message_builder_free(&b);
-		return result;
+		/* Whatever the driver said, as upstream's ConnectNode(). */
+		return IPCZ_RESULT_UNKNOWN;
 	}
 	if (greet)
 		node_link_transmit_numbered(link, &b, ctx);
