@@ -21,7 +21,8 @@ FUZZ_OUT      := $(BUILD)/fuzz
 FUZZ_CC       ?= clang
 FUZZ_RUNS     ?= 200000
 FUZZ_LIB_SRCS := lib/block_allocator.c lib/buffer_pool.c lib/fragment.c \
-		 lib/link_memory.c lib/link_state.c lib/message_ring.c
+		 lib/link_memory.c lib/link_state.c lib/message_ring.c \
+		 lib/spin_wait.c
 FUZZ_HEADERS  := $(FUZZ_LIB_SRCS:.c=.h)
 FUZZ_CFLAGS   := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 		 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

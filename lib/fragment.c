@@ -6,12 +6,11 @@
 #include "lib/fragment.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/link_memory.h"
+#include "lib/spin_wait.h"
 
 /*
  * Copies a descriptor that may sit in memory the peer can write. The
@@ -164,53 +163,35 @@ static int data_fragment_alloc_now(struct link_memory *lm, uint32_t capacity,
 /* Between two attempts of a wait for a data block, after a yield. */
 #define FRAGMENT_DATA_SPIN_NS 10000u
 
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
+/* One data_fragment_alloc_now() of a waiting allocation. */
+struct pending_alloc {
+	struct link_memory *lm;
+	uint32_t capacity;
+	struct fragment *out;
+};
 
-static uint64_t monotonic_ns(void)
+static int try_alloc(void *arg)
 {
-	struct timespec ts;
+	struct pending_alloc *a = arg;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return data_fragment_alloc_now(a->lm, a->capacity, a->out);
 }
 
 int data_fragment_alloc(struct link_memory *lm, uint32_t capacity,
 			struct fragment *out)
 {
 	size_t size = (size_t)capacity + FRAGMENT_HEADER_SIZE;
-	int err = data_fragment_alloc_now(lm, capacity, out);
-	uint64_t now, deadline, spin_end;
-	int i;
+	struct pending_alloc a = { lm, capacity, out };
+	int err = try_alloc(&a);
 
 	if (err != -ENOMEM || !buffer_pool_worth_waiting(&lm->pool, size))
 		return err;
-	now = monotonic_ns();
-	deadline = now + FRAGMENT_DATA_WAIT_NS;
-	do {
-		/*
-		 * On a shared CPU the yield is what lets the peer run and
-		 * free; with the peer on another CPU it returns at once, and
-		 * a short spin then catches the free without a system call
-		 * per attempt.
-		 */
-		sched_yield();
-		spin_end = monotonic_ns() + FRAGMENT_DATA_SPIN_NS;
-		do {
-			err = data_fragment_alloc_now(lm, capacity, out);
-			if (err != -ENOMEM)
-				break;
-			for (i = 0; i < 16; i++)
-				cpu_relax();
-			now = monotonic_ns();
-		} while (now < spin_end && now < deadline);
-	} while (err == -ENOMEM && now < deadline);
+	/*
+	 * On a shared CPU the yield is what lets the peer run and free; with
+	 * the peer on another CPU a short spin catches the free.
+	 */
+	err = spin_wait_retry(try_alloc, &a, -ENOMEM, FRAGMENT_DATA_WAIT_NS,
+			      FRAGMENT_DATA_SPIN_NS);
 	if (err == -ENOMEM)
 		buffer_pool_wait_ran_out(&lm->pool, size);
 	return err;

@@ -10,14 +10,6 @@
 
 #define NS_PER_S 1000000000ull
 
-uint64_t futex_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 static struct timespec *to_timespec(uint64_t deadline_ns, struct timespec *ts)
 {
 	if (!deadline_ns)

@@ -5,7 +5,8 @@
  * words live in memory another process may map (a ring's state word), so
  * they are keyed by the memory object, not by this address space.
  *
- * Deadlines are absolute CLOCK_MONOTONIC times in ns; 0 means none. The
+ * Deadlines are absolute CLOCK_MONOTONIC times in ns (monotonic_ns() of
+ * lib/spin_wait.h); 0 means none. The
  * waits return 0 when woken, -EAGAIN when a word did not hold its value,
  * -ETIMEDOUT, -EINTR, or another -errno when the kernel refused the word
  * (futex_wait_two(): -EFAULT for memory a futex cannot live in, -ENOSYS
@@ -27,8 +28,5 @@ int futex_wait_private(_Atomic uint32_t *word, uint32_t value,
 int futex_wait_two(_Atomic uint32_t *shared, uint32_t shared_value,
 		   _Atomic uint32_t *own, uint32_t own_value,
 		   uint64_t deadline_ns);
-
-/* The CLOCK_MONOTONIC time in ns. */
-uint64_t futex_now_ns(void);
 
 #endif

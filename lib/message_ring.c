@@ -8,8 +8,9 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "lib/spin_wait.h"
 
 static uint32_t align_record(uint32_t len)
 {
@@ -143,34 +144,32 @@ int message_ring_write(struct message_ring *ring, uint64_t seq,
 	return 0;
 }
 
-static uint64_t now_ns(void);
-static void cpu_relax(void);
+/* One message_ring_write() of a waiting write. */
+struct pending_write {
+	struct message_ring *ring;
+	uint64_t seq;
+	const void *payload;
+	uint32_t len;
+};
+
+static int try_write(void *arg)
+{
+	struct pending_write *w = arg;
+
+	return message_ring_write(w->ring, w->seq, w->payload, w->len);
+}
 
 int message_ring_write_waiting(struct message_ring *ring, uint64_t seq,
 			       const void *payload, uint32_t len,
 			       uint64_t wait_ns)
 {
-	int r = message_ring_write(ring, seq, payload, len);
-	uint64_t now, deadline, spin_end;
-	unsigned int i;
+	struct pending_write w = { ring, seq, payload, len };
+	int r = try_write(&w);
 
 	if (r != -EAGAIN)
 		return r;
-	now = now_ns();
-	deadline = now + wait_ns;
-	do {
-		sched_yield();
-		spin_end = now_ns() + MESSAGE_RING_ROOM_SPIN_NS;
-		do {
-			r = message_ring_write(ring, seq, payload, len);
-			if (r != -EAGAIN)
-				return r;
-			for (i = 0; i < 16; i++)
-				cpu_relax();
-			now = now_ns();
-		} while (now < spin_end && now < deadline);
-	} while (now < deadline);
-	return r;
+	return spin_wait_retry(try_write, &w, -EAGAIN, wait_ns,
+			       MESSAGE_RING_ROOM_SPIN_NS);
 }
 
 bool message_ring_should_signal(struct message_ring *ring)
@@ -441,23 +440,6 @@ void spin_policy_update(struct spin_policy *policy, bool won, uint64_t spun_ns,
 	policy->budget_ns = (uint32_t)budget;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 bool message_ring_spin(struct message_ring *ring, struct spin_policy *policy,
 		       uint64_t *spun_ns)
 {
@@ -481,19 +463,19 @@ bool message_ring_spin(struct message_ring *ring, struct spin_policy *policy,
 	 * 2-CPU round trip from around 100 us to around 10-40 us.
 	 */
 	sched_yield();
-	start = now_ns();
+	start = monotonic_ns();
 	while (elapsed < budget) {
 		/* Check often, read the clock rarely. */
 		for (i = 0; i < 32; i++) {
 			if (message_ring_has_data(ring)) {
-				*spun_ns = now_ns() - start;
+				*spun_ns = monotonic_ns() - start;
 				spin_policy_update(policy, true, *spun_ns,
 						   *spun_ns);
 				return true;
 			}
 			cpu_relax();
 		}
-		elapsed = now_ns() - start;
+		elapsed = monotonic_ns() - start;
 	}
 	*spun_ns = elapsed;
 	return false;

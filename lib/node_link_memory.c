@@ -12,11 +12,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/driver.h"
 #include "lib/futex.h"
 #include "lib/node_message.h"
+#include "lib/spin_wait.h"
 
 /*
  * The primary buffer is allocated with this much slack, so that a driver
@@ -36,14 +36,6 @@ struct parked_message {
 	IpczDriverHandle *handles;
 	unsigned char bytes[];
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void node_link_memory_init(struct node_link_memory *m,
 			   const struct IpczDriver *driver)
@@ -558,27 +550,19 @@ static void set_seq(void *bytes, uint64_t seq)
 	       sizeof(seq));
 }
 
-/*
- * A full ring while streaming: the consumer is draining it (or was
- * signalled and is waking up). Waiting a little for room, yielding the
- * CPU (on a shared CPU that lets the consumer run), costs far less than
- * sending through the driver, which the receiver must also read with
- * system calls. After NODE_LINK_MEMORY_FULL_WAIT_NS the message takes
- * the driver after all. Returns message_ring_write()'s result.
- */
-static int wait_for_room(struct message_ring *ring, uint64_t seq,
-			 const void *bytes, uint32_t num_bytes)
-{
-	return message_ring_write_waiting(ring, seq, bytes, num_bytes,
-					  NODE_LINK_MEMORY_FULL_WAIT_NS);
-}
+/* What sending one message did, for the steps after send_lock. */
+struct sent {
+	enum node_link_memory_path path;
+	enum message_ring_signal signal;	/* claimed by a ring write */
+	uint64_t written;	/* the ring's end after the write */
+};
 
 /* Numbers and places one message. Under send_lock. */
-static enum node_link_memory_path send_locked(struct node_link_memory *m,
-					      void *bytes, size_t num_bytes,
-					      size_t num_handles)
+static struct sent send_locked(struct node_link_memory *m, void *bytes,
+			       size_t num_bytes, size_t num_handles)
 {
 	struct message_ring *ring = link_memory_outgoing_ring(&m->lm);
+	struct sent s = { .path = NLM_PATH_DRIVER };
 	struct msg_header header;
 	uint64_t seq;
 	int r;
@@ -593,24 +577,26 @@ static enum node_link_memory_path send_locked(struct node_link_memory *m,
 	if (!atomic_load_explicit(&m->open, memory_order_relaxed) ||
 	    header.type == MSG_CONNECT || num_handles ||
 	    num_bytes > message_ring_max_payload(ring))
-		return NLM_PATH_DRIVER;
-	r = message_ring_write(ring, seq, bytes, (uint32_t)num_bytes);
+		return s;
+	/*
+	 * A full ring while streaming: the consumer is draining it (or was
+	 * signalled and is waking up). Waiting a little for room costs far
+	 * less than sending through the driver, which the receiver must
+	 * also read with system calls; after NODE_LINK_MEMORY_FULL_WAIT_NS
+	 * the message takes the driver after all.
+	 */
+	r = message_ring_write_waiting(ring, seq, bytes, (uint32_t)num_bytes,
+				       NODE_LINK_MEMORY_FULL_WAIT_NS);
 	if (r == -EAGAIN)
-		r = wait_for_room(ring, seq, bytes, (uint32_t)num_bytes);
-	if (r == -EAGAIN)
-		return NLM_PATH_DRIVER;
-	if (r)
-		return NLM_PATH_BROKEN;
-	switch (message_ring_claim_signal(ring)) {
-	case MESSAGE_RING_SIGNAL_DRIVER:
-		return NLM_PATH_RING_SIGNAL;
-	case MESSAGE_RING_SIGNAL_FUTEX:
-		return NLM_PATH_RING_FUTEX;
-	case MESSAGE_RING_SIGNAL_AWAY:
-		return NLM_PATH_RING_AWAY;
-	default:
-		return NLM_PATH_RING;
+		return s;
+	if (r) {
+		s.path = NLM_PATH_BROKEN;
+		return s;
 	}
+	s.path = NLM_PATH_RING;
+	s.signal = message_ring_claim_signal(ring);
+	s.written = message_ring_written(ring);
+	return s;
 }
 
 static void count_path(struct node_link_memory *m,
@@ -619,15 +605,11 @@ static void count_path(struct node_link_memory *m,
 	if (path == NLM_PATH_DRIVER)
 		atomic_fetch_add_explicit(&m->sent_driver, 1,
 					  memory_order_relaxed);
-	else if (path == NLM_PATH_RING || path == NLM_PATH_RING_SIGNAL ||
-		 path == NLM_PATH_RING_FUTEX)
+	else if (path == NLM_PATH_RING || path == NLM_PATH_RING_SIGNAL)
 		atomic_fetch_add_explicit(&m->sent_ring, 1,
 					  memory_order_relaxed);
 	if (path == NLM_PATH_RING_SIGNAL)
 		atomic_fetch_add_explicit(&m->doorbells, 1,
-					  memory_order_relaxed);
-	if (path == NLM_PATH_RING_FUTEX)
-		atomic_fetch_add_explicit(&m->futex_wakes, 1,
 					  memory_order_relaxed);
 }
 
@@ -646,38 +628,54 @@ static bool consumer_took_it(struct message_ring *ring, uint64_t written)
 	return message_ring_consumed(ring, written);
 }
 
-/*
- * Counts a send and, if the peer's application thread sleeps on the ring
- * (node_link_memory_wait() over there), wakes it: outside send_lock, the
- * system call being the slow part. The ring lives as long as `m`.
- */
-static enum node_link_memory_path
-finish_send_path(struct node_link_memory *m, enum node_link_memory_path path,
-		 uint64_t written)
+/* Whether the peer must still be signalled through the driver. */
+static bool needs_doorbell(struct node_link_memory *m, const struct sent *s)
 {
 	struct message_ring *ring = link_memory_outgoing_ring(&m->lm);
 
-	if ((path == NLM_PATH_RING_FUTEX &&
-	     futex_wake_shared(message_ring_state_word(ring), 1) <= 0) ||
-	    path == NLM_PATH_RING_AWAY)
-		path = consumer_took_it(ring, written) ? NLM_PATH_RING :
-							 NLM_PATH_RING_SIGNAL;
+	switch (s->signal) {
+	case MESSAGE_RING_SIGNAL_DRIVER:
+		return true;
+	case MESSAGE_RING_SIGNAL_FUTEX:
+		if (futex_wake_shared(message_ring_state_word(ring), 1) > 0) {
+			atomic_fetch_add_explicit(&m->futex_wakes, 1,
+						  memory_order_relaxed);
+			return false;
+		}
+		return !consumer_took_it(ring, s->written);
+	case MESSAGE_RING_SIGNAL_AWAY:
+		return !consumer_took_it(ring, s->written);
+	default:
+		return false;
+	}
+}
+
+/*
+ * After send_lock: wakes the peer's application thread if it sleeps on
+ * the ring (node_link_memory_wait() over there), the system call being
+ * the slow part, and counts the send. The ring lives as long as `m`.
+ */
+static enum node_link_memory_path finish_send(struct node_link_memory *m,
+					      const struct sent *s)
+{
+	enum node_link_memory_path path = s->path;
+
+	if (path == NLM_PATH_RING && needs_doorbell(m, s))
+		path = NLM_PATH_RING_SIGNAL;
 	count_path(m, path);
-	return path == NLM_PATH_RING_FUTEX ? NLM_PATH_RING : path;
+	return path;
 }
 
 enum node_link_memory_path node_link_memory_send(struct node_link_memory *m,
 						 void *bytes, size_t num_bytes,
 						 size_t num_handles)
 {
-	enum node_link_memory_path path;
-	uint64_t written;
+	struct sent s;
 
 	ipcz_lock(&m->send_lock);
-	path = send_locked(m, bytes, num_bytes, num_handles);
-	written = message_ring_written(link_memory_outgoing_ring(&m->lm));
+	s = send_locked(m, bytes, num_bytes, num_handles);
 	ipcz_unlock(&m->send_lock);
-	return finish_send_path(m, path, written);
+	return finish_send(m, &s);
 }
 
 enum node_link_memory_path
@@ -685,15 +683,13 @@ node_link_memory_send_growth(struct node_link_memory *m, void *bytes,
 			     size_t num_bytes, size_t num_handles,
 			     struct node_link_growth *g)
 {
-	enum node_link_memory_path path = NLM_PATH_REFUSED;
-	uint64_t written;
+	struct sent s = { .path = NLM_PATH_REFUSED };
 
 	ipcz_lock(&m->send_lock);
 	if (register_growth(m, g))
-		path = send_locked(m, bytes, num_bytes, num_handles);
-	written = message_ring_written(link_memory_outgoing_ring(&m->lm));
+		s = send_locked(m, bytes, num_bytes, num_handles);
 	ipcz_unlock(&m->send_lock);
-	return finish_send_path(m, path, written);
+	return finish_send(m, &s);
 }
 
 /* ---- receiving ---- */
@@ -783,8 +779,8 @@ static bool sleep_on_ring_word(struct node_link_memory *m)
  */
 static bool may_spin(struct node_link_memory *m)
 {
-	if (m->glance)
-		return false;
+	if (m->futex_drainer && !m->wait_word)
+		return false;	/* a glance */
 	return !m->wait_word || atomic_load(m->wait_word) == m->wait_seen;
 }
 
@@ -830,11 +826,11 @@ static int take_ring_message(struct node_link_memory *m, uint32_t *len)
 			continue;
 		if (!prepare_sleep(m, ring))
 			continue;
-		if (m->glance)
-			return 0;	/* no sleep follows: nothing to time */
+		if (m->futex_drainer && !m->wait_word)
+			return 0;	/* a glance: no sleep to time */
 		m->last_spin_ns = spun;
 		m->sleeping_policy = policy;
-		m->sleep_started_ns = now_ns();
+		m->sleep_started_ns = monotonic_ns();
 		return 0;
 	}
 	if (msg.seq > m->next_receive_seq)
@@ -917,7 +913,6 @@ static IpczResult drain(struct node_link_memory *m,
 	}
 	m->draining = false;
 	m->futex_drainer = false;
-	m->glance = false;
 	m->wait_word = NULL;
 	return result;
 }
@@ -934,11 +929,10 @@ static void begin_drain(struct node_link_memory *m, bool futex_drainer,
 {
 	m->draining = true;
 	m->futex_drainer = futex_drainer;
-	m->glance = glance;
 	message_ring_wake(link_memory_incoming_ring(&m->lm));
 	if (m->sleep_started_ns && !glance) {
 		spin_policy_update(m->sleeping_policy, false, m->last_spin_ns,
-				   now_ns() - m->sleep_started_ns);
+				   monotonic_ns() - m->sleep_started_ns);
 		m->sleep_started_ns = 0;
 	}
 }

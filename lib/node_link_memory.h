@@ -42,7 +42,7 @@
  * concurrent senders. Anything further is a bad peer.
  */
 #define NODE_LINK_MEMORY_MAX_AHEAD (1u << 16)
-/* How long a sender waits for room in a full ring (see wait_for_room). */
+/* How long a sender waits for room in a full ring (see send_locked()). */
 #define NODE_LINK_MEMORY_FULL_WAIT_NS 200000u
 
 /* The most an application thread spins before it sleeps on the ring. */
@@ -112,8 +112,8 @@ struct node_link_memory {
 	 * which sleeps on the ring's state word rather than in the driver.
 	 */
 	bool futex_drainer;
-	bool glance;		/* the drainer only looks (no spin) */
-	_Atomic uint32_t *wait_word;	/* a waiting drainer's trap word */
+	/* A waiting drainer's trap word; NULL with futex_drainer: a glance. */
+	_Atomic uint32_t *wait_word;
 	uint32_t wait_seen;
 	/*
 	 * An application thread waited on this link: every drainer leaves
@@ -158,8 +158,6 @@ struct node_link_memory {
 enum node_link_memory_path {
 	NLM_PATH_RING,		/* written into the ring: done */
 	NLM_PATH_RING_SIGNAL,	/* written; send an empty Transmit */
-	NLM_PATH_RING_FUTEX,	/* written; wake the futex sleeper (internal) */
-	NLM_PATH_RING_AWAY,	/* written; the consumer is away (internal) */
 	NLM_PATH_DRIVER,	/* send it through the driver */
 	NLM_PATH_BROKEN,	/* the ring is corrupt: drop the link */
 	NLM_PATH_REFUSED,	/* not sent, not numbered: the link is fine */

@@ -18,6 +18,7 @@
 #include "lib/node_link_memory.h"
 #include "lib/remote_router_link.h"
 #include "lib/router.h"
+#include "lib/spin_wait.h"
 #include "lib/trap_set.h"
 
 /*
@@ -85,7 +86,7 @@ static struct node_link *outward_node_link(struct router *router)
 /* An absolute deadline, 0 for none. */
 static uint64_t deadline_of(uint64_t timeout_ns)
 {
-	uint64_t now = futex_now_ns();
+	uint64_t now = monotonic_ns();
 
 	if (timeout_ns == IPCZ_WAIT_INFINITE || timeout_ns > UINT64_MAX - now)
 		return 0;
@@ -94,7 +95,7 @@ static uint64_t deadline_of(uint64_t timeout_ns)
 
 static bool before(uint64_t deadline_ns)
 {
-	return !deadline_ns || futex_now_ns() < deadline_ns;
+	return !deadline_ns || monotonic_ns() < deadline_ns;
 }
 
 /*
@@ -109,7 +110,7 @@ static void wait_for_event(struct router *router, struct portal_waiter *w,
 	struct node_link *link;
 
 	while (!atomic_load(&w->fired) && before(deadline_ns)) {
-		until = futex_now_ns() + recheck_ns;
+		until = monotonic_ns() + recheck_ns;
 		if (deadline_ns && deadline_ns < until)
 			until = deadline_ns;
 		link = outward_node_link(router);

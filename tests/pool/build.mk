@@ -18,7 +18,8 @@
 
 POOL_OUT      := $(BUILD)/pool
 POOL_LIB_SRCS := lib/block_allocator.c lib/buffer_pool.c lib/fragment.c \
-		 lib/link_memory.c lib/link_state.c lib/message_ring.c
+		 lib/link_memory.c lib/link_state.c lib/message_ring.c \
+		 lib/spin_wait.c
 POOL_TESTS    := block_allocator_test pool_test fragment_test ring_test \
 		 link_state_test link_test
 POOL_VARIANTS := asan tsan
